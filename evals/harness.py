@@ -65,11 +65,15 @@ def select(req: Request) -> list[Any]:
 
 
 def _resumed(req: Request, stream: Path, ids: list[str]) -> list[TaskResult]:
-    """The finished tasks of the run being resumed; they must cover the same policies."""
+    """The finished tasks of the run being resumed; they must cover the same policies.
+    A task that ended in an error (a crash, not a wrong answer) was not measured: it runs
+    again."""
     if not req.run_id or not stream.exists():
         raise ConfigError(f"--resume: no task stream for run '{req.run_id}' ({stream})")
     lines = [line for line in stream.read_text().splitlines() if line.strip()]
-    done = [r for r in map(task_from_dict, map(json.loads, lines)) if r.task_id in ids]
+    done = [
+        r for r in map(task_from_dict, map(json.loads, lines)) if r.task_id in ids and not r.error
+    ]
     names = {p.name for p in req.policies}
     if any(set(r.outcomes) != names for r in done):
         raise ConfigError(f"--resume: run '{req.run_id}' was made with other policies")

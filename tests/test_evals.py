@@ -283,10 +283,14 @@ def test_resweep_from_recorded_answers_equals_a_live_sweep(tmp_path: Path) -> No
 def test_resume_runs_only_the_missing_tasks(tmp_path: Path) -> None:
     first, _ = harness.run(request(tmp_path, limit=2, plot=False))
     stream = tmp_path / "out" / f"{first['run_id']}.tasks.jsonl"
+    rows = [json.loads(line) for line in stream.read_text().splitlines()]
+    rows[1]["error"] = "FileNotFoundError: the venv went away"  # a crash: not measured
+    stream.write_text("".join(json.dumps(r) + "\n" for r in rows))
     again = request(tmp_path, limit=3, plot=False, run_id=first["run_id"], resume=True)
     data, _ = harness.run(again)
     assert data["tasks_done"] == 3 and data["status"] == "complete" and data["config"]["resumed"]
-    assert len(stream.read_text().splitlines()) == 3
+    assert len(stream.read_text().splitlines()) == 4  # HumanEval/1 again, and HumanEval/2
+    assert data["policies"]["local"]["errors"] == 0
     assert [t["task_id"] for t in data["tasks"]] == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
     other = request(tmp_path, policies=[Policy("local")], run_id=first["run_id"], resume=True)
     with pytest.raises(ConfigError, match="other policies"):
