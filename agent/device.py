@@ -8,9 +8,12 @@ prefers the smaller model unless there is real compute to spare.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
 import shutil
 import subprocess
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -231,3 +234,85 @@ def _run(cmd: list[str], timeout: float = 3.0) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def usable_cores() -> int:
+    """Physical cores this process may run on: hyperthread siblings add little to
+    llama.cpp's matrix work, and a CPU affinity mask or cpuset can allow fewer."""
+    cores = psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
+    with contextlib.suppress(AttributeError, OSError):  # no affinity outside Linux
+        cores = min(cores, len(os.sched_getaffinity(0)))
+    return max(1, cores)
+
+
+def pick_threads(cores: int, busy_others: float) -> int:
+    """llama.cpp threads for `cores` usable cores while `busy_others` CPU-bound tasks of
+    other programs want a core: one thread per free core, at least one.
+
+    llama.cpp's threads wait for each other at every layer, so one descheduled thread
+    stalls them all: on 2 cores with one other busy process, 2 threads ran at 8.3 tok/s
+    and 1 thread at 19.8. Too few threads costs at most the free cores' share; too many
+    costs more, so a fractional load rounds to the nearer whole task."""
+    return max(1, min(cores, cores - int(busy_others + 0.5)))
+
+
+def auto_threads() -> int:
+    """The thread count for a llama.cpp call starting now (a few milliseconds at most)."""
+    return pick_threads(usable_cores(), busy_other_tasks())
+
+
+_SAMPLES = 4
+_SAMPLE_GAP_S = 0.0005
+_SELF = psutil.Process()
+
+
+def busy_other_tasks() -> float:
+    """How many tasks of other processes are running or waiting for a CPU right now.
+
+    On Linux: the kernel's count of runnable tasks (field 4 of /proc/loadavg), less this
+    process's own runnable threads, the minimum of up to four samples 0.5 ms apart (about
+    2.5 ms; one sample when it shows none). A CPU-bound process is runnable in every
+    sample; a short-lived one (a `git status`, a shell prompt) rarely in all of them.
+    `psutil.cpu_percent` cannot answer in that time: the kernel's CPU counters tick every
+    4-10 ms. The count is system-wide: in a container that does not virtualise
+    /proc/loadavg it includes the host's tasks, which errs towards fewer threads.
+    Elsewhere: the 1-minute load average less this process's own CPU use since the last
+    call, an estimate that lags by up to a minute."""
+    counts = []
+    for i in range(_SAMPLES):
+        running = _runnable_tasks()
+        if running is None:
+            break
+        counts.append(max(0, running - _own_runnable_threads()))
+        if counts[-1] == 0:  # cannot go lower
+            break
+        if i + 1 < _SAMPLES:
+            time.sleep(_SAMPLE_GAP_S)
+    if counts:
+        return float(min(counts))
+    try:
+        load = psutil.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+    return max(0.0, load - _SELF.cpu_percent(interval=None) / 100)
+
+
+def _runnable_tasks() -> int | None:
+    """System-wide runnable tasks (including the one reading), or None without /proc."""
+    try:
+        with open("/proc/loadavg") as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _own_runnable_threads() -> int:
+    """This process's threads in state R, at least 1: the thread that is reading."""
+    n = 0
+    for stat in Path("/proc/self/task").glob("*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the thread ended
+            continue
+        n += text[text.rindex(")") + 2 : text.rindex(")") + 3] == "R"
+    return max(1, n)

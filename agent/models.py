@@ -42,14 +42,25 @@ class Completion:
     tokens: list[str] | None = None
     """Text of each generated token, aligned with `logprobs`."""
     usage_estimated: bool = False
+    threads: int = 0
+    """llama.cpp threads used for this call (local tier; 0 elsewhere)."""
 
     @property
     def incomplete(self) -> bool:
-        """Cut by the token limit, a repetition, or a broken stream."""
+        """Cut by the token limit, a repetition, a runaway, or a broken stream."""
         return self.finish_reason not in ("stop", "eos")
 
 
 class ChatModel(Protocol):
+    """What the agent needs of a tier.
+
+    `complete(max_chars=N)` stops a reply as soon as it grows past N characters, keeping
+    its first N, with finish_reason "runaway": a caller that knows the size an edit needs
+    passes about twice that, so a small model that rewrites more than it was asked to is
+    cut then rather than at `max_tokens`. None (the default) sets no limit. A reply that
+    repeats itself is cut with finish_reason "repetition" either way.
+    """
+
     tier: str
     name: str
     context_window: int
@@ -62,6 +73,7 @@ class ChatModel(Protocol):
         max_tokens: int = 512,
         logprobs: bool = False,
         on_token: OnToken | None = None,
+        max_chars: int | None = None,
     ) -> Completion: ...
 
     def count_tokens(self, messages: list[Message]) -> int: ...
@@ -78,6 +90,14 @@ def is_repeating(text: str, min_period: int = 6, span: int = 160) -> bool:
         if len(set(chunk)) >= 3 and tail.endswith(chunk * repeats):
             return True
     return False
+
+
+def clip(text: str, piece: str, max_chars: int | None) -> tuple[str, bool]:
+    """The part of a streamed `piece` that fits `max_chars` after `text`, and whether the
+    reply ran past it. Streaming models cut a runaway at the piece that crosses the limit."""
+    if max_chars is None or len(text) + len(piece) <= max_chars:
+        return piece, False
+    return piece[: max(0, max_chars - len(text))], True
 
 
 class _LogprobRecorder:
@@ -122,14 +142,18 @@ class LocalModel:
     tier = "local"
 
     def __init__(self, path: Path, *, n_ctx: int = 4096, threads: int = 0, name: str = "") -> None:
+        """`threads=0` (auto) picks llama.cpp's thread count again before every call, from
+        physical cores and what else is running then (`device.auto_threads`)."""
         from tiercode.agent.catalog import check_gguf
+        from tiercode.agent.device import auto_threads
 
         check_gguf(path)
         try:
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - dependency is required
             raise ModelUnavailable(f"llama-cpp-python is not installed: {exc}") from None
-        n_threads = threads or os.cpu_count() or 1
+        self.auto_threads = threads <= 0
+        n_threads = auto_threads() if self.auto_threads else threads
         try:
             self.llm = Llama(
                 model_path=str(path),
@@ -146,6 +170,18 @@ class LocalModel:
         self.context_window = n_ctx
         self._format = _chat_formatter(self.llm)
         self._lock = threading.Lock()
+        self.threads = n_threads
+
+    def set_threads(self, n: int) -> None:
+        """Use `n` threads for both prompt reading and generation from the next decode on."""
+        import llama_cpp
+
+        if n == self.threads:
+            return
+        llama_cpp.llama_set_n_threads(self.llm._ctx.ctx, n, n)
+        self.llm.n_threads = self.llm.n_threads_batch = n
+        self.llm.context_params.n_threads = self.llm.context_params.n_threads_batch = n
+        self.threads = n
 
     def prompt_text(self, messages: list[Message]) -> str:
         return self._format(messages)
@@ -161,6 +197,7 @@ class LocalModel:
         max_tokens: int = 512,
         logprobs: bool = False,
         on_token: OnToken | None = None,
+        max_chars: int | None = None,
     ) -> Completion:
         from llama_cpp import LlamaGrammar, LogitsProcessorList
 
@@ -179,6 +216,10 @@ class LocalModel:
         text, finish, ttft = "", "stop", 0.0
         with self._lock:
             start = time.perf_counter()
+            if self.auto_threads:
+                from tiercode.agent.device import auto_threads
+
+                self.set_threads(auto_threads())
             stream = self.llm.create_completion(
                 prompt_tokens,
                 max_tokens=min(max_tokens, room),
@@ -190,12 +231,15 @@ class LocalModel:
             )
             for chunk in stream:
                 choice = chunk["choices"][0]
-                piece = choice["text"]
+                piece, runaway = clip(text, choice["text"], max_chars)
                 if piece and not text:
                     ttft = time.perf_counter() - start
                 text += piece
                 if piece and on_token:
                     on_token(piece)
+                if runaway:
+                    finish = "runaway"
+                    break
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
                 if recorder.calls % 16 == 0 and is_repeating(text):
@@ -214,6 +258,7 @@ class LocalModel:
             finish_reason=finish,
             logprobs=recorder.logprobs if logprobs else None,
             tokens=[self._piece(t) for t in recorder.token_ids] if logprobs else None,
+            threads=self.threads,
         )
 
     def _piece(self, token: int) -> str:
@@ -318,6 +363,7 @@ class CloudModel:
         max_tokens: int = 512,
         logprobs: bool = False,
         on_token: OnToken | None = None,
+        max_chars: int | None = None,
     ) -> Completion:
         import openai
 
@@ -343,12 +389,15 @@ class CloudModel:
                     usage = chunk.usage
                 if not chunk.choices:
                     continue
-                piece = chunk.choices[0].delta.content or ""
+                piece, runaway = clip(text, chunk.choices[0].delta.content or "", max_chars)
                 if piece and not text:
                     ttft = time.perf_counter() - start
                 text += piece
                 if piece and on_token:
                     on_token(piece)
+                if runaway:
+                    finish = "runaway"
+                    break
                 if chunk.choices[0].finish_reason:
                     finish = chunk.choices[0].finish_reason
                 if is_repeating(text):
@@ -434,6 +483,7 @@ class ScriptedModel:
         max_tokens: int = 512,
         logprobs: bool = False,
         on_token: OnToken | None = None,
+        max_chars: int | None = None,
     ) -> Completion:
         if not self.replies:
             raise AssertionError(f"ScriptedModel '{self.name}' ran out of replies")
@@ -441,6 +491,7 @@ class ScriptedModel:
         start = time.perf_counter()
         reply = self.replies.pop(0)
         text = reply(messages) if callable(reply) else reply
+        text, runaway = clip("", text, max_chars)
         if self.delay_s:
             time.sleep(self.delay_s)
         if on_token:
@@ -454,6 +505,7 @@ class ScriptedModel:
             completion_tokens=n,
             latency_s=time.perf_counter() - start,
             ttft_s=0.0,
+            finish_reason="runaway" if runaway else "stop",
             logprobs=[self.logprob] * n if logprobs else None,
             tokens=text.split() or [text] if logprobs else None,
         )
