@@ -1,0 +1,298 @@
+"""The plain-text reply format of an act step, its strict parser, and how an edit is applied.
+
+Code travels in fenced blocks, not escaped inside JSON strings, so no grammar slows local
+decoding and a small model writes code the way it was trained to. The parser is strict: a
+block it cannot place raises ValueError with a message the model can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+
+from tiercode.tools.files import EditFailed, _apply
+from tiercode.tools.splice import looks_whole, splice
+
+FORMAT_RULES = """\
+Reply in plain text, not JSON. For each file you change, write the file's path on its own \
+line, then a fenced code block.
+- To change or add a function in a Python file, send only the complete new function (or \
+class), with any new imports above it. To change a method, send it inside `class Name:`. \
+Code you do not send stays as it is.
+- To change a non-Python file or a small file, send the whole new file.
+- For a small change to a large file you may send a search/replace block after the path line:
+<<<<<<< SEARCH
+exact lines copied from the file
+=======
+the new lines
+>>>>>>> REPLACE
+Never write "..." or comments in place of unchanged code.
+End with a line `Confidence: <0-100>`: how sure you are that the change is right.
+"""
+
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([^`\s]*)[^`]*$")
+_HEAD = re.compile(r"^\s*<{5,9} SEARCH>?\s*$")
+_DIVIDER = re.compile(r"^\s*={5,9}\s*$")
+_UPDATED = re.compile(r"^\s*>{5,9} REPLACE\s*$")
+_CONFIDENCE = re.compile(
+    r"^[\s*_#>-]*confidence[\s*_]*[:=][\s*_]*(\d+(?:\.\d+)?)\s*%?[\s*_.]*$", re.IGNORECASE
+)
+_LABEL = re.compile(r"^(?:file|path|filename)\s*:\s*", re.IGNORECASE)
+_LANGUAGES = {
+    ".py": "python",
+    ".js": "javascript",
+    ".ts": "typescript",
+    ".md": "markdown",
+    ".json": "json",
+    ".toml": "toml",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".sh": "bash",
+    ".rs": "rust",
+    ".go": "go",
+    ".c": "c",
+    ".h": "c",
+    ".cpp": "cpp",
+    ".java": "java",
+    ".rb": "ruby",
+    ".html": "html",
+    ".css": "css",
+    ".sql": "sql",
+}
+_CUT = "the reply was cut inside a code block"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One change to one file: new code for it, or an aider-style search/replace pair."""
+
+    path: str
+    kind: Literal["code", "search_replace"]
+    code: str = ""
+    search: str = ""
+    replace: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A parsed act reply; `prose` is the text around the blocks, kept for the logs."""
+
+    edits: list[Edit]
+    confidence: int | None
+    prose: str
+
+
+def parse(text: str, allowed_paths: Sequence[str] = ()) -> Reply:
+    """Read the edits and the confidence out of a model's reply.
+
+    Raises ValueError, worded for the model, when a block has no path (and there is not
+    exactly one allowed path), names a path outside `allowed_paths`, is cut off, or when
+    the reply has no block at all.
+    """
+    return _Parser(text, [_normal(p) for p in allowed_paths]).run()
+
+
+def format_reply(edits: Sequence[Edit], confidence: int | None = None) -> str:
+    """Write edits in the reply format; the inverse of `parse` for code without ``` lines."""
+    parts = [_format_edit(edit) for edit in edits]
+    if confidence is not None:
+        parts.append(f"Confidence: {confidence}")
+    return "\n\n".join(parts) + "\n"
+
+
+def apply(edit: Edit, source: str | None, path: str) -> str:
+    """The new content of `path` after `edit`; `source` is None when the file does not exist.
+
+    Python code is spliced by definition unless it reads as the whole new file; any other
+    code replaces the file. Raises EditFailed when the edit cannot be applied.
+    """
+    if edit.kind == "search_replace":
+        return _apply_search_replace(edit, source, path)
+    code = _ended(edit.code.replace("\r\n", "\n"))
+    if not source or not source.strip():
+        return code
+    if not path.endswith((".py", ".pyi")) or looks_whole(source, code):
+        return code.replace("\n", "\r\n") if "\r\n" in source else code
+    return splice(source, code, path)
+
+
+def _apply_search_replace(edit: Edit, source: str | None, path: str) -> str:
+    if source is None or not source.strip():
+        if edit.search.strip():
+            state = "does not exist" if source is None else "is empty"
+            raise EditFailed(f"{path} {state}; use an empty search block to create it")
+        return edit.replace
+    if not edit.search.strip():
+        raise EditFailed(
+            f"{path} already exists and is not empty; the search block must quote the lines "
+            "to replace"
+        )
+    return _apply(path, source, edit.search, edit.replace)[0]
+
+
+class _Parser:
+    """One pass over the reply's lines; a block's path is the path line just before it."""
+
+    def __init__(self, text: str, allowed: list[str]) -> None:
+        self.lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self.allowed = allowed
+        self.at = 0
+        self.prose: list[str] = []
+        self.mark = 0  # prose before this index belongs to earlier blocks
+        self.edits: list[Edit] = []
+        self.confidence: int | None = None
+        self.last_path: str | None = None
+
+    def run(self) -> Reply:
+        while self.at < len(self.lines):
+            line = self.lines[self.at]
+            if fence := _FENCE.match(line):
+                self._fenced(fence.group(1), fence.group(2).lower())
+            elif _HEAD.match(line):
+                path = self._resolve_search_path(self._path_before())
+                self._search_replace(self.lines, path)
+            elif found := _CONFIDENCE.match(line):
+                self.confidence = _clamp(found.group(1))
+                self.at += 1
+            else:
+                self.prose.append(line)
+                self.at += 1
+        if not self.edits:
+            raise ValueError("the reply has no code block")
+        return Reply(self.edits, self.confidence, "\n".join(self.prose).strip())
+
+    def _fenced(self, fence: str, language: str) -> None:
+        path = self._path_before()
+        body = self._fence_body(fence)
+        if any(_HEAD.match(line) for line in body):
+            self._fenced_search_replace(body, path)
+            return
+        if language in ("diff", "patch"):
+            raise ValueError(
+                "unified diffs are not accepted; send the new function or file in a code "
+                "block, or a search/replace block"
+            )
+        code = "\n".join(body) + "\n" if body else ""
+        self.edits.append(Edit(self._resolve(path, language), "code", code=code))
+
+    def _fence_body(self, fence: str) -> list[str]:
+        """The lines inside the fence opened at self.at; moves past its closing line."""
+        close = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        for end in range(self.at + 1, len(self.lines)):
+            if close.match(self.lines[end]):
+                body = self.lines[self.at + 1 : end]
+                self.at = end + 1
+                self.mark = len(self.prose)
+                return body
+        raise ValueError(_CUT)
+
+    def _fenced_search_replace(self, body: list[str], path: str | None) -> None:
+        """Search/replace blocks inside a fence, each maybe after its own path line."""
+        index = 0
+        while index < len(body):
+            line = body[index]
+            if _HEAD.match(line):
+                index = self._read_block(body, index, self._resolve_search_path(path))
+            else:
+                named = _path_of(line, self.allowed)
+                if named and any(_HEAD.match(rest) for rest in body[index + 1 : index + 2]):
+                    path = named
+                index += 1
+
+    def _search_replace(self, lines: list[str], path: str) -> None:
+        self.at = self._read_block(lines, self.at, path)
+        self.mark = len(self.prose)
+
+    def _read_block(self, lines: list[str], head: int, path: str) -> int:
+        """Read one SEARCH/=======/REPLACE block starting at `head`; return the next index."""
+        divider = next((i for i in range(head + 1, len(lines)) if _DIVIDER.match(lines[i])), None)
+        if divider is None:
+            raise ValueError(_CUT)
+        end = next((i for i in range(divider + 1, len(lines)) if _UPDATED.match(lines[i])), None)
+        if end is None:
+            raise ValueError(_CUT)
+        search = "".join(line + "\n" for line in lines[head + 1 : divider])
+        replace = "".join(line + "\n" for line in lines[divider + 1 : end])
+        self.edits.append(Edit(path, "search_replace", search=search, replace=replace))
+        self.last_path = path
+        return end + 1
+
+    def _path_before(self) -> str | None:
+        """Take the path line (blank lines allowed after it) written since the last block."""
+        index = len(self.prose) - 1
+        while index >= self.mark and not self.prose[index].strip():
+            index -= 1
+        if index < self.mark:
+            return None
+        path = _path_of(self.prose[index], self.allowed)
+        if path is not None:
+            del self.prose[index:]
+        return path
+
+    def _resolve(self, path: str | None, language: str) -> str:
+        if path is None:
+            if len(self.allowed) == 1 and _language_fits(language, self.allowed[0]):
+                return self.allowed[0]
+            raise ValueError("a code block has no file path on the line before it")
+        if self.allowed and path not in self.allowed:
+            raise ValueError(
+                f"{path} is not a file you may edit here; the allowed files are: "
+                + ", ".join(self.allowed)
+            )
+        return path
+
+    def _resolve_search_path(self, path: str | None) -> str:
+        """A search/replace block without a path line continues the previous block's file."""
+        return self._resolve(path or self.last_path, "")
+
+
+def _path_of(line: str, allowed: Sequence[str]) -> str | None:
+    """The file path a line consists of (markdown decoration removed), or None."""
+    text = line.strip().lstrip("#").strip()
+    for _ in range(2):
+        text = _LABEL.sub("", text.strip("*` ").rstrip(":").strip("*` "))
+    if not text or any(c.isspace() for c in text) or "://" in text or "`" in text:
+        return None
+    path = _normal(text)
+    if path in allowed or "/" in path or re.search(r"\w\.\w+$", path):
+        return path
+    return None
+
+
+def _normal(path: str) -> str:
+    return path[2:] if path.startswith("./") else path
+
+
+def _language_fits(language: str, path: str) -> bool:
+    """Whether a block tagged `language` can be the file at `path` (so a shell snippet is not)."""
+    suffix = PurePosixPath(path).suffix
+    names = {suffix[1:], _LANGUAGES.get(suffix, "")}
+    if suffix == ".py":
+        names |= {"py3", "python3"}
+    return not language or language in names
+
+
+def _clamp(value: str) -> int:
+    number = float(value)
+    if "." in value and number <= 1:
+        number *= 100  # "Confidence: 0.85" means 85
+    return max(0, min(100, round(number)))
+
+
+def _format_edit(edit: Edit) -> str:
+    if edit.kind == "search_replace":
+        search, replace = _ended(edit.search), _ended(edit.replace)
+        return f"{edit.path}\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE"
+    code = _ended(edit.code)
+    runs = [len(m.group(1)) for m in re.finditer(r"^[ \t]*(`{3,})", code, re.MULTILINE)]
+    fence = "`" * max([3, *(n + 1 for n in runs)])
+    language = _LANGUAGES.get(PurePosixPath(edit.path).suffix, "")
+    return f"{edit.path}\n{fence}{language}\n{code}{fence}"
+
+
+def _ended(text: str) -> str:
+    """`text` ending in a newline, unless it is empty."""
+    return text if text.endswith("\n") or not text else text + "\n"
