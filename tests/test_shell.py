@@ -96,15 +96,16 @@ def test_small_overflow_is_cut_exactly(tmp_path: Path) -> None:
     assert len(head) + int(omitted) + len(tail) == 1501
 
 
-def test_env_is_scrubbed_of_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_is_built_from_an_allow_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_API_KEY", "k")
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     monkeypatch.setenv("db_password", "p")
-    monkeypatch.setenv("KEEP_ME", "yes")
+    monkeypatch.setenv("NOT_LISTED", "yes")
+    monkeypatch.setenv("LC_TIME", "C")
     result = run("env", cwd=tmp_path, timeout_s=10, env_extra={"EXTRA": "1"})
     names = {line.split("=", 1)[0] for line in result.output.splitlines()}
-    assert not names & {"MY_API_KEY", "GITHUB_TOKEN", "db_password"}
-    assert {"KEEP_ME", "PATH", "EXTRA"} <= names
+    assert not names & {"MY_API_KEY", "GITHUB_TOKEN", "db_password", "NOT_LISTED"}
+    assert {"PATH", "EXTRA", "LC_TIME", "HOME", "TMPDIR"} <= names
     assert os.environ["MY_API_KEY"] == "k"
 
 

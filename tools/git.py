@@ -1,8 +1,9 @@
 """Git for the agent: commit only its own work, find it again, and undo it safely.
 
 The user's uncommitted work is never mixed into an agent commit nor lost by an undo:
-commits are built in a temporary index, and undo refuses unless it can only drop the
-agent's own, unpushed commits.
+commits are built in a temporary index, undo refuses unless it can only drop the
+agent's own, unpushed commits, and restore never removes an ignored or pre-existing
+untracked file. No git call made here runs a repository hook or fsmonitor command.
 """
 
 from __future__ import annotations
@@ -10,11 +11,18 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import git
 
 from tiercode.agent.errors import RepoError
+
+SAFE_CONFIG = (("core.hooksPath", "/dev/null"), ("core.fsmonitor", "false"))
+"""Config every git call of tiercode's own runs with, so that nothing in the repository runs:
+no hooks (a directory that cannot hold any, rather than an empty temp dir that could be
+filled) and no fsmonitor command. Passed through GIT_CONFIG_COUNT/KEY/VALUE, so it also
+covers the processes GitPython starts for itself."""
 
 RUN_TRAILER = "Tiercode-Run"
 STEP_TRAILER = "Tiercode-Step"
@@ -36,8 +44,12 @@ class GitRepo:
     """A working repository on a branch, with at least one commit; see `open`."""
 
     def __init__(self, repo: git.Repo) -> None:
+        repo.git.update_environment(**safe_config_env(os.environ))
         self.repo = repo
         self.root = Path(repo.working_tree_dir or ".")
+        self.dirty_at_open: frozenset[str] = frozenset()
+        """Paths modified, staged or untracked (not ignored) when `open` ran; `restore`
+        never removes one of these that HEAD lacks, since it is the user's, not the agent's."""
 
     @classmethod
     def open(cls, path: str | Path) -> GitRepo:
@@ -60,7 +72,9 @@ class GitRepo:
             raise RepoError(f"{path} has no commits yet; make a first commit before running")
         if repo.head.is_detached:
             raise RepoError(f"{path} has a detached HEAD; check out a branch first")
-        return cls(repo)
+        opened = cls(repo)
+        opened.dirty_at_open = frozenset(opened.dirty_paths())
+        return opened
 
     def current_branch(self) -> str:
         """The checked-out branch name; RepoError if HEAD has become detached."""
@@ -97,17 +111,37 @@ class GitRepo:
         return self._git(*args, "--", *(paths or []))
 
     def restore(self, path: str) -> None:
-        """Put `path` back as it is at HEAD; a file HEAD lacks is removed.
+        """Put `path` back as it is at HEAD, or remove it if the agent created it.
 
-        The agent calls this only on its own paths, to start a step (or a resumed step)
-        from a clean slate; the user's dirty paths are never passed here.
+        A file at HEAD is checked out again (a directory or submodule at HEAD is left
+        alone). A path HEAD lacks is removed only when it is the agent's: not git-ignored
+        (an ignored `.env` may be the user's only copy) and not among `dirty_at_open`
+        (untracked or staged by the user before the run). Callers still skip the user's
+        dirty tracked paths; this method cannot tell those from the agent's own edits.
         """
         rel = self._relative(path)
-        if self._git("ls-tree", "--name-only", "HEAD", "--", rel):
-            self._git("checkout", "HEAD", "--", rel)
-        else:
-            self._git("rm", "-q", "--cached", "--ignore-unmatch", "--", rel)
-            (self.root / rel).unlink(missing_ok=True)
+        entry = self._git("ls-tree", "HEAD", "--", rel)  # "<mode> <type> <sha>\t<path>"
+        if entry:
+            if entry.split()[1] == "blob":
+                self._git("checkout", "HEAD", "--", rel)
+            return
+        if rel in self.dirty_at_open or self.is_ignored(rel):
+            return
+        self._git("rm", "-q", "--cached", "--ignore-unmatch", "--", rel)
+        target = self.root / rel
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+
+    def is_ignored(self, path: str) -> bool:
+        """Whether git ignores `path` (repo-relative), by any .gitignore, exclude or config."""
+        status, _out, err = self.repo.git.execute(
+            ["git", "check-ignore", "-q", "--", path],  # takes paths, not pathspecs
+            with_exceptions=False,
+            with_extended_output=True,
+        )
+        if status not in (0, 1):
+            raise RepoError(f"git check-ignore failed: {_first_line(str(err))}")
+        return status == 0
 
     def commit(self, paths: list[str], message: str, run_id: str, step: int | None = None) -> str:
         """Commit the worktree state of exactly `paths` and return the new commit's sha.
@@ -199,6 +233,19 @@ class GitRepo:
         self._git("reset", "--keep", parents[0].hexsha)
         return shas
 
+    def drop_run(self, run_id: str, start: str) -> list[str]:
+        """Take a failed run's commits back off the branch, back to `start`; return them.
+
+        Only when HEAD is `start` plus nothing but this run's commits, so nobody else's
+        work is ever reset. `reset --keep` leaves the user's uncommitted changes (which the
+        agent never touched) as they are, and refuses rather than overwrite one.
+        """
+        shas = self.agent_commits(run_id)
+        if not shas or self.repo.commit(shas[-1]).parents[:1] != [self.repo.commit(start)]:
+            return []
+        self._git("reset", "-q", "--keep", start)
+        return shas
+
     def _relative(self, path: str) -> str:
         """Repo-relative form of `path`; its last part is not followed, so symlinks commit."""
         root = self.root.resolve()
@@ -228,6 +275,19 @@ class GitRepo:
             return str(self.repo.git.execute(["git", *args], env=full_env))
         except git.GitCommandError as exc:
             raise RepoError(f"git {args[0]} failed: {_first_line(str(exc.stderr or exc))}") from exc
+
+
+def safe_config_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """GIT_CONFIG_* variables adding `SAFE_CONFIG` after any the user's environment has."""
+    try:
+        count = int(environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    except ValueError:
+        count = 0
+    env = {"GIT_CONFIG_COUNT": str(count + len(SAFE_CONFIG))}
+    for i, (key, value) in enumerate(SAFE_CONFIG, start=count):
+        env[f"GIT_CONFIG_KEY_{i}"] = key
+        env[f"GIT_CONFIG_VALUE_{i}"] = value
+    return env
 
 
 def _first_line(stderr: str) -> str:

@@ -1,17 +1,19 @@
-"""Run commands for the agent: bounded in time and output, without secrets, after a policy check.
+"""Run commands for the agent: sandboxed, bounded in time and output, without secrets.
 
-`check_command` decides whether a model-written command line may run (allow), needs the
-user's approval (ask), or must never run (deny). `run` executes it in its own process
-group so that a timeout kills everything it started.
+`check_command` (from `command_policy`) decides whether a model-written command line may
+run, needs the user's approval, or must never run. `run` executes a command inside the
+Landlock sandbox (`tiercode.tools.sandbox`) with an allow-listed environment and a private
+HOME and TMPDIR, and ends its whole process tree when it returns.
 """
 
 from __future__ import annotations
 
 import codecs
 import os
-import posixpath
 import signal
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -19,45 +21,46 @@ from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import bashlex
-import bashlex.ast
+import psutil
 
+from tiercode.agent.errors import TiercodeError
+from tiercode.tools import sandbox as _sandbox
+from tiercode.tools.command_policy import (
+    DENIED_ENV,
+    DENIED_PROGRAMS,
+    Action,
+    CommandVerdict,
+    check_command,
+)
 from tiercode.tools.files import middle_cut, omission_marker, truncate_middle
 
-Action = Literal["allow", "ask", "deny"]
+__all__ = [
+    "DENIED_ENV",
+    "DENIED_PROGRAMS",
+    "Action",
+    "CommandVerdict",
+    "SandboxUnavailable",
+    "ShellResult",
+    "check_command",
+    "command_env",
+    "detect_test_command",
+    "run",
+    "sandbox_available",
+    "use_sandbox",
+]
 
-SECRET_NAME_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
-"""An environment variable whose name contains one of these never reaches a command."""
-
-DENIED_PROGRAMS = frozenset(
-    {
-        *("curl", "wget", "nc", "ncat", "netcat", "socat", "telnet", "ftp"),
-        *("ssh", "scp", "sftp", "rsync", "sudo", "su", "doas", "dd", "eval"),
-        *("shutdown", "reboot", "halt", "poweroff"),
-    }
-)
-"""Programs denied whatever the allow list says: network egress, privilege, raw disk, eval."""
-
-_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh"})
-_WRAPPER_OPTS_WITH_ARG = {
-    "env": {"-u", "--unset", "-C", "--chdir"},
-    "command": set(),
-    "builtin": set(),
-    "exec": {"-a"},
-    "nohup": set(),
-    "time": set(),
-    "nice": {"-n", "--adjustment"},
-    "stdbuf": {"-i", "-o", "-e"},
-    "timeout": {"-s", "--signal", "-k", "--kill-after"},
-    "xargs": {"-I", "-L", "-n", "-P", "-s", "-d", "-E", "-a", "--delimiter", "--arg-file"},
-}
-_WRITERS = frozenset({"tee", "cp", "mv", "ln", "touch", "mkdir", "install", "truncate"})
-_SAFE_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty")
-_WRITE_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&"})
 _TERM_GRACE_S = 2.0
-_MAX_SHELL_DEPTH = 4
+_sandbox_by_default = True
+
+
+class SandboxUnavailable(TiercodeError):
+    """Landlock is missing here (an old kernel, or not Linux): commands cannot be confined.
+
+    The caller should ask the user before each command (and refuse headless), unless the
+    user chose `--no-sandbox` (`use_sandbox(False)`).
+    """
 
 
 @dataclass(frozen=True)
@@ -71,24 +74,20 @@ class ShellResult:
     duration_s: float
 
 
-@dataclass(frozen=True)
-class CommandVerdict:
-    """Whether a command line may run, and a reason fit to show the user and the model."""
-
-    action: Action
-    reason: str
+def use_sandbox(enabled: bool) -> None:
+    """Set whether `run` confines commands when not told (`--no-sandbox` passes False)."""
+    global _sandbox_by_default
+    _sandbox_by_default = enabled
 
 
-def scrubbed_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A copy of the environment without anything named like a credential."""
-    source = os.environ if environ is None else environ
-    env = {
-        name: value
-        for name, value in source.items()
-        if not any(part in name.upper() for part in SECRET_NAME_PARTS)
-    }
-    env["GIT_TERMINAL_PROMPT"] = "0"  # a credential prompt would hang until the timeout
-    return env
+def sandbox_available() -> bool:
+    """Whether this kernel can confine commands (Landlock present and enabled)."""
+    return bool(_sandbox.available() > 0)
+
+
+def command_env(home: str, tmpdir: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a command gets: only `sandbox.ENV_ALLOW` names, a private HOME/TMPDIR."""
+    return _sandbox.allowed_env(os.environ if environ is None else environ, home, tmpdir)
 
 
 def run(
@@ -97,15 +96,46 @@ def run(
     timeout_s: float,
     max_output_chars: int = 20_000,
     env_extra: Mapping[str, str] | None = None,
+    *,
+    sandbox: bool | None = None,
+    network: bool = False,
+    writable: Iterable[Path] = (),
 ) -> ShellResult:
-    """Run `cmd` (a str through `bash -c`, a list directly) and wait at most `timeout_s`.
+    """Run `cmd` (a str through `bash -c`, a list directly) in `cwd`, at most `timeout_s`.
 
-    Check a str with `check_command` first. The command gets its own process group, and the
-    group is terminated when the call returns, so neither a timeout nor a stray background
-    job leaves processes behind. A missing program gives returncode 127, like a shell.
+    Check a str with `check_command` first. With `sandbox` (the default unless `use_sandbox
+    (False)`), the command may write only beneath `cwd` (minus `.git`), its private temp dir
+    and `writable`, and may not use TCP unless `network`. `sandbox=False` is for tiercode's
+    own trusted commands. Either way the environment is allow-listed (`env_extra` is added
+    as given), and every process the command started, `setsid` ones included, is ended when
+    the call returns. A missing program gives returncode 127, like a shell.
+
+    Raises SandboxUnavailable when a sandbox is wanted and Landlock is missing.
     """
+    confine = _sandbox_by_default if sandbox is None else sandbox
+    if confine and not sandbox_available():
+        raise SandboxUnavailable(
+            "this system has no Landlock, so commands cannot be sandboxed; "
+            "approve each command or run with --no-sandbox"
+        )
     argv = ["bash", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-    env = {**scrubbed_env(), **(env_extra or {})}
+    with tempfile.TemporaryDirectory(prefix="tiercode-cmd-", ignore_cleanup_errors=True) as tmp:
+        home, private_tmp = os.path.join(tmp, "home"), os.path.join(tmp, "tmp")
+        os.mkdir(home)
+        os.mkdir(private_tmp)
+        env = {**command_env(home, private_tmp), **(env_extra or {})}
+        if confine:
+            roots = (str(Path(cwd).resolve()), tmp, *(str(Path(p).resolve()) for p in writable))
+            policy = _sandbox.Policy(writable=roots, network=network)
+            argv = _sandbox.wrap(argv, policy)
+        elif sys.platform.startswith("linux"):
+            argv = _sandbox.wrap(argv, None)  # no confinement, but the tree still ends with it
+        return _execute(argv, cwd, env, timeout_s, max_output_chars)
+
+
+def _execute(
+    argv: list[str], cwd: Path, env: dict[str, str], timeout_s: float, max_output_chars: int
+) -> ShellResult:
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -128,34 +158,62 @@ def run(
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
-        _end_group(proc)
+        _end_tree(proc)
     reader.join(timeout=_TERM_GRACE_S)
     if not reader.is_alive() and proc.stdout is not None:
         proc.stdout.close()
     output, truncated = capped.text()
     if timed_out:
-        output += f"\n[timed out after {timeout_s:g}s; process group killed]\n"
+        output += f"\n[timed out after {timeout_s:g}s; process tree killed]\n"
     returncode = proc.returncode if proc.returncode is not None else -signal.SIGKILL
     return ShellResult(returncode, output, timed_out, truncated, time.monotonic() - started)
 
 
-def _end_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is still there after a grace period."""
-    pgid = proc.pid
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        proc.wait()
+def _end_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group and every descendant, then SIGKILL what is left after a
+    grace period. The wrapper is a child subreaper, so while it lives even processes that
+    left the group with `setsid` are still its descendants."""
+    tree = _descendants(proc.pid) if proc.poll() is None else []
+    if not _signal(proc.pid, tree, signal.SIGTERM):
+        proc.wait()  # the group is gone and the wrapper already ended the rest
         return
     deadline = time.monotonic() + _TERM_GRACE_S
     while time.monotonic() < deadline:
         proc.poll()  # reap the leader, or it would count as alive forever
-        if not _group_alive(pgid):
+        if not _group_alive(proc.pid) and not any(_alive(p) for p in tree):
             break
         time.sleep(0.02)
-    with suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
+    if proc.poll() is None:
+        tree += _descendants(proc.pid)
+    _signal(proc.pid, tree, signal.SIGKILL)
     proc.wait()
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return list(psutil.Process(pid).children(recursive=True))
+    except psutil.Error:
+        return []
+
+
+def _signal(pgid: int, tree: list[psutil.Process], signum: int) -> bool:
+    """Signal the group and the tree; whether anything was there to signal."""
+    found = False
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+        found = True
+    for process in tree:
+        with suppress(psutil.Error):
+            process.send_signal(signum)  # psutil checks the pid was not reused
+            found = True
+    return found
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
 
 
 def _group_alive(pgid: int) -> bool:
@@ -218,189 +276,6 @@ class _CappedOutput:
             keep_head, keep_tail = middle_cut(self.total, self.max_chars)
             cut = omission_marker(self.total - keep_head - keep_tail)
             return head[:keep_head] + cut + tail[len(tail) - keep_tail :], True
-
-
-def check_command(cmd: str, allow: Iterable[str], root: Path | None = None) -> CommandVerdict:
-    """Judge a shell command line before it runs.
-
-    Every simple command in it (across lists, pipes, subshells, substitutions, and
-    `bash -c` strings) must name a program in `allow`; denied programs and destructive
-    targets deny the whole line; writes outside the repo (`root`, when given; absolute
-    paths count as outside otherwise) and anything that cannot be parsed ask.
-    """
-    return _Checker(frozenset(allow), root.resolve() if root else None).check(cmd, depth=0)
-
-
-class _Checker:
-    def __init__(self, allow: frozenset[str], root: Path | None) -> None:
-        self.allow = allow
-        self.root = root
-
-    def check(self, cmd: str, depth: int) -> CommandVerdict:
-        if depth > _MAX_SHELL_DEPTH:
-            return CommandVerdict("ask", "shell commands nested too deeply to check")
-        if not cmd.strip():
-            return CommandVerdict("ask", "empty command")
-        try:
-            trees = bashlex.parse(cmd)
-        except Exception as exc:  # bashlex raises several types, incl. NotImplementedError
-            return CommandVerdict("ask", f"could not parse the command ({exc})")
-        verdicts: list[CommandVerdict] = []
-        for node in (n for tree in trees for n in _nodes(tree)):
-            if node.kind == "command":
-                verdicts.extend(self._command(node, depth))
-            elif node.kind in ("parameter", "heredoc") and _hides_substitution(node.value):
-                # bashlex does not parse inside ${...} or here-documents, so we cannot see it
-                verdicts.append(CommandVerdict("ask", f"a substitution hides in {node.kind}"))
-        return _worst(verdicts)
-
-    def _command(self, node: Any, depth: int) -> list[CommandVerdict]:
-        verdicts = [self._redirect(p) for p in node.parts if p.kind == "redirect"]
-        words = [p for p in node.parts if p.kind == "word"]
-        return [*verdicts, self._words(words, depth)]
-
-    def _words(self, words: list[Any], depth: int) -> CommandVerdict:
-        """Judge one simple command given as its words (env assignments already dropped)."""
-        i = _program_index(words)
-        if i is None:
-            return CommandVerdict("allow", "no program to run")
-        if _is_dynamic(words[i]):
-            return CommandVerdict("ask", f"the program name {words[i].word!r} is computed")
-        name, args = words[i].word, words[i + 1 :]
-        base = name.rsplit("/", 1)[-1]
-        if base in DENIED_PROGRAMS or base.startswith("mkfs"):
-            return CommandVerdict("deny", f"{base} is never allowed")
-        if base in {"rm", "chmod", "chown", "chgrp"}:
-            targets = [a for a in args if not a.word.startswith("-")]
-            if any(self._outside(a.word) for a in targets if not _is_dynamic(a)):
-                return CommandVerdict("deny", f"{base} on a path outside the repository")
-            if any(_is_dynamic(a) for a in targets):
-                return CommandVerdict("ask", f"{base} on a computed path")
-        if base in _WRITERS and any(
-            self._outside(a.word) for a in args if not a.word.startswith("-") and not _is_dynamic(a)
-        ):
-            return CommandVerdict("ask", f"{base} touches a path outside the repository")
-        if base in {"source", "."} and any(_is_remote_source(a) for a in args):
-            return CommandVerdict("deny", "sourcing a script from a stream or URL")
-        verdicts: list[CommandVerdict] = []
-        if base in _SHELLS and _has_c_flag(args):
-            script = next((a for a in args if not a.word.startswith("-")), None)
-            if script is None or _is_dynamic(script):
-                return CommandVerdict("ask", f"{base} -c with a computed or missing script")
-            return self.check(script.word, depth + 1)
-        if base == "find":
-            verdicts.extend(self._words(sub, depth) for sub in _find_exec_commands(args))
-        if name in self.allow or ("/" not in name and base in self.allow):
-            verdicts.append(CommandVerdict("allow", f"{name} is allowed"))
-        else:
-            verdicts.append(CommandVerdict("ask", f"{name} is not in the allow list"))
-        return _worst(verdicts)
-
-    def _redirect(self, node: Any) -> CommandVerdict:
-        target = node.output
-        if node.type not in _WRITE_REDIRECTS or not isinstance(target, bashlex.ast.node):
-            return CommandVerdict("allow", "redirect within the command")
-        if _is_dynamic(target):
-            return CommandVerdict("ask", f"redirect to a computed path {target.word!r}")
-        path = target.word
-        if path in _SAFE_DEVICES or path.startswith("/dev/fd/"):
-            return CommandVerdict("allow", "redirect to a standard device")
-        if self._outside(path):
-            return CommandVerdict("ask", f"writes to {path}, outside the repository")
-        return CommandVerdict("allow", "redirect inside the repository")
-
-    def _outside(self, path: str) -> bool:
-        if path.startswith("~"):
-            return True
-        normal = posixpath.normpath(path)
-        if posixpath.isabs(normal):
-            return self.root is None or not Path(normal).is_relative_to(self.root)
-        return normal == ".." or normal.startswith("../")
-
-
-def _nodes(node: Any) -> Iterable[Any]:
-    """Every node in a bashlex tree, however deeply nested (substitutions included)."""
-    yield node
-    for value in vars(node).values():
-        for child in value if isinstance(value, list) else [value]:
-            if isinstance(child, bashlex.ast.node):
-                yield from _nodes(child)
-
-
-def _hides_substitution(text: str) -> bool:
-    return any(mark in text for mark in ("$(", "`", "<(", ">("))
-
-
-def _is_dynamic(word: Any) -> bool:
-    """Whether the word's value is only known at run time ($VAR, $(...), `...`, <(...))."""
-    return any(p.kind != "tilde" for p in getattr(word, "parts", []))
-
-
-def _program_index(words: list[Any]) -> int | None:
-    """Index of the program actually run, looking through env, timeout, xargs and the like."""
-    i = 0
-    while i < len(words):
-        if _is_dynamic(words[i]):
-            return i
-        base = words[i].word.rsplit("/", 1)[-1]
-        if base not in _WRAPPER_OPTS_WITH_ARG:
-            return i
-        opts_with_arg = _WRAPPER_OPTS_WITH_ARG[base]
-        i += 1
-        while i < len(words) and not _is_dynamic(words[i]):
-            word = words[i].word
-            if word == "--":
-                i += 1
-                break
-            if word in opts_with_arg:
-                i += 2
-            elif word.startswith("-") or (base == "env" and "=" in word):
-                i += 1
-            else:
-                break
-        if base == "timeout" and i < len(words):
-            i += 1  # the duration
-    return None
-
-
-def _has_c_flag(args: list[Any]) -> bool:
-    for arg in args:
-        word = arg.word
-        if not word.startswith("-") or word == "--":
-            return False
-        if not word.startswith("--") and "c" in word[1:]:
-            return True
-    return False
-
-
-def _is_remote_source(arg: Any) -> bool:
-    word = arg.word
-    return (
-        any(p.kind == "processsubstitution" for p in getattr(arg, "parts", []))
-        or word in ("/dev/stdin", "-")
-        or word.startswith(("/dev/fd/", "/proc/self/fd/", "http://", "https://"))
-    )
-
-
-def _find_exec_commands(args: list[Any]) -> list[list[Any]]:
-    """The commands `find` would run through -exec, -execdir, -ok and -okdir."""
-    commands, i = [], 0
-    while i < len(args):
-        if args[i].word in ("-exec", "-execdir", "-ok", "-okdir"):
-            j = i + 1
-            while j < len(args) and args[j].word not in (";", "+"):
-                j += 1
-            commands.append(args[i + 1 : j])
-            i = j
-        i += 1
-    return commands
-
-
-def _worst(verdicts: list[CommandVerdict]) -> CommandVerdict:
-    severity = {"allow": 0, "ask": 1, "deny": 2}
-    if not verdicts:
-        return CommandVerdict("allow", "nothing to run")
-    return max(verdicts, key=lambda v: severity[v.action])
 
 
 def detect_test_command(root: Path) -> str | None:
