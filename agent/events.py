@@ -119,6 +119,8 @@ class RunCompleted(Event):
     local_calls: int
     cloud_calls: int
     simulated: bool
+    verified: list[str] = field(default_factory=list)
+    """What was checked before the run said done: compiles, imports, tests."""
 
 
 class EventSink(Protocol):

@@ -1,4 +1,4 @@
-"""Wiring only: plan → route → act → verify → advance | escalate | finish."""
+"""Wiring only: localize → plan → route → act → verify → advance | escalate | finish."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tiercode.agent.state import AgentState
 
 def build(checkpointer: Any = None) -> Any:
     graph = StateGraph(AgentState, context_schema=RunContext)
+    graph.add_node("localize", nodes.localize)
     graph.add_node("plan", nodes.plan)
     graph.add_node("route", nodes.route)
     graph.add_node("act", nodes.act)
@@ -20,7 +21,8 @@ def build(checkpointer: Any = None) -> Any:
     graph.add_node("advance", nodes.advance)
     graph.add_node("escalate", nodes.escalate)
     graph.add_node("finish", nodes.finish)
-    graph.add_edge(START, "plan")
+    graph.add_edge(START, "localize")
+    graph.add_edge("localize", "plan")
     graph.add_edge("plan", "route")
     graph.add_edge("route", "act")
     graph.add_edge("act", "verify")

@@ -1,13 +1,13 @@
 """The graph's nodes: small functions from state to a partial update.
 
-plan → route → act → verify → (advance → route | escalate → route | finish).
-Side effects happen only in `verify` and are idempotent on resume: a step that already
-has its commit is not applied again.
+localize → plan → route → act → verify → (advance → route | escalate → route | finish).
+Side effects happen only in `verify` and `finish` and are idempotent on resume: a step
+that already has its commit is not applied again.
 """
 
 from __future__ import annotations
 
-import ast
+import dataclasses
 import re
 from decimal import Decimal
 from typing import Any
@@ -15,52 +15,109 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from tiercode.agent import confidence as conf
-from tiercode.agent import prompts
+from tiercode.agent import prompts, replies, verification
 from tiercode.agent.context import RunContext
 from tiercode.agent.errors import TiercodeError
 from tiercode.agent.events import ApprovalNeeded, Planned, StepCompleted, StepEscalated
 from tiercode.agent.models import Completion
 from tiercode.agent.router import Decision, Signals
 from tiercode.agent.state import AgentState, Step, StepRecord
-from tiercode.tools import shell
-from tiercode.tools.files import EditFailed, truncate_middle
+from tiercode.tools import checks, shell, tracebacks
+from tiercode.tools.checks import TestRun
+from tiercode.tools.files import truncate_middle
+from tiercode.tools.repomap import RepoMap, focus_symbols, is_test_file, outline
 
 MAX_ATTEMPTS = 3
 FILE_CHARS = 6000
 OUTPUT_CHARS = 2000
-WHOLE_FILE_LIMIT = 100_000
+MAP_CHARS = 3000
+CANDIDATES = 8
+_PLACEHOLDER = re.compile(r"(^|/)(relative|path|example|your_?file|file)(/|\.)", re.IGNORECASE)
+_ASKS_FOR_NEW = re.compile(
+    r"\b(create|new (file|module|package|script)|add (a )?(test|module|file)|write (a )?tests?)",
+    re.IGNORECASE,
+)
+_ASKS_ABOUT_TESTS = re.compile(r"\btest", re.IGNORECASE)
 
 
 def _ctx(runtime: Runtime[RunContext]) -> RunContext:
     return runtime.context
 
 
-def _valid_paths(ctx: RunContext, paths: list[Any]) -> list[str]:
-    """Keep the paths that resolve inside the repo, relative to its root."""
+def _baseline(state: AgentState) -> TestRun | None:
+    data = state.get("baseline")
+    return TestRun(**{**data, "failing": tuple(data["failing"])}) if data else None
+
+
+def localize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Run the tests once before any change and rank the files that matter: the frames a
+    failing test passes through come first, then the files that match the task."""
+    ctx = _ctx(runtime)
+    if "baseline" in state:
+        return {}
+    command = ctx.settings.test_cmd or shell.detect_test_command(ctx.root)
+    baseline = checks.run_tests(ctx.root, command) if command else None
+    frames = tracebacks.suspects(baseline.output, ctx.root) if baseline else []
+    repo_map = RepoMap.build(ctx.root, ctx.files.list())
+    suspects = list(dict.fromkeys(f.path for f in frames))
+    candidates = repo_map.rank(state["task"], limit=CANDIDATES, boost=suspects)
+    stored = None
+    if baseline:
+        stored = {**dataclasses.asdict(baseline), "failing": list(baseline.failing)}
+        stored["output"] = truncate_middle(baseline.output, OUTPUT_CHARS)
+    return {
+        "baseline": stored,
+        "candidates": candidates,
+        "suspects": [f"{f.path}:{f.line}:{f.function}" for f in frames[:6]],
+        "start_head": ctx.git.repo.head.commit.hexsha,
+    }
+
+
+def _plan_paths(ctx: RunContext, task: str, paths: list[Any]) -> list[str]:
+    """The plan's paths that exist, or are new files the task asks for; never a
+    placeholder a model copied from an example."""
     kept = []
+    asks_new = bool(_ASKS_FOR_NEW.search(task))
     for p in paths:
         try:
-            resolved = ctx.files.resolve(str(p))
+            rel = ctx.files.relative(str(p))
         except TiercodeError:
             continue
-        rel = resolved.relative_to(ctx.files.root).as_posix()
-        if rel not in kept and rel != ".":
+        if rel in kept or rel == ".":
+            continue
+        exists = (ctx.root / rel).is_file()
+        named = rel in task or rel.rsplit("/", 1)[-1] in task
+        if exists or named or (asks_new and not _PLACEHOLDER.search(rel)):
             kept.append(rel)
     return kept
 
 
 def _mentioned_files(ctx: RunContext, task: str) -> list[str]:
-    return _valid_paths(ctx, re.findall(r"[\w./-]+\.\w+", task))
+    found = []
+    for p in re.findall(r"[\w./-]+\.\w+", task):
+        try:
+            rel = ctx.files.relative(p)
+        except TiercodeError:
+            continue
+        if (ctx.root / rel).is_file() and rel not in found:
+            found.append(rel)
+    return found
 
 
 def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Ask for a short plan; a reply that cannot be used becomes a one-step plan."""
+    """Ask for a short plan over the map of what matters; files the task names are always
+    in, and a failing-test task edits the code under test, not the tests."""
     ctx = _ctx(runtime)
     if state.get("plan"):
         return {}
     run_id, task = state["run_id"], state["task"]
     mentioned = _mentioned_files(ctx, task)
-    messages = prompts.plan_messages(task, ctx.files.list())
+    baseline = _baseline(state)
+    candidates = list(dict.fromkeys([*mentioned, *state.get("candidates", [])]))
+    repo_map = RepoMap.build(ctx.root, candidates).render(candidates, MAP_CHARS)
+    messages = prompts.plan_messages(
+        task, repo_map, baseline.failing if baseline else (), state.get("suspects", [])
+    )
     decision = ctx.route(run_id, 0, 0, messages, mentioned)
     reply, _ = ctx.call_model(
         run_id, 0, 0, "plan", decision, messages, prompts.PLAN_SCHEMA, mentioned
@@ -71,38 +128,70 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         for raw in data["steps"][: ctx.settings.max_steps]:
             goal = str(raw.get("goal", "")).strip() if isinstance(raw, dict) else ""
             if goal:
-                steps.append({"goal": goal, "files": _valid_paths(ctx, raw.get("files") or [])})
+                steps.append(
+                    {"goal": goal, "files": _plan_paths(ctx, task, raw.get("files") or [])}
+                )
     except (ValueError, AttributeError):
         steps = []
     if not steps:
-        steps = [{"goal": task, "files": mentioned}]
-    for s in steps:
-        s["files"] = s["files"] or mentioned
+        steps = [{"goal": task, "files": []}]
+    _fix_plan_files(steps, task, mentioned, baseline, state.get("suspects", []), candidates)
     ctx.emit(Planned(run_id, [dict(s) for s in steps]))
     return {"plan": steps, "step": 0, "attempt": 0, "status": "running"}
 
 
-def _step_files(ctx: RunContext, step: Step) -> dict[str, str | None]:
-    files: dict[str, str | None] = {}
-    for path in step["files"]:
-        try:
-            files[path] = truncate_middle(ctx.files.read(path), FILE_CHARS)
-        except FileNotFoundError:
-            files[path] = None
-        except TiercodeError as exc:
-            files[path] = f"(not shown: {exc})"
-    return files
+def _fix_plan_files(
+    steps: list[Step],
+    task: str,
+    mentioned: list[str],
+    baseline: TestRun | None,
+    suspects: list[str],
+    candidates: list[str],
+) -> None:
+    """Plan hygiene, in place: while tests fail and the task is not about tests, steps edit
+    code, not tests; every file the task names is in some step; no step is left without
+    files."""
+    if baseline and baseline.failing and not _ASKS_ABOUT_TESTS.search(task):
+        for s in steps:
+            s["files"] = [f for f in s["files"] if not is_test_file(f) or f in mentioned]
+    planned = {f for s in steps for f in s["files"]}
+    steps[0]["files"] += [f for f in mentioned if f not in planned]
+    fallback = [s.split(":")[0] for s in suspects] or candidates[:2]
+    for s in steps:
+        if not s["files"]:
+            s["files"] = list(dict.fromkeys(fallback))[:3]
+
+
+def _show(ctx: RunContext, path: str, hints: str) -> str | None:
+    """A file as the model should see it: whole when small, else an outline with line
+    numbers that keeps the symbols the task and tracebacks name in full."""
+    try:
+        text = ctx.files.read(path)
+    except TiercodeError as exc:
+        if not (ctx.root / path).exists():
+            return None
+        return f"(not shown: {exc})"
+    if len(text) <= FILE_CHARS:
+        return text
+    return outline(path, text, focus_symbols(path, text, hints), FILE_CHARS)
 
 
 def _act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
     step = state["plan"][state["step"]]
+    baseline = _baseline(state)
+    test_output = state.get("test_output", "") or (baseline.output if baseline else "")
+    hints = " ".join([state["task"], step["goal"], state.get("feedback", ""), test_output])
+    hints += " " + " ".join(s.rsplit(":", 1)[-1] for s in state.get("suspects", []))
+    files = {path: _show(ctx, path, hints) for path in step["files"]}
     return prompts.act_messages(
         state["task"],
         state["plan"],
         state["step"],
-        _step_files(ctx, step),
+        files,
         feedback=state.get("feedback", ""),
-        test_output=truncate_middle(state.get("test_output", ""), OUTPUT_CHARS),
+        test_output=truncate_middle(test_output, OUTPUT_CHARS)
+        if not baseline or not baseline.passed or state.get("test_output")
+        else "",
     )
 
 
@@ -138,8 +227,8 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     }
 
 
-def _confidence(reply: Completion, action: dict[str, Any], signal: str) -> dict[str, float | None]:
-    self_score = conf.self_confidence(action.get("confidence"))
+def _confidence(reply: Completion, stated: int | None, signal: str) -> dict[str, float | None]:
+    self_score = conf.self_confidence(stated)
     lp_score = conf.logprob_confidence(reply.tokens, reply.logprobs)
     return {
         "self": self_score,
@@ -149,30 +238,35 @@ def _confidence(reply: Completion, action: dict[str, Any], signal: str) -> dict[
 
 
 def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """One model call whose reply is the step's edits; judged by `verify`."""
+    """One model call whose reply is the step's edits in plain text; judged by `verify`.
+    No grammar: the reply format is parsed strictly instead, at full decoding speed."""
     ctx = _ctx(runtime)
     index, attempt = state["step"], state.get("attempt", 0)
     d = state["decision"]
     decision = Decision(d["tier"], d["reason"], _NO_SIGNALS, d.get("gate"))
-    messages = _act_messages(ctx, state)
+    files = state["plan"][index]["files"]
     reply, cost = ctx.call_model(
         state["run_id"],
         index + 1,
         attempt,
         "act",
         decision,
-        messages,
-        prompts.action_schema(state["plan"][index]["files"]),
-        state["plan"][index]["files"],
+        _act_messages(ctx, state),
+        None,
+        files,
     )
-    action: dict[str, Any] = {"usage": _usage(reply, cost, ctx)}
+    action: dict[str, Any] = {"usage": _usage(reply, cost, ctx), "edits": []}
+    stated = None
     try:
         if reply.incomplete:
             raise ValueError(f"reply was cut ({reply.finish_reason})")
-        action.update(prompts.parse_json_reply(reply.text, ("edits",)))
+        parsed = replies.parse(reply.text, files)
+        action["edits"] = [dataclasses.asdict(e) for e in parsed.edits]
+        action["command"] = parsed.command
+        stated = parsed.confidence
     except ValueError as exc:
         action["error"] = str(exc)
-    action["confidence"] = _confidence(reply, action, ctx.settings.confidence_signal)
+    action["confidence"] = _confidence(reply, stated, ctx.settings.confidence_signal)
     return {"action": action}
 
 
@@ -191,69 +285,48 @@ def _usage(reply: Completion, cost: Any, ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _run_tests(ctx: RunContext) -> tuple[bool, str] | None:
-    cmd = ctx.settings.test_cmd or shell.detect_test_command(ctx.root)
-    if not cmd:
-        return None
-    result = shell.run(cmd, ctx.root, timeout_s=300)
-    return result.returncode == 0, result.output
-
-
-def _apply(ctx: RunContext, state: AgentState, action: dict[str, Any]) -> tuple[list[str], str]:
-    """Apply the edits and run the command; returns touched paths and a failure, if any."""
-    step = state["plan"][state["step"]]
+def _apply(
+    ctx: RunContext, step: Step, edits: list[dict[str, Any]], before: dict[str, bytes | None]
+) -> tuple[list[str], str]:
+    """Apply the edits; returns touched paths and a failure, if any. `before` collects
+    each touched file's bytes (None: it did not exist) so a failed step can be undone
+    exactly, whatever git knows of the file."""
     touched: list[str] = []
-    edits = action.get("edits") or []
-    if not isinstance(edits, list) or not edits:
+    if not edits:
         return touched, "the reply had no edits"
-    for edit in edits:
-        if not isinstance(edit, dict):
-            return touched, "an edit is not an object"
-        path = _valid_paths(ctx, [edit.get("path", "")])
-        if not path:
-            return touched, f"path {edit.get('path')!r} is outside the repository"
-        rel = path[0]
-        if rel in ctx.user_dirty:
-            return touched, f"{rel} has your uncommitted changes; tiercode leaves it alone"
-        if rel not in step["files"] and rel not in touched and step["files"]:
-            step_files = ", ".join(step["files"])
-            return touched, f"{rel} is not one of this step's files ({step_files})"
+    for raw in edits:
+        edit = replies.Edit(**raw)
         try:
-            _edit(ctx, rel, str(edit.get("search", "")), str(edit.get("replace", "")))
+            rel = ctx.files.relative(edit.path)
         except TiercodeError as exc:
             return touched, str(exc)
-        except FileNotFoundError:
-            return touched, f"{rel} does not exist; use an empty search to create it"
+        if rel in ctx.user_dirty:
+            return touched, f"{rel} has your uncommitted changes; tiercode leaves it alone"
+        if rel not in step["files"]:
+            return touched, f"{rel} is not one of this step's files ({', '.join(step['files'])})"
+        real = ctx.root / rel
+        if rel not in before:
+            before[rel] = real.read_bytes() if real.is_file() else None
+        try:
+            source = real.read_bytes().decode("utf-8") if real.is_file() else None
+            ctx.files.write(rel, replies.apply(edit, source, rel))
+        except UnicodeDecodeError:
+            return touched, f"{rel} is not UTF-8 text; tiercode does not edit it"
+        except TiercodeError as exc:
+            return touched, str(exc)
         if rel not in touched:
             touched.append(rel)
-    for rel in touched:
-        if rel.endswith(".py"):
-            try:
-                ast.parse((ctx.root / rel).read_bytes(), rel)
-            except (SyntaxError, ValueError) as exc:
-                return touched, f"syntax error in {rel} line {getattr(exc, 'lineno', '?')}: {exc}"
-    command = str(action.get("command") or "").strip()
-    if command:
-        _run_command(ctx, state, command)
     return touched, ""
 
 
-def _edit(ctx: RunContext, rel: str, search: str, replace: str) -> None:
-    """A search/replace edit; an empty search on an existing file rewrites it when the
-    reply keeps every old line, and otherwise adds the reply to the end (small models
-    often answer "add a function" with just the function)."""
-    path = ctx.root / rel
-    if search.strip() or not path.exists() or path.stat().st_size == 0:
-        ctx.files.edit(rel, search, replace)
-        return
-    if path.stat().st_size > WHOLE_FILE_LIMIT:
-        raise EditFailed(f"{rel} is too large to rewrite whole; quote the lines to replace")
-    old = ctx.files.read(rel)
-    kept = {line.strip() for line in replace.splitlines()}
-    if all(line.strip() in kept for line in old.splitlines()):
-        ctx.files.write(rel, replace if replace.endswith("\n") else replace + "\n")
-    else:
-        ctx.files.write(rel, old.rstrip("\n") + "\n\n\n" + replace.strip("\n") + "\n")
+def _undo(ctx: RunContext, before: dict[str, bytes | None]) -> None:
+    """Put every file the failed step touched back byte for byte; remove the ones it made."""
+    for rel, data in before.items():
+        real = ctx.root / rel
+        if data is None:
+            real.unlink(missing_ok=True)
+        else:
+            real.write_bytes(data)
 
 
 def _run_command(ctx: RunContext, state: AgentState, command: str) -> None:
@@ -269,12 +342,29 @@ def _run_command(ctx: RunContext, state: AgentState, command: str) -> None:
         shell.run(command, ctx.root, timeout_s=120)
 
 
-def _restore(ctx: RunContext, paths: list[str]) -> None:
-    """Put the step's files back as they are at HEAD (the last step's commit)."""
-    for rel in paths:
-        if rel in ctx.user_dirty:
-            continue
-        ctx.git.restore(rel)
+def _check(
+    ctx: RunContext, state: AgentState, touched: list[str], before: dict[str, bytes | None]
+) -> verification.StepCheck:
+    """Verify an applied step; the confidence gate applies only where no test could judge
+    the change, so a local answer that the tests accept is never thrown away."""
+    texts = {
+        rel: None if data is None else data.decode("utf-8", "replace")
+        for rel, data in before.items()
+    }
+    verdict = verification.check_step(
+        ctx.root,
+        ctx.files.list(),
+        touched,
+        texts,
+        _baseline(state),
+        last_step=state["step"] + 1 == len(state["plan"]),
+    )
+    gate = state["decision"].get("gate")
+    used = state.get("action", {}).get("confidence", {}).get("used")
+    tested = verdict.tests is not None
+    if not verdict.failure and not tested and gate is not None and used is not None and used < gate:
+        verdict.failure = f"low confidence {used:.2f} < {gate:.2f} and no test to confirm it"
+    return verdict
 
 
 def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -289,30 +379,37 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     existing = ctx.git.commit_for(run_id, index + 1)
     touched: list[str] = []
     commits: list[str] = []
+    evidence: list[str] = []
+    update: dict[str, Any] = {}
     test_output = state.get("test_output", "")
     if existing:
         failure = ""
         commits = [] if existing in state.get("commits", []) else [existing]
     else:
+        before: dict[str, bytes | None] = {}
         failure = action.get("error", "")
-        gate = state["decision"].get("gate")
-        used = scores.get("used")
-        if not failure and gate is not None and used is not None and used < gate:
-            failure = f"low confidence {scores['used']:.2f} < {gate:.2f}"
         if not failure:
-            _restore(ctx, step["files"])
-            touched, failure = _apply(ctx, state, action)
-        if not failure and state.get("baseline_tests_pass"):
-            tests = _run_tests(ctx)
-            if tests is not None:
-                passed, test_output = tests
-                if not passed:
-                    failure = "the tests fail after this edit"
+            touched, failure = _apply(ctx, step, action.get("edits", []), before)
+        if not failure:
+            verdict = _check(ctx, state, touched, before)
+            failure, evidence = verdict.failure, verdict.evidence
+            if verdict.tests is not None:
+                test_output = verdict.tests.output if verdict.failure else ""
+            if verdict.more_files:
+                plan = [dict(s) for s in state["plan"]]
+                plan[index]["files"] = list(dict.fromkeys([*step["files"], *verdict.more_files]))
+                update["plan"] = plan
+        if not failure and (command := str(action.get("command") or "").strip()):
+            _run_command(ctx, state, command)
         if failure:
-            _restore(ctx, [*touched, *step["files"]])
+            _undo(ctx, before)
         else:
             message = f"tiercode: {step['goal'][:60]}\n\nTask: {state['task'][:200]}"
-            commits = [ctx.git.commit(touched, message, run_id, step=index + 1)]
+            try:
+                commits = [ctx.git.commit(touched, message, run_id, step=index + 1)]
+            except TiercodeError as exc:
+                failure = str(exc)
+                _undo(ctx, before)
     success = not failure
     ctx.ledger.record_outcome(
         run_id, index + 1, attempt, tier, scores.get("self"), scores.get("logprob"), success
@@ -322,7 +419,7 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         "attempt": attempt,
         "tier": tier,
         "success": success,
-        "detail": failure or "applied and committed",
+        "detail": failure or "applied, verified and committed",
         "confidence": scores.get("used"),
         "files": touched,
     }
@@ -346,10 +443,12 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         )
     )
     return {
+        **update,
         "records": [record],
         "commits": commits,
+        "evidence": evidence,
         "feedback": failure,
-        "test_output": test_output,
+        "test_output": truncate_middle(test_output, OUTPUT_CHARS * 2),
     }
 
 
@@ -369,18 +468,23 @@ def escalate(state: AgentState) -> dict[str, Any]:
 
 
 def finish(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """`done` only with evidence; otherwise `failed`, and the branch is put back where
+    the run found it so no unverified commit stays on the user's branch."""
     ctx = _ctx(runtime)
     last = state["records"][-1] if state.get("records") else None
+    evidence = list(dict.fromkeys(state.get("evidence", [])))
+    if last is not None and last["success"] and evidence:
+        n = len(state["plan"])
+        return {
+            "status": "done",
+            "message": f"{n} step(s) done in {len(state['commits'])} commit(s); verified: "
+            + "; ".join(evidence),
+        }
     if last is None or not last["success"]:
-        detail = last["detail"] if last else "no step ran"
-        return {"status": "failed", "message": f"step {state['step'] + 1} failed: {detail}"}
-    if state.get("baseline_tests_pass") is False:
-        tests = _run_tests(ctx)
-        if tests is not None and not tests[0]:
-            return {
-                "status": "failed",
-                "message": "all steps applied, but the tests still fail",
-                "test_output": tests[1],
-            }
-    n = len(state["plan"])
-    return {"status": "done", "message": f"{n} step(s) done in {len(state['commits'])} commit(s)"}
+        reason = f"step {state['step'] + 1} failed: {last['detail'] if last else 'no step ran'}"
+    else:
+        reason = "the change could not be verified: no test, compile or import check applies"
+    dropped = ctx.git.drop_run(state["run_id"], state["start_head"]) if state.get("commits") else []
+    if dropped:
+        reason += f" (its {len(dropped)} commit(s) were taken back off the branch)"
+    return {"status": "failed", "message": reason}

@@ -8,7 +8,7 @@ block it cannot place raises ValueError with a message the model can act on.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
@@ -63,6 +63,7 @@ _LANGUAGES = {
     ".sql": "sql",
 }
 _CUT = "the reply was cut inside a code block"
+_SHELLS = frozenset({"bash", "sh", "shell", "console"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ class Reply:
     edits: list[Edit]
     confidence: int | None
     prose: str
+    command: str = ""
+    """A shell block with no path before it: a command to run after the edits, which
+    goes through the command policy and, where asked, the user's approval."""
 
 
 def parse(text: str, allowed_paths: Sequence[str] = ()) -> Reply:
@@ -103,12 +107,32 @@ def format_reply(edits: Sequence[Edit], confidence: int | None = None) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def reply_from(changes: Sequence[Mapping[str, str]], confidence: int | None = 90) -> str:
+    """A reply in the format from `path`/`search`/`replace` changes (an empty search means
+    new code for the file): how tests, eval solutions and dry runs script a model."""
+    edits = [
+        Edit(c["path"], "code", code=c["replace"])
+        if not c.get("search")
+        else Edit(c["path"], "search_replace", search=c["search"], replace=c["replace"])
+        for c in changes
+    ]
+    return format_reply(edits, confidence)
+
+
 def apply(edit: Edit, source: str | None, path: str) -> str:
     """The new content of `path` after `edit`; `source` is None when the file does not exist.
 
     Python code is spliced by definition unless it reads as the whole new file; any other
-    code replaces the file. Raises EditFailed when the edit cannot be applied.
+    code replaces the file. Raises EditFailed when the edit cannot be applied or would
+    change nothing (so the model hears why, instead of a step with nothing to commit).
     """
+    new = _apply_edit(edit, source, path)
+    if new == source:
+        raise EditFailed(f"the edit to {path} changes nothing: it repeats what is there")
+    return new
+
+
+def _apply_edit(edit: Edit, source: str | None, path: str) -> str:
     if edit.kind == "search_replace":
         return _apply_search_replace(edit, source, path)
     code = _ended(edit.code.replace("\r\n", "\n"))
@@ -145,6 +169,7 @@ class _Parser:
         self.edits: list[Edit] = []
         self.confidence: int | None = None
         self.last_path: str | None = None
+        self.command = ""
 
     def run(self) -> Reply:
         while self.at < len(self.lines):
@@ -162,7 +187,7 @@ class _Parser:
                 self.at += 1
         if not self.edits:
             raise ValueError("the reply has no code block")
-        return Reply(self.edits, self.confidence, "\n".join(self.prose).strip())
+        return Reply(self.edits, self.confidence, "\n".join(self.prose).strip(), self.command)
 
     def _fenced(self, fence: str, language: str) -> None:
         path = self._path_before()
@@ -176,6 +201,9 @@ class _Parser:
                 "block, or a search/replace block"
             )
         code = "\n".join(body) + "\n" if body else ""
+        if path is None and language in _SHELLS:
+            self.command = code.strip()
+            return
         self.edits.append(Edit(self._resolve(path, language), "code", code=code))
 
     def _fence_body(self, fence: str) -> list[str]:

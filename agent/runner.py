@@ -25,7 +25,6 @@ from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import ChatModel, CloudModel, LocalModel
 from tiercode.agent.pricing import price_for
 from tiercode.agent.standin import StandInServer, standin_price_model
-from tiercode.tools import shell
 from tiercode.tools.git import GitRepo
 
 MAX_TASK_CHARS = 20_000
@@ -180,6 +179,7 @@ class Runner:
     def _drive(self, run_id: str, initial: dict[str, Any] | None, dirty: list[str]) -> Outcome:
         s = self.settings
         status, message, code = "failed", "", ExitCode.TASK_FAILED
+        verified: list[str] = []
         with contextlib.ExitStack() as stack:
             tiers = self.tiers or default_tiers(s, stack)
             ctx = RunContext(
@@ -208,12 +208,11 @@ class Runner:
                     tiers.simulated,
                 )
             )
-            if initial is not None:
-                initial["baseline_tests_pass"] = _baseline(ctx)
             saver = stack.enter_context(checkpointer())
             try:
                 final = graph.build(saver).invoke(initial, _config(run_id), context=ctx)
                 status, message = final["status"], final["message"]
+                verified = list(dict.fromkeys(final.get("evidence", [])))
                 code = _exit_for(status)
             except TiercodeError as exc:
                 code = exc.exit_code
@@ -243,6 +242,7 @@ class Runner:
                 t.local_calls,
                 t.cloud_calls,
                 t.simulated,
+                verified,
             )
         )
         return Outcome(run_id, code, status, message)
@@ -254,14 +254,6 @@ def _config(run_id: str) -> dict[str, Any]:
 
 def _exit_for(status: str) -> ExitCode:
     return ExitCode.OK if status == "done" else ExitCode.TASK_FAILED
-
-
-def _baseline(ctx: RunContext) -> bool | None:
-    """Do the repo's tests pass before the agent starts? Only then must each step keep them so."""
-    cmd = ctx.settings.test_cmd or shell.detect_test_command(ctx.root)
-    if not cmd:
-        return None
-    return shell.run(cmd, ctx.root, timeout_s=300).returncode == 0
 
 
 def _model_hashes(settings: Settings) -> dict[str, str]:

@@ -42,7 +42,17 @@ class AgentState(TypedDict, total=False):
     escalation: str
     """Set when the next attempt must go one tier up."""
     test_output: str
-    baseline_tests_pass: bool | None
+    """The last test run's output, when a step failed on it."""
+    baseline: dict[str, Any] | None
+    """The tests as they ran before any change (a `TestRun`), or None: no tests."""
+    candidates: list[str]
+    """Files ranked against the task by the repo map, failing-test frames first."""
+    suspects: list[str]
+    """`path:line:function` frames of code under test in the failing tests' tracebacks."""
+    start_head: str
+    """HEAD when the run began: a failed run puts the branch back here."""
+    evidence: Annotated[list[str], operator.add]
+    """What was verified, step by step; a run is done only with some."""
     records: Annotated[list[StepRecord], operator.add]
     commits: Annotated[list[str], operator.add]
     status: str

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tiercode.agent import config
 from tiercode.agent.models import ScriptedModel
+from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 
 PLAN = json.dumps(
@@ -23,9 +24,7 @@ PLAN = json.dumps(
 
 
 def write(path: str, text: str) -> str:
-    return json.dumps(
-        {"edits": [{"path": path, "search": "", "replace": text}], "command": "", "confidence": 90}
-    )
+    return reply_from([{"path": path, "search": "", "replace": text}])
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tiercode.agent.errors import ExitCode
+from tiercode.agent.replies import reply_from
 
 TIERCODE = str(Path(sys.executable).with_name("tiercode"))
 
@@ -169,8 +170,7 @@ def test_binary_file_named_in_a_task_is_not_sent_and_not_damaged(git_repo: Path)
     subprocess.run(["git", "add", "-A"], cwd=git_repo, check=True)
     subprocess.run(["git", "commit", "-qm", "logo"], cwd=git_repo, check=True)
     plan = json.dumps({"steps": [{"goal": "shrink logo.png", "files": ["logo.png"]}]})
-    bad = json.dumps({"edits": [{"path": "logo.png", "search": "x", "replace": "y"}],
-                      "command": "", "confidence": 50})  # fmt: skip
+    bad = reply_from([{"path": "logo.png", "search": "x", "replace": "y"}], 50)
     local = ScriptedModel([plan, bad, bad, bad])
     settings, _ = config.load(git_repo, {"policy": "local"})
     tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)

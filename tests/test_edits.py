@@ -75,9 +75,17 @@ def test_parse_missing_path_is_refused_when_ambiguous_or_language_differs() -> N
     with pytest.raises(ValueError, match=r"^a code block has no file path on the line before it$"):
         parse(f"{FENCE}python\nx = 1\n{FENCE}\n", ["a.py", "b.py"])
     with pytest.raises(ValueError, match=r"no file path"):
-        parse(f"Run:\n{FENCE}bash\npytest\n{FENCE}\n", ["a.py"])
-    with pytest.raises(ValueError, match=r"no file path"):
         parse(f"{FENCE}\nx = 1\n{FENCE}\n")
+
+
+def test_a_shell_block_without_a_path_is_a_command_never_a_file() -> None:
+    reply = parse(
+        f"a.py\n{FENCE}python\nx = 1\n{FENCE}\nRun:\n{FENCE}bash\npytest -q\n{FENCE}\n", ["a.py"]
+    )
+    assert reply.command == "pytest -q"
+    assert reply.edits == [Edit("a.py", "code", code="x = 1\n")]
+    with pytest.raises(ValueError, match=r"^the reply has no code block$"):
+        parse(f"Run:\n{FENCE}bash\npytest\n{FENCE}\n", ["a.py"])
 
 
 def test_parse_refuses_a_path_that_is_not_allowed() -> None:

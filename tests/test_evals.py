@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from tiercode.agent import catalog, confidence, config
 from tiercode.agent.errors import ConfigError, ExitCode
 from tiercode.agent.pricing import PRICES, cloud_cost
+from tiercode.agent.replies import reply_from
 from tiercode.evals import codegen, harness, humaneval, metrics, repo, report, resweep, sandbox
 from tiercode.evals.cli import register
 from tiercode.evals.policy import Policy, parse
@@ -370,11 +371,8 @@ def test_repo_tasks_are_valid_and_their_checks_discriminate(tmp_path: Path) -> N
 def _repo_tiers(task: repo.RepoTask, local_edit_ok: bool) -> CannedTiers:
     files = sorted({e["path"] for e in task.solution})
     plan = json.dumps({"steps": [{"goal": task.request, "files": files}]})
-    good = json.dumps({"edits": list(task.solution), "command": "", "confidence": 90})
-    bad = json.dumps(
-        {"edits": [{"path": files[0], "search": "no such line", "replace": "x"}],
-         "command": "", "confidence": 90}
-    )  # fmt: skip
+    good = reply_from(task.solution)
+    bad = reply_from([{"path": files[0], "search": "no such line", "replace": "x"}])
     local = Canned(
         (("Split the task", plan, -0.05), ("Current step", good if local_edit_ok else bad, -0.05))
     )

@@ -17,17 +17,12 @@ from tiercode.agent.errors import CloudUnavailable, ExitCode
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import CloudModel, ScriptedModel
+from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 
 MESSAGES = [{"role": "user", "content": "say hi"}]
 PLAN = json.dumps({"steps": [{"goal": "create util.py", "files": ["util.py"]}]})
-EDIT = json.dumps(
-    {
-        "edits": [{"path": "util.py", "search": "", "replace": "x = 1\n"}],
-        "command": "",
-        "confidence": 90,
-    }
-)
+EDIT = reply_from([{"path": "util.py", "search": "", "replace": "x = 1\n"}])
 
 
 def cloud(server: FakeOpenAI, retries: int = 2, timeout: float = 10.0) -> CloudModel:

@@ -14,6 +14,7 @@ from tiercode.agent.errors import ExitCode, RepoError
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import ScriptedModel
+from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 
 
@@ -22,16 +23,16 @@ def plan(*steps: tuple[str, list[str]]) -> str:
 
 
 def edit(path: str, search: str, replace: str, confidence: int = 90) -> str:
-    return json.dumps(
-        {
-            "edits": [{"path": path, "search": search, "replace": replace}],
-            "command": "",
-            "confidence": confidence,
-        }
-    )
+    return reply_from([{"path": path, "search": search, "replace": replace}], confidence)
 
 
-def run(repo: Path, local: ScriptedModel, cloud: ScriptedModel, task: str = "do it", **flags):
+def run(
+    repo: Path,
+    local: ScriptedModel,
+    cloud: ScriptedModel,
+    task: str = "create or change the files in the plan",
+    **flags,
+):
     settings, _ = config.load(repo, flags)
     events: list[Event] = []
     tiers = Tiers(lambda: local, lambda: cloud, "gpt-4.1-mini", simulated=True)
@@ -98,9 +99,11 @@ def test_failed_local_step_escalates_to_cloud(git_repo: Path) -> None:
     assert totals.cloud_calls == 1 and totals.cloud_usd > 0 and totals.simulated
 
 
-def test_low_confidence_local_answer_escalates_before_it_is_applied(git_repo: Path) -> None:
+def test_low_confidence_local_answer_with_no_test_to_confirm_it_escalates(
+    git_repo: Path,
+) -> None:
     local = ScriptedModel(
-        [plan(("create util", ["util.py"])), edit("util.py", "", "bad = (\n", confidence=10)]
+        [plan(("create util", ["util.py"])), edit("util.py", "", "bad = 0\n", confidence=10)]
     )
     local.logprob = -3.0  # exp(-3) ≈ 0.05: the token log-probabilities say "unsure"
     cloud = ScriptedModel([edit("util.py", "", "good = 1\n")], tier="cloud")
@@ -130,11 +133,11 @@ def test_sensitive_step_never_escalates(git_repo: Path) -> None:
 
 def test_malformed_reply_is_fed_back_and_recovered(git_repo: Path) -> None:
     local = ScriptedModel(
-        [plan(("create util", ["util.py"])), "{not json", edit("util.py", "", "x = 1\n")]
+        [plan(("create util", ["util.py"])), "I would add x.", edit("util.py", "", "x = 1\n")]
     )
     outcome, events = run(git_repo, local, ScriptedModel([], tier="cloud"), policy="local")
     assert outcome.exit_code == ExitCode.OK
-    assert "not valid JSON" in local.calls[2][-1]["content"]
+    assert "the reply has no code block" in local.calls[2][-1]["content"]
     completed = [e.to_dict()["success"] for e in events if e.type == "step.completed"]
     assert completed == [False, True]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import socket
 import string
@@ -16,6 +17,7 @@ from tiercode.agent.errors import ExitCode
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import CloudModel, Message, ScriptedModel
+from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 
 FILES = ["app.py", "client.py", "deploy.sh", ".env", "certs/server.pem", "settings.py"]
@@ -66,13 +68,9 @@ def comment_edit(messages: list[Message]) -> str:
         return plan_all()
     current = text.split("Current step")[-1]
     path = next(f for f in FILES if f"add a comment to {f}" in current)
-    return json.dumps(
-        {
-            "edits": [{"path": path, "search": "", "replace": "# reviewed\n"}],
-            "command": "",
-            "confidence": 95,
-        }
-    )
+    shown = re.search(rf'<file path="{re.escape(path)}">\n(.*?)\n</file>', text, re.DOTALL)
+    old = shown[1] + "\n" if shown else ""
+    return reply_from([{"path": path, "search": "", "replace": old + "# reviewed\n"}], 95)
 
 
 def answer(body: dict) -> Reply:
@@ -130,13 +128,7 @@ def test_local_only_completes_with_the_cloud_unreachable(git_repo: Path) -> None
     )
     local.replies = [
         json.dumps({"steps": [{"goal": "comment app.py", "files": ["app.py"]}]}),
-        json.dumps(
-            {
-                "edits": [{"path": "app.py", "search": "", "replace": "# ok\n"}],
-                "command": "",
-                "confidence": 90,
-            }
-        ),
+        reply_from([{"path": "app.py", "search": "", "replace": "# ok\nx = 1\n"}]),
     ]
     outcome = Runner(settings, git_repo, tiers=tiers).start("comment app.py")
     assert outcome.exit_code == ExitCode.OK

@@ -39,7 +39,9 @@ from tiercode.tui.diff_screen import DiffScreen
 from tiercode.tui.format import short_model
 from tiercode.tui.messages import ApprovalAsked
 
-APPROVAL_COMMAND = "touch marker.txt"
+APPROVAL_COMMAND = "touch docs/marker.txt"
+"""Inside a folder that exists: the sandbox lets commands write in the repo's existing
+entries but never create one at its top level (that right would reach into .git)."""
 
 
 def routed(app: TiercodeApp) -> list[StepRouted]:
@@ -166,6 +168,8 @@ def test_the_approval_command_needs_approval() -> None:
 @pytest.mark.parametrize(("key", "granted"), [("a", True), ("d", False)])
 def test_approving_or_denying_a_command(git_repo: Path, key: str, granted: bool) -> None:
     local, cloud = approval_models()
+    (git_repo / "docs").mkdir()
+    commit_file(git_repo, "docs/README", "docs\n")
     app = scripted_app(git_repo, local, cloud, policy="local")
 
     async def scenario(pilot: Pilot[Any]) -> None:
@@ -181,7 +185,7 @@ def test_approving_or_denying_a_command(git_repo: Path, key: str, granted: bool)
     drive(app, scenario)
     asked = [e for e in app.events if isinstance(e, ApprovalNeeded)]
     assert [(e.command, e.granted) for e in asked] == [(APPROVAL_COMMAND, granted)]
-    assert (git_repo / "marker.txt").exists() is granted
+    assert (git_repo / "docs/marker.txt").exists() is granted
     assert completed(app).status == "done"
     assert f"({'approved' if granted else 'denied'}" in app.w.stream.text
 

@@ -21,6 +21,7 @@ from textual.widgets import Input
 from tiercode.agent import config
 from tiercode.agent.device import DeviceReport
 from tiercode.agent.models import Completion, Message, ScriptedModel
+from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Tiers
 from tiercode.tui.app import TiercodeApp, make_app
 
@@ -46,13 +47,8 @@ def plan(*steps: tuple[str, list[str]]) -> str:
 
 
 def edit(path: str, search: str, replace: str, confidence: int = 90, command: str = "") -> str:
-    return json.dumps(
-        {
-            "edits": [{"path": path, "search": search, "replace": replace}],
-            "command": command,
-            "confidence": confidence,
-        }
-    )
+    reply = reply_from([{"path": path, "search": search, "replace": replace}], confidence)
+    return reply + (f"```bash\n{command}\n```\n" if command else "")
 
 
 @dataclasses.dataclass
@@ -107,7 +103,7 @@ async def wait_for(
         await pilot.pause(0.05)
 
 
-async def submit(pilot: Pilot[Any], task: str = "do it") -> None:
+async def submit(pilot: Pilot[Any], task: str = "create the files in the plan") -> None:
     field = pilot.app.query_one("#task", Input)
     field.focus()
     field.value = task

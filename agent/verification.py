@@ -1,0 +1,106 @@
+"""Whether a step's change may be kept: the evidence rules behind every "done".
+
+A step is kept only when its files compile, every module that imports them still
+imports, no name it removed is still referenced, and the tests say so: no test that
+passed before fails now, and on the plan's last step the tests that failed before the
+run (the task's target) pass. What was checked is returned as evidence lines, which
+the run reports in `run.completed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tiercode.tools import checks
+from tiercode.tools.checks import TestRun
+from tiercode.tools.repomap import RepoMap, symbols
+
+
+@dataclass
+class StepCheck:
+    """The verdict on one applied step: a failure to show the model, or evidence."""
+
+    failure: str = ""
+    evidence: list[str] = field(default_factory=list)
+    tests: TestRun | None = None
+    more_files: list[str] = field(default_factory=list)
+    """Files the next attempt needs too (callers still using a removed name)."""
+
+
+def removed_names(before: dict[str, str | None], root: Path) -> list[str]:
+    """Functions and classes defined in a touched file before the step and nowhere in it
+    after: a rename or a deletion, whose callers must follow."""
+    gone: list[str] = []
+    for rel, old in before.items():
+        if old is None or not rel.endswith(".py"):
+            continue
+        new = (root / rel).read_text(encoding="utf-8", errors="replace")
+        now = {s.name.rsplit(".", 1)[-1] for s in symbols(rel, new)}
+        for s in symbols(rel, old):
+            name = s.name.rsplit(".", 1)[-1]
+            if name not in now and not name.startswith("__") and name not in gone:
+                gone.append(name)
+    return gone
+
+
+def check_step(
+    root: Path,
+    files: list[str],
+    touched: list[str],
+    before: dict[str, str | None],
+    baseline: TestRun | None,
+    last_step: bool,
+) -> StepCheck:
+    """Run every check on the applied step, cheapest first, stopping at the first failure."""
+    verdict = StepCheck()
+    errors = checks.compile_errors(root, touched)
+    if errors:
+        verdict.failure = "syntax error in " + "; ".join(errors)
+        return verdict
+    py = [rel for rel in touched if rel.endswith(".py")]
+    if py:
+        verdict.evidence.append(f"compiles: {', '.join(py)}")
+    if other := [rel for rel in touched if not rel.endswith(".py")]:
+        verdict.evidence.append(f"written, no check applies to the file type: {', '.join(other)}")
+    modules = checks.importers(root, files, touched)
+    failed = checks.import_errors(root, modules)
+    if failed:
+        verdict.failure = "after this edit a module no longer imports: " + "; ".join(failed[:3])
+        return verdict
+    if modules:
+        verdict.evidence.append(f"imports: {', '.join(modules[:8])}")
+    left = _leftover_references(root, files, removed_names(before, root))
+    if left:
+        verdict.failure = "the old name is still used: " + "; ".join(
+            f"{path}:{line}: {text.strip()[:80]}" for path, line, text in left[:6]
+        )
+        verdict.more_files = list(dict.fromkeys(path for path, _, _ in left))
+        return verdict
+    if baseline is None:
+        return verdict
+    tests = checks.run_tests(root, baseline.command)
+    verdict.tests = tests
+    broken = tests.broken_since(baseline)
+    if broken:
+        verdict.failure = f"this edit breaks tests that passed before: {', '.join(broken[:5])}"
+        return verdict
+    if last_step and not tests.passed:
+        target = ", ".join(tests.failing[:5]) or tests.counts or "the test run"
+        verdict.failure = f"the tests still fail: {target}"
+        return verdict
+    fixed = tests.fixed_since(baseline)
+    verdict.evidence.append(
+        f"tests: {tests.counts or ('pass' if tests.passed else 'no new failures')}"
+        + (f" (now passing: {', '.join(fixed[:5])})" if fixed else "")
+    )
+    return verdict
+
+
+def _leftover_references(
+    root: Path, files: list[str], names: list[str]
+) -> list[tuple[str, int, str]]:
+    if not names:
+        return []
+    repo_map = RepoMap.build(root, [f for f in files if f.endswith(".py")])
+    return [hit for name in names for hit in repo_map.references(name)]

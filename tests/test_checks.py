@@ -1,0 +1,122 @@
+"""The evidence checks on real files and real pytest runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tiercode.agent import verification
+from tiercode.tools import checks
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_compile_errors_name_the_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path, {"ok.py": "x = 1\n", "bad.py": "def f(:\n    pass\n", "notes.md": "("})
+    assert checks.compile_errors(tmp_path, ["ok.py", "bad.py", "notes.md"]) == [
+        "bad.py line 1: invalid syntax"
+    ]
+
+
+def test_module_names_follow_packages_and_src_layouts() -> None:
+    assert checks.module_name("pkg/__init__.py") == "pkg"
+    assert checks.module_name("src/pkg/mod.py") == "pkg.mod"
+    assert checks.module_name("scripts/my-tool.py") is None
+    assert checks.module_name("README.md") is None
+
+
+def test_importers_resolve_relative_and_from_imports(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from .core import run\n",
+            "pkg/core.py": "def run():\n    return 1\n",
+            "pkg/cli.py": "from pkg import core\n",
+            "app.py": "import json\n",
+            "tests/test_core.py": "from pkg.core import run\n",
+        },
+    )
+    files = ["pkg/__init__.py", "pkg/core.py", "pkg/cli.py", "app.py", "tests/test_core.py"]
+    assert checks.importers(tmp_path, files, ["pkg/core.py"]) == ["pkg", "pkg.cli", "pkg.core"]
+
+
+def test_import_errors_report_a_broken_caller_but_not_a_missing_dependency(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "lib.py": "def new_name():\n    return 1\n",
+            "caller.py": "from lib import old_name\n",
+            "needs_dep.py": "import some_uninstalled_package_xyz\n",
+        },
+    )
+    errors = checks.import_errors(tmp_path, ["lib", "caller", "needs_dep"])
+    assert len(errors) == 1 and errors[0].startswith("caller: ImportError: cannot import name")
+
+
+def test_test_runs_tell_what_broke_and_what_was_fixed(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "calc.py": "def add(a, b):\n    return a - b\n\ndef mul(a, b):\n    return a * b\n",
+            "tests/test_calc.py": "from calc import add, mul\n\n"
+            "def test_add():\n    assert add(2, 2) == 4\n\n"
+            "def test_mul():\n    assert mul(2, 3) == 6\n",
+        },
+    )
+    command = "python -m pytest -q -p no:cacheprovider"
+    before = checks.run_tests(tmp_path, command)
+    assert not before.passed and before.failing == ("tests/test_calc.py::test_add",)
+    assert before.counts == "1 failed, 1 passed"
+    (tmp_path / "calc.py").write_text(
+        "def add(a, b):\n    return a + b\n\ndef mul(a, b):\n    return a + b\n"
+    )
+    after = checks.run_tests(tmp_path, command)
+    assert after.broken_since(before) == ["tests/test_calc.py::test_mul"]
+    assert after.fixed_since(before) == ["tests/test_calc.py::test_add"]
+
+
+def test_a_rename_is_not_verified_while_a_caller_uses_the_old_name(tmp_path: Path) -> None:
+    old = "def total(xs):\n    return sum(xs)\n"
+    write(
+        tmp_path,
+        {
+            "stats.py": "def sum_all(xs):\n    return sum(xs)\n",
+            "report.py": "import stats\n\n\ndef show(xs):\n    return stats.total(xs)\n",
+        },
+    )
+    verdict = verification.check_step(
+        tmp_path,
+        ["stats.py", "report.py"],
+        ["stats.py"],
+        {"stats.py": old},
+        baseline=None,
+        last_step=True,
+    )
+    assert verdict.failure == "the old name is still used: report.py:5: return stats.total(xs)"
+    assert verdict.more_files == ["report.py"]
+
+
+def test_a_step_that_keeps_everything_working_lists_its_evidence(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "calc.py": "def add(a, b):\n    return a + b\n",
+            "tests/test_calc.py": "from calc import add\n\n"
+            "def test_add():\n    assert add(2, 2) == 4\n",
+        },
+    )
+    baseline = checks.TestRun("python -m pytest -q -p no:cacheprovider", False, ("x",))
+    verdict = verification.check_step(
+        tmp_path, ["calc.py", "tests/test_calc.py"], ["calc.py"], {"calc.py": ""}, baseline, True
+    )
+    assert verdict.failure == ""
+    assert verdict.evidence == [
+        "compiles: calc.py",
+        "imports: calc",
+        "tests: 1 passed (now passing: x)",
+    ]
