@@ -130,10 +130,12 @@ class RunContext:
         purpose: str,
         decision: Decision,
         messages: list[Message],
-        schema: dict[str, Any],
+        schema: dict[str, Any] | None,
         paths: list[str],
+        max_chars: int | None = None,
     ) -> tuple[Completion, Decimal]:
-        """Send one routed call; returns the reply and its cost (energy for local)."""
+        """Send one routed call; returns the reply and its cost (energy for local).
+        `max_chars` cuts a runaway reply (see `ChatModel.complete`)."""
         s = self.settings
         tier = decision.tier
         if tier == CLOUD:
@@ -152,6 +154,7 @@ class RunContext:
                 max_tokens=s.max_tokens,
                 logprobs=tier != CLOUD,
                 on_token=on_token,
+                max_chars=max_chars,
             )
         except CloudUnavailable as exc:
             if not exc.transient or s.base_policy == CLOUD:
@@ -162,7 +165,12 @@ class RunContext:
                 Decision(LOCAL, f"cloud unavailable, fell back: {exc}", decision.signals),
             )
             reply = self.model(LOCAL).complete(
-                messages, schema=schema, max_tokens=s.max_tokens, logprobs=True, on_token=on_token
+                messages,
+                schema=schema,
+                max_tokens=s.max_tokens,
+                logprobs=True,
+                on_token=on_token,
+                max_chars=max_chars,
             )
         counterfactual = cloud_cost(
             self.cloud_price, reply.prompt_tokens, reply.completion_tokens, reply.cached_tokens

@@ -32,6 +32,7 @@ FILE_CHARS = 6000
 OUTPUT_CHARS = 2000
 MAP_CHARS = 3000
 CANDIDATES = 8
+REPLY_ROOM_CHARS = 1500
 _PLACEHOLDER = re.compile(r"(^|/)(relative|path|example|your_?file|file)(/|\.)", re.IGNORECASE)
 _ASKS_FOR_NEW = re.compile(
     r"\b(create|new (file|module|package|script)|add (a )?(test|module|file)|write (a )?tests?)",
@@ -245,15 +246,17 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     d = state["decision"]
     decision = Decision(d["tier"], d["reason"], _NO_SIGNALS, d.get("gate"))
     files = state["plan"][index]["files"]
+    messages = _act_messages(ctx, state)
     reply, cost = ctx.call_model(
         state["run_id"],
         index + 1,
         attempt,
         "act",
         decision,
-        _act_messages(ctx, state),
+        messages,
         None,
         files,
+        max_chars=_reply_room(messages),
     )
     action: dict[str, Any] = {"usage": _usage(reply, cost, ctx), "edits": []}
     stated = None
@@ -268,6 +271,12 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         action["error"] = str(exc)
     action["confidence"] = _confidence(reply, stated, ctx.settings.confidence_signal)
     return {"action": action}
+
+
+def _reply_room(messages: list[dict[str, str]]) -> int:
+    """Twice what an edit can need: everything the step shows, plus room for new code. A
+    reply past this is a runaway, stopped now rather than at the token cap."""
+    return 2 * (len(messages[-1]["content"]) + REPLY_ROOM_CHARS)
 
 
 _NO_SIGNALS = Signals(policy="", threshold=0.0, prompt_tokens=0, local_window=0, reply_tokens=0)
@@ -330,7 +339,7 @@ def _undo(ctx: RunContext, before: dict[str, bytes | None]) -> None:
 
 
 def _run_command(ctx: RunContext, state: AgentState, command: str) -> None:
-    verdict = shell.check_command(command, ctx.settings.shell_allow)
+    verdict = shell.check_command(command, ctx.settings.shell_allow, root=ctx.root)
     granted = verdict.action == "allow"
     if verdict.action == "ask":
         granted = ctx.approve(command, verdict.reason)

@@ -63,6 +63,8 @@ _LANGUAGES = {
     ".sql": "sql",
 }
 _CUT = "the reply was cut inside a code block"
+_FILE_TAG = re.compile(r'^\s*<file path="([^"]+)"\s*>\s*$')
+_FILE_END = re.compile(r"^\s*</file>\s*$")
 _SHELLS = frozenset({"bash", "sh", "shell", "console"})
 
 
@@ -176,6 +178,8 @@ class _Parser:
             line = self.lines[self.at]
             if fence := _FENCE.match(line):
                 self._fenced(fence.group(1), fence.group(2).lower())
+            elif tag := _FILE_TAG.match(line):
+                self._tagged(tag.group(1))
             elif _HEAD.match(line):
                 path = self._resolve_search_path(self._path_before())
                 self._search_replace(self.lines, path)
@@ -205,6 +209,23 @@ class _Parser:
             self.command = code.strip()
             return
         self.edits.append(Edit(self._resolve(path, language), "code", code=code))
+
+    def _tagged(self, path: str) -> None:
+        """`<file path="…">` … `</file>`: small models answer in the shape the files were
+        shown to them in, so that shape is read as a code block for that path."""
+        end = next(
+            (i for i in range(self.at + 1, len(self.lines)) if _FILE_END.match(self.lines[i])),
+            None,
+        )
+        if end is None:
+            raise ValueError(_CUT)
+        body = self.lines[self.at + 1 : end]
+        if body and _FENCE.match(body[0]) and _FENCE.match(body[-1]) and len(body) > 1:
+            body = body[1:-1]
+        self.at = end + 1
+        self.mark = len(self.prose)
+        code = "\n".join(body) + "\n" if body else ""
+        self.edits.append(Edit(self._resolve(_normal(path), ""), "code", code=code))
 
     def _fence_body(self, fence: str) -> list[str]:
         """The lines inside the fence opened at self.at; moves past its closing line."""

@@ -3,7 +3,7 @@
 Part 1, as the machine is (threads picked once per repetition and shared by all variants):
   raw            llama-cpp-python `create_completion`, no grammar
   LocalModel     `LocalModel.complete(schema=None)`: the agent's grammar-free edit format
-  LocalModel+schema  `complete(schema=action_schema(["app.py"]))`: the old JSON action
+  LocalModel+schema  `complete(schema=OLD_ACTION_SCHEMA)`: the old JSON action
                  format under a llama.cpp grammar
 Each repetition starts with a unique nonce line so the cold call reads the whole prompt;
 a warm call then shares that prompt and differs only in its last sentence (prefix reuse).
@@ -40,7 +40,31 @@ from llama_cpp import Llama
 
 from tiercode.agent import catalog, device
 from tiercode.agent.models import LocalModel, Message
-from tiercode.agent.prompts import action_schema
+
+OLD_ACTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "edits": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 3,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "path": {"enum": ["app.py"]},
+                    "search": {"type": "string"},
+                    "replace": {"type": "string"},
+                },
+                "required": ["path", "search", "replace"],
+            },
+        },
+        "command": {"type": "string"},
+        "confidence": {"type": "integer", "minimum": 0, "maximum": 100},
+    },
+    "required": ["edits", "command", "confidence"],
+}
+"""The JSON reply shape the act step used before its plain-text format; kept here so the
+bench can still measure what a JSON-schema grammar costs."""
 
 RESULTS = Path(__file__).parent / "results" / "local_inference.json"
 PATH = "app.py"
@@ -214,7 +238,7 @@ def rotate(names: tuple[str, ...], run: int) -> list[str]:
 
 
 def part_idle(raw: Llama, local: LocalModel, runs: int, max_tokens: int) -> list[Call]:
-    schema = action_schema([PATH])
+    schema = OLD_ACTION_SCHEMA
     perf_raw, perf_local = Perf(raw), Perf(local.llm)
     local.auto_threads = False
     calls: list[Call] = []
@@ -396,7 +420,7 @@ def main() -> None:
     )
     # page the weights in and build the grammar once before timing anything
     raw_call(raw, local.prompt_text(messages("warmup", COLD_ASK)), 16)
-    local.complete(messages("warmup", COLD_ASK), max_tokens=16, schema=action_schema([PATH]))
+    local.complete(messages("warmup", COLD_ASK), max_tokens=16, schema=OLD_ACTION_SCHEMA)
 
     idle = part_idle(raw, local, args.runs, args.max_tokens)
     load_mid = os.getloadavg()
@@ -427,7 +451,7 @@ def main() -> None:
             "contended_runs": args.contended_runs,
             "temperature": 0.0,
             "repeat_penalty": 1.05,
-            "schema": f"tiercode.agent.prompts.action_schema([{PATH!r}])",
+            "schema": "OLD_ACTION_SCHEMA (the JSON reply shape of the act step before)",
         },
         "summary": summary,
         "calls": [asdict(c) for c in idle + contended],

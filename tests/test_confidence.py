@@ -53,24 +53,25 @@ def test_fit_threshold_meets_targets() -> None:
 
 
 @pytest.mark.real
-def test_both_signals_on_a_real_local_call() -> None:
-    from tiercode.agent import catalog, prompts
+def test_a_real_local_reply_parses_applies_and_carries_both_signals() -> None:
+    from tiercode.agent import catalog, prompts, replies
     from tiercode.agent.models import LocalModel
 
+    source = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n"
     model = LocalModel(catalog.resolve("qwen2.5-coder-0.5b"), n_ctx=2048)
     messages = prompts.act_messages(
-        "add a function double",
-        [{"goal": "add double(x) returning 2*x", "files": ["m.py"]}],
+        "sub(5, 3) returns 8 instead of 2",
+        [{"goal": "fix sub in calc.py", "files": ["calc.py"]}],
         0,
-        {"m.py": None},
+        {"calc.py": source},
     )
-    reply = model.complete(
-        messages, schema=prompts.action_schema(["m.py"]), max_tokens=200, logprobs=True
-    )
+    reply = model.complete(messages, max_tokens=200, logprobs=True)
     assert reply.logprobs and reply.tokens and len(reply.logprobs) == len(reply.tokens)
     assert all(lp <= 0 for lp in reply.logprobs)
-    data = prompts.parse_json_reply(reply.text, ("edits", "confidence"))
-    self_score = c.self_confidence(data["confidence"])
+    parsed = replies.parse(reply.text, ["calc.py"])
+    new = replies.apply(parsed.edits[0], source, "calc.py")
+    compile(new, "calc.py", "exec")
+    self_score = c.self_confidence(parsed.confidence)
     lp_score = c.logprob_confidence(reply.tokens, reply.logprobs)
     assert self_score is not None and 0 <= self_score <= 1
     assert lp_score is not None and 0 < lp_score <= 1

@@ -538,3 +538,12 @@ def test_splicing_a_changed_symbol_changes_only_its_lines(
     text = text_of(new_items[index], method)
     expected = render(new_items, gaps, newline)
     assert splice(render(items, gaps, newline), text) == expected
+
+
+def test_a_reply_in_the_shape_files_are_shown_in_is_read_as_code() -> None:
+    text = '<file path="calc.py">\ndef sub(a, b):\n    return a - b\n</file>\n\nConfidence: 90\n'
+    reply = parse(text, ["calc.py"])
+    assert reply.edits == [Edit("calc.py", "code", code="def sub(a, b):\n    return a - b\n")]
+    assert reply.confidence == 90
+    with pytest.raises(ValueError, match="cut inside a code block"):
+        parse('<file path="calc.py">\ndef sub(a, b):\n', ["calc.py"])
