@@ -8,7 +8,9 @@ that already has its commit is not applied again.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +27,7 @@ from tiercode.agent.state import AgentState, Step, StepRecord
 from tiercode.tools import checks, shell, tracebacks
 from tiercode.tools.checks import TestRun
 from tiercode.tools.files import truncate_middle
-from tiercode.tools.repomap import RepoMap, focus_symbols, is_test_file, outline
+from tiercode.tools.repomap import RepoMap, focus_symbols, is_test_file, outline, symbols
 
 MAX_ATTEMPTS = 3
 FILE_CHARS = 6000
@@ -38,7 +40,9 @@ _ASKS_FOR_NEW = re.compile(
     r"\b(create|new (file|module|package|script)|add (a )?(test|module|file)|write (a )?tests?)",
     re.IGNORECASE,
 )
-_ASKS_ABOUT_TESTS = re.compile(r"\btest", re.IGNORECASE)
+_ASKS_FOR_TESTS = re.compile(
+    r"\b(add|write|create|update|extend|change)\s+(\w+\s+){0,3}tests?\b", re.IGNORECASE
+)
 
 
 def _ctx(runtime: Runtime[RunContext]) -> RunContext:
@@ -60,7 +64,8 @@ def localize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     baseline = checks.run_tests(ctx.root, command) if command else None
     frames = tracebacks.suspects(baseline.output, ctx.root) if baseline else []
     repo_map = RepoMap.build(ctx.root, ctx.files.list())
-    suspects = list(dict.fromkeys(f.path for f in frames))
+    tested = _code_under_test(ctx, repo_map, baseline.failing if baseline else ())
+    suspects = list(dict.fromkeys([*(f.path for f in frames), *tested]))
     candidates = repo_map.rank(state["task"], limit=CANDIDATES, boost=suspects)
     stored = None
     if baseline:
@@ -72,6 +77,28 @@ def localize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         "suspects": [f"{f.path}:{f.line}:{f.function}" for f in frames[:6]],
         "start_head": ctx.git.repo.head.commit.hexsha,
     }
+
+
+def _code_under_test(ctx: RunContext, repo_map: RepoMap, failing: Sequence[str]) -> list[str]:
+    """Files defining what the failing tests call: where an assertion fails inside the
+    test, the traceback never reaches the code under test, but the test's calls do."""
+    found: list[str] = []
+    for node_id in failing[:5]:
+        path, _, name = node_id.partition("::")
+        name = name.split("[")[0].replace("::", ".")
+        try:
+            source = ctx.files.read(path)
+        except TiercodeError:
+            continue
+        body = next((s for s in symbols(path, source) if s.name == name), None)
+        if body is None:
+            continue
+        lines = "\n".join(source.splitlines()[body.start - 1 : body.end])
+        for called in dict.fromkeys(re.findall(r"\b([A-Za-z_]\w*)\s*\(", lines)):
+            for symbol in repo_map.find(called):
+                if not is_test_file(symbol.path) and symbol.path not in found:
+                    found.append(symbol.path)
+    return found
 
 
 def _plan_paths(ctx: RunContext, task: str, paths: list[Any]) -> list[str]:
@@ -128,7 +155,7 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         data = prompts.parse_json_reply(reply.text, ("steps",))
         for raw in data["steps"][: ctx.settings.max_steps]:
             goal = str(raw.get("goal", "")).strip() if isinstance(raw, dict) else ""
-            if goal:
+            if goal and not _copied_instruction(goal):
                 steps.append(
                     {"goal": goal, "files": _plan_paths(ctx, task, raw.get("files") or [])}
                 )
@@ -136,9 +163,16 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         steps = []
     if not steps:
         steps = [{"goal": task, "files": []}]
-    _fix_plan_files(steps, task, mentioned, baseline, state.get("suspects", []), candidates)
+    _fix_plan_files(steps, task, mentioned, baseline, candidates)
     ctx.emit(Planned(run_id, [dict(s) for s in steps]))
     return {"plan": steps, "step": 0, "attempt": 0, "status": "running"}
+
+
+def _copied_instruction(goal: str) -> bool:
+    """A small model sometimes returns the prompt's own instructions as plan steps."""
+    sentences = re.split(r"(?<=[.>])\s+", prompts.PLAN_RULES)
+    low = goal.lower()
+    return any(difflib.SequenceMatcher(None, low, s.lower()).ratio() > 0.7 for s in sentences)
 
 
 def _fix_plan_files(
@@ -146,21 +180,23 @@ def _fix_plan_files(
     task: str,
     mentioned: list[str],
     baseline: TestRun | None,
-    suspects: list[str],
     candidates: list[str],
 ) -> None:
     """Plan hygiene, in place: while tests fail and the task is not about tests, steps edit
-    code, not tests; every file the task names is in some step; no step is left without
-    files."""
-    if baseline and baseline.failing and not _ASKS_ABOUT_TESTS.search(task):
+    code, not tests; a step left with no real file goes (if another has one); every file
+    the task names is in some step; no step is left without files."""
+    fallback = candidates
+    if baseline and baseline.failing and not _ASKS_FOR_TESTS.search(task):
         for s in steps:
             s["files"] = [f for f in s["files"] if not is_test_file(f) or f in mentioned]
+        fallback = [f for f in candidates if not is_test_file(f)]
+    if any(s["files"] for s in steps):
+        steps[:] = [s for s in steps if s["files"]]
     planned = {f for s in steps for f in s["files"]}
     steps[0]["files"] += [f for f in mentioned if f not in planned]
-    fallback = [s.split(":")[0] for s in suspects] or candidates[:2]
     for s in steps:
         if not s["files"]:
-            s["files"] = list(dict.fromkeys(fallback))[:3]
+            s["files"] = fallback[:2]
 
 
 def _show(ctx: RunContext, path: str, hints: str) -> str | None:

@@ -41,11 +41,10 @@ SYSTEM = (
 )
 
 PLAN_RULES = (
-    "Split the task into 1 to 4 small steps and reply with JSON only: an object whose "
-    '"steps" list holds, for each step, a "goal" (one concrete change, naming the function '
-    'or class it touches) and "files" (the repository files that step edits or creates, '
-    "taken from the map above, or new files the task asks for). Prefer one step for a "
-    "small task. Fix a failing test by changing the code it tests, not the test."
+    'Reply with JSON only: {"steps": [{"goal": <one concrete change, naming the function or '
+    'class it touches>, "files": [<paths from the map, or new files the task asks for>]}]}. '
+    "Use 1 to 4 steps; one step is best for a small task. To fix a failing test, change the "
+    "code it tests, not the test."
 )
 
 

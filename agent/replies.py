@@ -217,12 +217,10 @@ class _Parser:
             (i for i in range(self.at + 1, len(self.lines)) if _FILE_END.match(self.lines[i])),
             None,
         )
-        if end is None:
-            raise ValueError(_CUT)
-        body = self.lines[self.at + 1 : end]
+        body = self.lines[self.at + 1 : end] if end is not None else self._rest()
         if body and _FENCE.match(body[0]) and _FENCE.match(body[-1]) and len(body) > 1:
             body = body[1:-1]
-        self.at = end + 1
+        self.at = len(self.lines) if end is None else end + 1
         self.mark = len(self.prose)
         code = "\n".join(body) + "\n" if body else ""
         self.edits.append(Edit(self._resolve(_normal(path), ""), "code", code=code))
@@ -236,7 +234,23 @@ class _Parser:
                 self.at = end + 1
                 self.mark = len(self.prose)
                 return body
-        raise ValueError(_CUT)
+        return self._rest()
+
+    def _rest(self) -> list[str]:
+        """A block left open at the end of a finished reply: small models often stop
+        without closing it. (A reply cut by a limit never gets here: the caller refuses
+        incomplete replies first.) A trailing confidence line is read, not kept as code."""
+        body = self.lines[self.at + 1 :]
+        while body and not body[-1].strip():
+            body.pop()
+        if body and (found := _CONFIDENCE.match(body[-1])):
+            self.confidence = _clamp(found.group(1))
+            body.pop()
+        while body and not body[-1].strip():
+            body.pop()
+        self.at = len(self.lines)
+        self.mark = len(self.prose)
+        return body
 
     def _fenced_search_replace(self, body: list[str], path: str | None) -> None:
         """Search/replace blocks inside a fence, each maybe after its own path line."""

@@ -98,7 +98,6 @@ def test_parse_refuses_a_path_that_is_not_allowed() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        f"a.py\n{FENCE}python\ndef f():\n    return 1\n",
         "a.py\n<<<<<<< SEARCH\nx\n=======\ny\n",
         "a.py\n<<<<<<< SEARCH\nx\n",
         f"a.py\n{FENCE}\n<<<<<<< SEARCH\nx\n=======\ny\n{FENCE}\n",
@@ -545,5 +544,21 @@ def test_a_reply_in_the_shape_files_are_shown_in_is_read_as_code() -> None:
     reply = parse(text, ["calc.py"])
     assert reply.edits == [Edit("calc.py", "code", code="def sub(a, b):\n    return a - b\n")]
     assert reply.confidence == 90
-    with pytest.raises(ValueError, match="cut inside a code block"):
-        parse('<file path="calc.py">\ndef sub(a, b):\n', ["calc.py"])
+    left_open = parse('<file path="calc.py">\ndef sub(a, b):\n    return a - b\n', ["calc.py"])
+    assert left_open.edits == reply.edits
+
+
+def test_a_block_left_open_at_the_end_of_a_finished_reply_is_read_to_the_end() -> None:
+    reply = parse(f"a.py\n{FENCE}python\ndef f():\n    return 1\n\nConfidence: 70\n")
+    assert reply.edits == [Edit("a.py", "code", code="def f():\n    return 1\n")]
+    assert reply.confidence == 70
+
+
+def test_a_function_sent_under_a_new_name_with_the_same_body_is_a_rename() -> None:
+    source = "import os\n\n\ndef total(xs):\n    return sum(xs)\n\n\ndef other():\n    return 1\n"
+    renamed = splice(source, "def sum_all(xs):\n    return sum(xs)\n")
+    assert renamed == source.replace("def total(", "def sum_all(")
+    both = splice(
+        source, "def sum_all(xs):\n    return sum(xs)\n\n\ndef total(xs):\n    return 0\n"
+    )
+    assert "def sum_all(xs)" in both and "def total(xs):\n    return 0" in both

@@ -241,8 +241,10 @@ class GitRepo:
         agent never touched) as they are, and refuses rather than overwrite one.
         """
         shas = self.agent_commits(run_id)
-        if not shas or self.repo.commit(shas[-1]).parents[:1] != [self.repo.commit(start)]:
+        parents = [p.hexsha for p in self.repo.commit(shas[-1]).parents] if shas else []
+        if parents[:1] != [start]:
             return []
+        self.dirty_paths()  # refreshes the index: files put back byte for byte read as clean
         self._git("reset", "-q", "--keep", start)
         return shas
 

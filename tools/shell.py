@@ -278,12 +278,17 @@ class _CappedOutput:
             return head[:keep_head] + cut + tail[len(tail) - keep_tail :], True
 
 
+TEST_COMMAND = "python -m pytest -q -p no:cacheprovider"
+"""No cache: the sandbox cannot create `.pytest_cache` at the top level, and the warning
+would only add noise to what the model reads."""
+
+
 def detect_test_command(root: Path) -> str | None:
-    """`python -m pytest -q` when the repo looks like it has pytest tests, else None."""
+    """`TEST_COMMAND` when the repo looks like it has pytest tests, else None."""
     if (root / "tests").is_dir() or (root / "conftest.py").is_file():
-        return "python -m pytest -q"
+        return TEST_COMMAND
     if (root / "pytest.ini").is_file():
-        return "python -m pytest -q"
+        return TEST_COMMAND
     for name, section in (
         ("pyproject.toml", "[tool.pytest.ini_options]"),
         ("tox.ini", "[pytest]"),
@@ -291,10 +296,10 @@ def detect_test_command(root: Path) -> str | None:
     ):
         with suppress(OSError):
             if section in (root / name).read_text(encoding="utf-8", errors="replace"):
-                return "python -m pytest -q"
+                return TEST_COMMAND
     skip = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
     for _dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d not in skip and not d.startswith(".")]
         if any(f.startswith("test_") and f.endswith(".py") for f in filenames):
-            return "python -m pytest -q"
+            return TEST_COMMAND
     return None

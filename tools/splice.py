@@ -246,7 +246,28 @@ def _plan_definition(src: _Source, new: _Code, node: ast.stmt, plan: _Plan, path
             f"{node.name} takes `self` but no class in {path} has a method of that name; "
             f"put it inside `class Name:` so it is added to the right class"
         )
+    if (renamed := _renamed_from(src, new, node)) is not None:
+        _replace(src, new, node, renamed, plan)
+        return
     plan.appended.append(_reindent(new.segment(node), ""))
+
+
+def _renamed_from(src: _Source, new: _Code, node: Definition) -> Definition | None:
+    """The one top-level definition that `node` repeats under a new name, with the same
+    arguments and body, when the code block does not also keep the old name: a rename,
+    which a small model writes by sending just the renamed function."""
+    sent = {n.name for n in new.tree.body if isinstance(n, _DEFS)}
+
+    def shape(d: Definition) -> str:
+        args = ast.dump(d.args) if isinstance(d, _FUNCS) else ""
+        return args + "".join(ast.dump(stmt) for stmt in d.body)
+
+    twins = [
+        olds[-1]
+        for name, olds in src.top.items()
+        if name not in sent and type(olds[-1]) is type(node) and shape(olds[-1]) == shape(node)
+    ]
+    return twins[0] if len(twins) == 1 else None
 
 
 def _replace(src: _Source, new: _Code, node: ast.stmt, target: ast.stmt, plan: _Plan) -> None:

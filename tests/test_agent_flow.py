@@ -1,0 +1,250 @@
+"""Each way a real task went wrong before, replayed with scripted models on real repos:
+the agent now either finishes with evidence or fails and leaves the branch as it was."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tiercode.agent import config
+from tiercode.agent.errors import ExitCode
+from tiercode.agent.events import Event
+from tiercode.agent.models import Message, ScriptedModel
+from tiercode.agent.replies import reply_from
+from tiercode.agent.runner import Outcome, Runner, Tiers
+
+
+def commit(repo: Path, files: dict[str, str], message: str = "setup") -> str:
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_bytes(text.encode())
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", message], cwd=repo, check=True)
+    return head(repo)
+
+
+def head(repo: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def plan(*steps: tuple[str, list[str]]) -> str:
+    return json.dumps({"steps": [{"goal": g, "files": f} for g, f in steps]})
+
+
+def code(path: str, text: str, confidence: int = 90) -> str:
+    return reply_from([{"path": path, "search": "", "replace": text}], confidence)
+
+
+def run(repo: Path, task: str, replies: list) -> tuple[Outcome, list[Event], ScriptedModel]:
+    local = ScriptedModel(replies)
+    settings, _ = config.load(repo, {"policy": "local", "on_dirty": "keep"})
+    events: list[Event] = []
+    tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
+    outcome = Runner(settings, repo, emit=events.append, tiers=tiers).start(task)
+    return outcome, events, local
+
+
+def of_type(events: list[Event], kind: str) -> list[dict]:
+    return [e.to_dict() for e in events if e.type == kind]
+
+
+def act_prompt(messages: list[Message]) -> str:
+    return messages[-1]["content"]
+
+
+BUGGY = {
+    "calc/__init__.py": "",
+    "calc/ops.py": "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n",
+    "tests/test_ops.py": "from calc.ops import add, sub\n\n\n"
+    "def test_add():\n    assert add(2, 2) == 4\n\n\n"
+    "def test_sub():\n    assert sub(5, 3) == 2\n",
+}
+FIXED_SUB = "def sub(a, b):\n    return a - b\n"
+
+
+def test_a_placeholder_path_copied_into_the_plan_is_never_created(git_repo: Path) -> None:
+    commit(git_repo, {"mathutils.py": "def half(x):\n    return x / 2\n"})
+    outcome, events, _ = run(
+        git_repo,
+        "add a function double to mathutils.py",
+        [
+            plan(("add double", ["relative/path.py"])),
+            code("mathutils.py", "def double(x):\n    return 2 * x\n"),
+        ],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert of_type(events, "plan")[0]["steps"][0]["files"] == ["mathutils.py"]
+    assert not (git_repo / "relative").exists()
+    assert (git_repo / "mathutils.py").read_text() == (
+        "def half(x):\n    return x / 2\n\n\ndef double(x):\n    return 2 * x\n"
+    )
+
+
+def test_a_failing_test_is_fixed_in_the_code_under_test_never_in_the_test(
+    git_repo: Path,
+) -> None:
+    start = commit(git_repo, BUGGY)
+    outcome, events, model = run(
+        git_repo,
+        "the test suite fails, please fix the bug",
+        [plan(("make the test pass", ["tests/test_ops.py"])), code("calc/ops.py", FIXED_SUB)],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert of_type(events, "plan")[0]["steps"][0]["files"] == ["calc/ops.py"]
+    prompt = act_prompt(model.calls[1])
+    assert "tests/test_ops.py::test_sub" in prompt and "assert sub(5, 3) == 2" in prompt
+    done = of_type(events, "run.completed")[0]
+    assert "tests: 2 passed (now passing: tests/test_ops.py::test_sub)" in done["verified"]
+    assert (git_repo / "tests/test_ops.py").read_text() == BUGGY["tests/test_ops.py"]
+    assert head(git_repo) != start
+
+
+def test_the_run_fails_and_the_branch_is_left_as_found_while_tests_still_fail(
+    git_repo: Path,
+) -> None:
+    start = commit(git_repo, BUGGY)
+    (git_repo / "notes.txt").write_text("my own notes\n")  # the user's untracked work
+    wrong = code("calc/ops.py", "def sub(a, b):\n    return b - a\n")
+    outcome, events, _ = run(
+        git_repo,
+        "the test suite fails, please fix the bug",
+        [
+            plan(("document add", ["calc/ops.py"]), ("fix sub", ["calc/ops.py"])),
+            code("calc/ops.py", 'def add(a, b):\n    """Sum."""\n    return a + b\n'),
+            wrong,
+            wrong,
+            wrong,
+        ],
+    )
+    assert outcome.exit_code == ExitCode.TASK_FAILED
+    assert "the tests still fail: tests/test_ops.py::test_sub" in outcome.message
+    assert "commit(s) were taken back off the branch" in outcome.message
+    assert head(git_repo) == start
+    assert (git_repo / "calc/ops.py").read_text() == BUGGY["calc/ops.py"]
+    assert (git_repo / "notes.txt").read_text() == "my own notes\n"
+    assert of_type(events, "run.completed")[0]["commits"] == []
+
+
+def test_a_rename_is_done_only_when_no_caller_uses_the_old_name(git_repo: Path) -> None:
+    commit(
+        git_repo,
+        {
+            "stats.py": "def total(xs):\n    return sum(xs)\n",
+            "report.py": "import stats\n\n\ndef show(xs):\n    return stats.total(xs)\n",
+        },
+    )
+    renamed = "def sum_all(xs):\n    return sum(xs)\n"
+    caller = "import stats\n\n\ndef show(xs):\n    return stats.sum_all(xs)\n"
+    outcome, events, model = run(
+        git_repo,
+        "rename total in stats.py to sum_all",
+        [
+            plan(("rename total", ["stats.py"])),
+            reply_from(
+                [{"path": "stats.py", "search": "def total(xs):", "replace": "def sum_all(xs):"}]
+            ),
+            reply_from(
+                [
+                    {"path": "stats.py", "search": "", "replace": renamed},
+                    {
+                        "path": "report.py",
+                        "search": "    return stats.total(xs)",
+                        "replace": "    return stats.sum_all(xs)",
+                    },
+                ]
+            ),
+        ],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    first = of_type(events, "step.completed")[0]
+    assert first["detail"] == "the old name is still used: report.py:5: return stats.total(xs)"
+    assert '<file path="report.py">' in act_prompt(model.calls[2])
+    assert (git_repo / "report.py").read_text() == caller
+    assert (git_repo / "stats.py").read_text() == renamed
+
+
+def test_a_broken_rewrite_is_undone_byte_for_byte(git_repo: Path) -> None:
+    original = "# -*- coding: utf-8 -*-\r\nNAME = 'café'\r\n\r\ndef f():\r\n    return NAME\r\n"
+    commit(git_repo, {"app.py": original})
+    outcome, events, _ = run(
+        git_repo,
+        "make f return the name in upper case",
+        [plan(("upper", ["app.py"])), *[code("app.py", "def f(:\n    return 1\n")] * 3],
+    )
+    assert outcome.exit_code == ExitCode.TASK_FAILED
+    details = [e["detail"] for e in of_type(events, "step.completed")]
+    assert details[0].startswith("the code block for app.py does not parse")
+    assert (git_repo / "app.py").read_bytes() == original.encode()
+
+
+def test_a_large_file_is_shown_by_its_symbols_never_cut_in_the_middle(git_repo: Path) -> None:
+    helpers = [f"def helper_{i}(x):\n    return x + {i}\n\n\n" for i in range(400)]
+    target = (
+        "def target_fn(values):\n    middle_marker = sorted(values)\n    return middle_marker\n"
+    )
+    commit(git_repo, {"big.py": "".join([*helpers[:200], target, "\n\n", *helpers[200:]])})
+    assert len((git_repo / "big.py").read_text().splitlines()) > 1000
+    new = "def target_fn(values):\n    return sorted(values, reverse=True)\n"
+    outcome, _, model = run(
+        git_repo,
+        "target_fn in big.py should sort in reverse",
+        [plan(("reverse target_fn", ["big.py"])), code("big.py", new)],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    prompt = act_prompt(model.calls[1])
+    assert "middle_marker = sorted(values)" in prompt and "omitted" not in prompt
+    text = (git_repo / "big.py").read_text()
+    assert new in text and "def helper_399(x):" in text and "middle_marker" not in text
+
+
+def test_an_ignored_file_is_never_deleted_or_committed(git_repo: Path) -> None:
+    commit(git_repo, {".gitignore": "*.local\n", "app.py": "X = 1\n"})
+    (git_repo / "settings.local").write_text("MINE=1\n")
+    outcome, _, _ = run(
+        git_repo,
+        "set MINE=2 in settings.local",
+        [plan(("edit", ["settings.local"])), *[code("settings.local", "MINE=2\n")] * 3],
+    )
+    assert outcome.exit_code == ExitCode.TASK_FAILED
+    assert (git_repo / "settings.local").read_text() == "MINE=1\n"
+
+
+def test_done_says_what_was_verified(git_repo: Path) -> None:
+    commit(
+        git_repo,
+        {"pkg/__init__.py": "from .core import run\n", "pkg/core.py": "def run():\n    return 1\n"},
+    )
+    outcome, events, _ = run(
+        git_repo,
+        "add a function stop to pkg/core.py",
+        [plan(("add stop", ["pkg/core.py"])), code("pkg/core.py", "def stop():\n    return 0\n")],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert of_type(events, "run.completed")[0]["verified"] == [
+        "compiles: pkg/core.py",
+        "imports: pkg, pkg.core",
+    ]
+
+
+def test_plan_steps_that_copy_the_prompt_or_name_no_real_file_are_dropped(
+    git_repo: Path,
+) -> None:
+    commit(git_repo, {"textutils.py": "def words(text):\n    return text.split()\n"})
+    outcome, events, _ = run(
+        git_repo,
+        "add a function slugify to textutils.py",
+        [
+            plan(
+                ("Add a function slugify to textutils.py", ["textutils.py"]),
+                ("Use 1 to 4 steps; one step is best for a small task.", ["textutils.py"]),
+                ("write docs", ["docs/placeholder.md"]),
+            ),
+            code("textutils.py", "def slugify(text):\n    return '-'.join(words(text))\n"),
+        ],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    steps = of_type(events, "plan")[0]["steps"]
+    assert steps == [{"goal": "Add a function slugify to textutils.py", "files": ["textutils.py"]}]
