@@ -76,6 +76,11 @@ class Settings:
         ),
     )
     test_cmd: str = _doc("Command that runs the repo's tests; empty detects pytest.", "")
+    acceptance_check: bool = _doc(
+        "With no tests in the repo, a model writes a short check from the task that must pass "
+        "before the run says done; off, compile and import checks alone may end it done.",
+        True,
+    )
     on_dirty: str = _doc(
         "With uncommitted user changes: refuse, or keep them and never touch those files.",
         "refuse",

@@ -16,8 +16,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from tiercode.agent import acceptance, prompts, replies, verification
 from tiercode.agent import confidence as conf
-from tiercode.agent import prompts, replies, verification
 from tiercode.agent.context import RunContext
 from tiercode.agent.errors import TiercodeError
 from tiercode.agent.events import ApprovalNeeded, Planned, StepCompleted, StepEscalated
@@ -404,12 +404,44 @@ def _check(
         _baseline(state),
         last_step=state["step"] + 1 == len(state["plan"]),
     )
+    last = state["step"] + 1 == len(state["plan"])
+    code = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
+    code = [f for f in dict.fromkeys([*code, *touched]) if f.endswith(".py")]
+    checked = False
+    if (
+        not verdict.failure
+        and verdict.tests is None
+        and last
+        and code
+        and ctx.settings.acceptance_check
+    ):
+        verdict.failure = _acceptance(ctx, state, code, verdict.evidence)
+        checked = True
     gate = state["decision"].get("gate")
     used = state.get("action", {}).get("confidence", {}).get("used")
-    tested = verdict.tests is not None
+    tested = verdict.tests is not None or checked
     if not verdict.failure and not tested and gate is not None and used is not None and used < gate:
         verdict.failure = f"low confidence {used:.2f} < {gate:.2f} and no test to confirm it"
     return verdict
+
+
+def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: list[str]) -> str:
+    """With no tests to run, a model writes a short check from the task and the changed
+    signatures; the run is done only if it passes. Returns the failure, if any."""
+    run_id, step, attempt = state["run_id"], state["step"] + 1, state.get("attempt", 0)
+    messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
+    decision = ctx.route(run_id, step, attempt, messages, code)
+    reply, _ = ctx.call_model(run_id, step, attempt, "check", decision, messages, None, code)
+    try:
+        script = acceptance.extract(reply.text)
+    except ValueError as exc:
+        return f"no usable acceptance check: {exc}"
+    passed, output = acceptance.run(ctx.root, script)
+    if not passed:
+        return "the acceptance check fails:\n" + truncate_middle(output.strip(), OUTPUT_CHARS)
+    asserts = script.count("assert ")
+    evidence.append(f"acceptance check ({asserts} assert(s), written by the {decision.tier} tier)")
+    return ""
 
 
 def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:

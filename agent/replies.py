@@ -208,7 +208,7 @@ class _Parser:
         if path is None and language in _SHELLS:
             self.command = code.strip()
             return
-        self.edits.append(Edit(self._resolve(path, language), "code", code=code))
+        self.edits.append(Edit(self._resolve(path, language, code), "code", code=code))
 
     def _tagged(self, path: str) -> None:
         """`<file path="…">` … `</file>`: small models answer in the shape the files were
@@ -295,10 +295,16 @@ class _Parser:
             del self.prose[index:]
         return path
 
-    def _resolve(self, path: str | None, language: str) -> str:
+    def _resolve(self, path: str | None, language: str, code: str = "") -> str:
         if path is None:
-            if len(self.allowed) == 1 and _language_fits(language, self.allowed[0]):
-                return self.allowed[0]
+            fits = [p for p in self.allowed if _language_fits(language, p)]
+            if len(fits) > 1 and code:
+                # Small models often drop the path: code of tests belongs in the test file,
+                # other code in the one file that is not a test.
+                wants_test = bool(re.search(r"^\s*def test_", code, re.MULTILINE))
+                fits = [p for p in fits if _is_test_path(p) == wants_test]
+            if len(fits) == 1:
+                return fits[0]
             raise ValueError("a code block has no file path on the line before it")
         if self.allowed and path not in self.allowed:
             raise ValueError(
@@ -310,6 +316,11 @@ class _Parser:
     def _resolve_search_path(self, path: str | None) -> str:
         """A search/replace block without a path line continues the previous block's file."""
         return self._resolve(path or self.last_path, "")
+
+
+def _is_test_path(path: str) -> bool:
+    name = PurePosixPath(path).name
+    return "tests" in PurePosixPath(path).parts[:-1] or name.startswith("test_")
 
 
 def _path_of(line: str, allowed: Sequence[str]) -> str | None:

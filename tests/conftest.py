@@ -38,4 +38,7 @@ def tiercode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TIERCODE_HOME", str(home))
     for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TIERCODE_POLICY"):
         monkeypatch.delenv(var, raising=False)
+    # Scripted runs of other parts do not script an acceptance check; its own tests turn
+    # it back on (tests/test_acceptance.py).
+    monkeypatch.setenv("TIERCODE_ACCEPTANCE_CHECK", "0")
     return home

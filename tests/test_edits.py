@@ -562,3 +562,13 @@ def test_a_function_sent_under_a_new_name_with_the_same_body_is_a_rename() -> No
         source, "def sum_all(xs):\n    return sum(xs)\n\n\ndef total(xs):\n    return 0\n"
     )
     assert "def sum_all(xs)" in both and "def total(xs):\n    return 0" in both
+
+
+def test_a_block_without_a_path_goes_to_the_one_file_its_code_belongs_in() -> None:
+    allowed = ["textutils.py", "tests/test_textutils.py"]
+    code = parse(f"{FENCE}python\ndef slugify(t):\n    return t\n{FENCE}\n", allowed)
+    assert code.edits[0].path == "textutils.py"
+    test = parse(f"{FENCE}python\ndef test_slugify():\n    assert 1\n{FENCE}\n", allowed)
+    assert test.edits[0].path == "tests/test_textutils.py"
+    with pytest.raises(ValueError, match="no file path"):
+        parse(f"{FENCE}python\nx = 1\n{FENCE}\n", ["a.py", "b.py"])

@@ -1,0 +1,78 @@
+"""A repository without tests: the run is done only when a written acceptance check passes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tiercode.agent import acceptance, config
+from tiercode.agent.errors import ExitCode
+from tiercode.agent.events import Event
+from tiercode.agent.models import ScriptedModel
+from tiercode.agent.replies import reply_from
+from tiercode.agent.runner import Runner, Tiers
+from tiercode.tools.git import GitRepo
+
+PLAN = json.dumps({"steps": [{"goal": "add slugify", "files": ["textutils.py"]}]})
+CHECK = (
+    "```python\nfrom textutils import slugify\n\n"
+    "assert slugify('Hello World') == 'hello-world'\nassert slugify('a') == 'a'\n```\n"
+)
+WRONG = "def slugify(text):\n    return text.lower()\n"
+RIGHT = "def slugify(text):\n    return '-'.join(text.lower().split())\n"
+
+
+def run(repo: Path, replies: list[str]) -> tuple[object, list[Event], ScriptedModel]:
+    (repo / "textutils.py").write_text("def words(text):\n    return text.split()\n")
+    GitRepo.open(repo).repo.git.execute(["git", "add", "-A"])
+    GitRepo.open(repo).repo.git.execute(["git", "commit", "-qm", "textutils"])
+    model = ScriptedModel(replies)
+    settings, _ = config.load(repo, {"policy": "local", "acceptance_check": True})
+    events: list[Event] = []
+    tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
+    outcome = Runner(settings, repo, emit=events.append, tiers=tiers).start(
+        "add a function slugify to textutils.py that joins the lowercased words with -"
+    )
+    return outcome, events, model
+
+
+def test_a_wrong_change_fails_the_check_and_the_retry_must_pass_it(git_repo: Path) -> None:
+    code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
+    outcome, events, model = run(git_repo, [PLAN, code(WRONG), CHECK, code(RIGHT), CHECK])
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
+    assert details[0].startswith("the acceptance check fails:")
+    assert "AssertionError" in details[0]
+    done = next(e.to_dict() for e in events if e.type == "run.completed")
+    assert "acceptance check (2 assert(s), written by the local tier)" in done["verified"]
+    check_prompt = model.calls[2][-1]["content"]
+    assert "def slugify(text)" in check_prompt and "text.lower()" not in check_prompt
+
+
+def test_a_check_that_asserts_nothing_is_no_evidence(git_repo: Path) -> None:
+    code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
+    nothing = "```python\nimport textutils\nprint('ok')\n```\n"
+    outcome, events, _ = run(git_repo, [PLAN, *[code, nothing] * 3])
+    assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
+    assert details == ["no usable acceptance check: the acceptance check asserts nothing"] * 3
+    assert GitRepo.open(git_repo).agent_commits() == []
+
+
+def test_the_check_runs_outside_the_repo_in_the_sandbox(tmp_path: Path) -> None:
+    (tmp_path / "mod.py").write_text("X = 2\n")
+    ok, _ = acceptance.run(tmp_path, "import mod\nassert mod.X == 2\n")
+    assert ok and sorted(p.name for p in tmp_path.iterdir()) == ["mod.py"]
+    ok, output = acceptance.run(tmp_path, "open('/tmp/../tmp/escaped-by-check', 'w')\n")
+    assert not ok and "Permission denied" in output
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [("no code here", "asserts nothing"), ("```python\nassert (\n```", "does not parse")],
+)
+def test_unusable_checks_are_refused(reply: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        acceptance.extract(reply)
