@@ -45,7 +45,7 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-Suite = Annotated[str | None, typer.Option(help="humaneval or repo (required to run).")]
+Suite = Annotated[str | None, typer.Option(help="humaneval, repo or realcode (required to run).")]
 PolicyOpt = Annotated[str, typer.Option("--policy", help="Comma list: local, cloud, auto, auto:X.")]
 Sweep = Annotated[bool, typer.Option("--sweep", help="Add auto:T for each sweep threshold.")]
 Thresholds = Annotated[str, typer.Option(help="Sweep thresholds, e.g. 0.3,0.5,0.7.")]
@@ -62,6 +62,7 @@ LocalModel = Annotated[str | None, typer.Option(help="Catalog name or GGUF path 
 CloudModel = Annotated[str | None, typer.Option(help="Cloud model name (or stand-in GGUF).")]
 Only = Annotated[list[str] | None, typer.Option("--task", help="Run only this task (repeatable).")]
 Resume = Annotated[str | None, typer.Option(help="Continue this run id (same options).")]
+Split = Annotated[str, typer.Option(help="Only this split: dev (tune) or heldout (report).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the results JSON to stdout.")]
 
 
@@ -69,7 +70,7 @@ def run_suite(
     suite: str, policy: str, sweep: bool, thresholds: str, limit: int | None,
     seed: int | None, workers: int, executor_name: str, ray_address: str | None,
     out: Path | None, sampling: str | None, local_model: str | None, cloud_model: str | None,
-    as_json: bool, only: list[str] | None = None, resume: str | None = None,
+    as_json: bool, only: list[str] | None = None, resume: str | None = None, split: str = "",
 ) -> None:  # fmt: skip
     from tiercode.evals import executor, harness  # the agent's graph: only when running
 
@@ -92,7 +93,7 @@ def run_suite(
         suite=suite, policies=chosen, settings=settings, limit=limit, seed=seed,
         workers=workers, executor=executor_name, sampling=sampling, out_dir=out,
         ray_address=ray_address, only=tuple(only or ()), run_id=resume or "",
-        resume=resume is not None,
+        resume=resume is not None, split=split,
     )  # fmt: skip
     data, paths = harness.run(req, _progress)
     for kind, path in paths.items():
@@ -129,6 +130,7 @@ def register(app: typer.Typer) -> None:
         as_json: AsJson = False,
         only: Only = None,
         resume: Resume = None,
+        split: Split = "",
     ) -> None:
         """Run a suite under each policy: JSON, a markdown table and a cost/quality plot."""
         if ctx.invoked_subcommand is not None:
@@ -138,7 +140,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(int(ExitCode.USAGE))
         run_suite(
             suite, policy, sweep, thresholds, limit, seed, workers, executor_name,
-            ray_address, out, sampling, local_model, cloud_model, as_json, only, resume,
+            ray_address, out, sampling, local_model, cloud_model, as_json, only, resume, split,
         )  # fmt: skip
 
     @group.command("show")

@@ -31,7 +31,11 @@ FATAL = (ConfigError, ModelUnavailable)
 
 def suite_module(name: str) -> Any:
     """The suite's module: `load(limit, seed)`, `solve(bench, task, policies)`, `NAME`."""
-    modules = {"humaneval": "tiercode.evals.humaneval", "repo": "tiercode.evals.repo"}
+    modules = {
+        "humaneval": "tiercode.evals.humaneval",
+        "repo": "tiercode.evals.repo",
+        "realcode": "tiercode.evals.realcode_suite",
+    }
     if name not in modules:
         raise ConfigError(f"--suite: unknown suite '{name}' (use {', '.join(modules)})")
     return importlib.import_module(modules[name])

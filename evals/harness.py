@@ -48,6 +48,8 @@ class Request:
     plot: bool = True
     only: tuple[str, ...] = ()
     """Run just these task ids (before `limit`)."""
+    split: str = ""
+    """Run just the tasks of this split (`dev` or `heldout`), where the suite has one."""
     resume: bool = False
     """Continue run `run_id`: keep the tasks its stream already holds, run the rest."""
 
@@ -55,6 +57,10 @@ class Request:
 def select(req: Request) -> list[Any]:
     """The suite's tasks after `only`, `seed` and `limit`; an unknown id is an error."""
     tasks = executor.suite_module(req.suite).load(None, req.seed)
+    if req.split:
+        tasks = [t for t in tasks if getattr(t, "split", "") == req.split]
+        if not tasks:
+            raise ConfigError(f"--split: suite {req.suite} has no '{req.split}' tasks")
     if req.only:
         known = {executor.task_id(t) for t in tasks}
         unknown = [name for name in req.only if name not in known]
@@ -133,6 +139,7 @@ def build(
             "limit": req.limit,
             "seed": req.seed,
             "only": list(req.only),
+            "split": req.split,
             "resumed": req.resume,
             "workers": req.workers,
             "executor": req.executor,

@@ -95,6 +95,7 @@ def summarize(results: Sequence[TaskResult], policy: str) -> dict[str, Any]:
             **{name: calibration(found) for name, found in sorted(signals.items())},
         },
         "errors": sum(1 for r in results if r.error),
+        "false_done": sum(1 for o in outcomes if o.claimed_done and not o.passed),
     }
 
 

@@ -45,6 +45,9 @@ class PolicyOutcome:
     """(local confidence, did that local answer pass) for each local answer."""
     signals: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
     """The same pairs for each component signal (logprob, self_check, ...)."""
+    claimed_done: bool | None = None
+    """Whether the agent said done (exit 0); None where a suite has no such claim. Done
+    with a failing check is a false done, the one outcome tiercode must never have."""
 
 
 @dataclass

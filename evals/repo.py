@@ -50,6 +50,8 @@ class RepoTask:
     timeout_s: float = 300.0
     solution: tuple[dict[str, str], ...] = field(default=(), repr=False)
     """Reference edits (path/search/replace): they prove the check can pass."""
+    split: str = ""
+    """`dev` (design and tune on these) or `heldout` (report only); empty: unsplit."""
 
     @property
     def task_id(self) -> str:
@@ -72,6 +74,7 @@ def read_task(path: Path) -> RepoTask:
         path=path,
         timeout_s=float(data.get("timeout_s", 300)),
         solution=tuple(data.get("solution", ())),
+        split=data.get("split", ""),
     )
 
 
@@ -191,6 +194,7 @@ def run_policy(
         route=" ".join(route),
         confidence=pairs,
         signals=signals,
+        claimed_done=outcome.exit_code == 0,
     )
     return result, {
         "status": outcome.status,
