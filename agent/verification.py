@@ -83,7 +83,10 @@ def check_step(
     verdict.tests = tests
     broken = tests.broken_since(baseline)
     if broken:
-        verdict.failure = f"this edit breaks tests that passed before: {', '.join(broken[:5])}"
+        verdict.failure = (
+            f"after this edit these tests fail (they passed or did not exist before): "
+            f"{', '.join(broken[:5])}"
+        )
         return verdict
     if last_step and not tests.passed:
         target = ", ".join(tests.failing[:5]) or tests.counts or "the test run"
