@@ -34,7 +34,11 @@ class Settings:
     auto_threshold: float = _doc("Confidence below which `auto` escalates a step to cloud.", 0.6)
     local_model: str = _doc("Catalog name or path of the local GGUF.", "qwen2.5-coder-0.5b")
     local_n_ctx: int = _doc("Context window of the local model, in tokens.", 4096)
-    local_threads: int = _doc("Threads for the local model; 0 means all cores.", 0)
+    local_threads: int = _doc(
+        "Threads for the local model; 0 picks them per call from physical cores minus other "
+        "busy tasks.",
+        0,
+    )
     cloud_model: str = _doc("Model name sent to the cloud endpoint.", "qwen2.5-coder-1.5b")
     cloud_price_as: str = _doc(
         "Price cloud tokens as this model (empty: cloud_model; the stand-in uses gpt-4.1-mini).", ""

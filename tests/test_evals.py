@@ -374,9 +374,9 @@ def _repo_tiers(task: repo.RepoTask, local_edit_ok: bool) -> CannedTiers:
     good = reply_from(task.solution)
     bad = reply_from([{"path": files[0], "search": "no such line", "replace": "x"}])
     local = Canned(
-        (("Split the task", plan, -0.05), ("Current step", good if local_edit_ok else bad, -0.05))
+        (("Repository map", plan, -0.05), ("Current step", good if local_edit_ok else bad, -0.05))
     )
-    cloud = Canned((("Split the task", plan, -0.05), ("Current step", good, -0.05)))
+    cloud = Canned((("Repository map", plan, -0.05), ("Current step", good, -0.05)))
     return CannedTiers(local, cloud)
 
 

@@ -64,7 +64,7 @@ def plan_all() -> str:
 def comment_edit(messages: list[Message]) -> str:
     """Answer a step by appending a comment line to the step's file."""
     text = messages[-1]["content"]
-    if "Split the task" in text:
+    if "Repository map" in text:
         return plan_all()
     current = text.split("Current step")[-1]
     path = next(f for f in FILES if f"add a comment to {f}" in current)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tiercode.tools.shell import check_command, detect_test_command, run
+from tiercode.tools.shell import TEST_COMMAND, check_command, detect_test_command, run
 
 ALLOW = ["pytest", "python", "python3", "ruff", "ls", "cat", "grep", "echo"]
 
@@ -200,7 +200,7 @@ def test_detect_test_command(tmp_path: Path) -> None:
     assert detect_test_command(tmp_path) is None
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "test_mod.py").write_text("def test(): pass\n")
-    assert detect_test_command(tmp_path) == "python -m pytest -q"
+    assert detect_test_command(tmp_path) == TEST_COMMAND
 
 
 @pytest.mark.parametrize(
@@ -209,7 +209,7 @@ def test_detect_test_command(tmp_path: Path) -> None:
 )
 def test_detect_test_command_from_config(tmp_path: Path, name: str, text: str) -> None:
     (tmp_path / name).write_text(text)
-    assert detect_test_command(tmp_path) == "python -m pytest -q"
+    assert detect_test_command(tmp_path) == TEST_COMMAND
     (tmp_path / name).unlink()
     (tmp_path / "tests").mkdir()
-    assert detect_test_command(tmp_path) == "python -m pytest -q"
+    assert detect_test_command(tmp_path) == TEST_COMMAND

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sandbox_support import requires_landlock
 
-from tiercode.tools.shell import detect_test_command, run
+from tiercode.tools.shell import TEST_COMMAND, detect_test_command, run
 
 pytestmark = requires_landlock
 
@@ -25,7 +25,7 @@ def test_pytest_passes_inside_the_sandbox(git_repo: Path) -> None:
     )
     (git_repo / "conftest.py").write_text("import sys\nsys.path.insert(0, '.')\n")
     cmd = detect_test_command(git_repo)
-    assert cmd == "python -m pytest -q"
+    assert cmd == TEST_COMMAND
     venv_bin = os.path.dirname(sys.executable)
     path = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
     result = run(cmd, cwd=git_repo, timeout_s=120, env_extra={"PATH": path})
