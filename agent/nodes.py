@@ -182,21 +182,25 @@ def _fix_plan_files(
     baseline: TestRun | None,
     candidates: list[str],
 ) -> None:
-    """Plan hygiene, in place: while tests fail and the task is not about tests, steps edit
-    code, not tests; a step left with no real file goes (if another has one); every file
-    the task names is in some step; no step is left without files."""
-    fallback = candidates
-    if baseline and baseline.failing and not _ASKS_FOR_TESTS.search(task):
+    """Plan hygiene, in place. While tests fail and the task does not ask for test
+    changes, no step edits a test (not even one the task names: it names the symptom) and
+    the first step always holds the likeliest code under test. A step left with no real
+    file goes, if another has one; every file the task names is in some step; no step is
+    left without files."""
+    fixing = bool(baseline and baseline.failing and not _ASKS_FOR_TESTS.search(task))
+    if fixing:
+        mentioned = [f for f in mentioned if not is_test_file(f)]
+        candidates = [f for f in candidates if not is_test_file(f)]
         for s in steps:
-            s["files"] = [f for f in s["files"] if not is_test_file(f) or f in mentioned]
-        fallback = [f for f in candidates if not is_test_file(f)]
+            s["files"] = [f for f in s["files"] if not is_test_file(f)]
     if any(s["files"] for s in steps):
         steps[:] = [s for s in steps if s["files"]]
     planned = {f for s in steps for f in s["files"]}
-    steps[0]["files"] += [f for f in mentioned if f not in planned]
+    must = [*mentioned, *(candidates[:1] if fixing else [])]
+    steps[0]["files"] += [f for f in dict.fromkeys(must) if f not in planned]
     for s in steps:
         if not s["files"]:
-            s["files"] = fallback[:2]
+            s["files"] = candidates[:2]
 
 
 def _show(ctx: RunContext, path: str, hints: str) -> str | None:

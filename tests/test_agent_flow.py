@@ -248,3 +248,16 @@ def test_plan_steps_that_copy_the_prompt_or_name_no_real_file_are_dropped(
     assert outcome.exit_code == ExitCode.OK, outcome.message
     steps = of_type(events, "plan")[0]["steps"]
     assert steps == [{"goal": "Add a function slugify to textutils.py", "files": ["textutils.py"]}]
+
+
+def test_a_failing_test_named_in_the_task_is_the_symptom_not_the_file_to_edit(
+    git_repo: Path,
+) -> None:
+    commit(git_repo, BUGGY)
+    outcome, events, _ = run(
+        git_repo,
+        "Running the test suite, `tests/test_ops.py::test_sub` fails. Please fix the bug.",
+        [plan(("fix it", ["tests/test_ops.py"])), code("calc/ops.py", FIXED_SUB)],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert of_type(events, "plan")[0]["steps"][0]["files"] == ["calc/ops.py"]
