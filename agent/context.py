@@ -133,6 +133,7 @@ class RunContext:
         schema: dict[str, Any] | None,
         paths: list[str],
         max_chars: int | None = None,
+        temperature: float = 0.0,
     ) -> tuple[Completion, Decimal]:
         """Send one routed call; returns the reply and its cost (energy for local).
         `max_chars` cuts a runaway reply (see `ChatModel.complete`)."""
@@ -155,6 +156,7 @@ class RunContext:
                 logprobs=tier != CLOUD,
                 on_token=on_token,
                 max_chars=max_chars,
+                temperature=temperature,
             )
         except CloudUnavailable as exc:
             if not exc.transient or s.base_policy == CLOUD:
@@ -171,6 +173,7 @@ class RunContext:
                 logprobs=True,
                 on_token=on_token,
                 max_chars=max_chars,
+                temperature=temperature,
             )
         counterfactual = cloud_cost(
             self.cloud_price, reply.prompt_tokens, reply.completion_tokens, reply.cached_tokens

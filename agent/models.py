@@ -58,7 +58,9 @@ class ChatModel(Protocol):
     its first N, with finish_reason "runaway": a caller that knows the size an edit needs
     passes about twice that, so a small model that rewrites more than it was asked to is
     cut then rather than at `max_tokens`. None (the default) sets no limit. A reply that
-    repeats itself is cut with finish_reason "repetition" either way.
+    repeats itself is cut with finish_reason "repetition" either way. `temperature` 0 is
+    greedy; the agent samples only when a tier retries a step it already answered, since a
+    greedy retry would repeat the same answer.
     """
 
     tier: str
@@ -74,6 +76,7 @@ class ChatModel(Protocol):
         logprobs: bool = False,
         on_token: OnToken | None = None,
         max_chars: int | None = None,
+        temperature: float = 0.0,
     ) -> Completion: ...
 
     def count_tokens(self, messages: list[Message]) -> int: ...
@@ -198,6 +201,7 @@ class LocalModel:
         logprobs: bool = False,
         on_token: OnToken | None = None,
         max_chars: int | None = None,
+        temperature: float = 0.0,
     ) -> Completion:
         from llama_cpp import LlamaGrammar, LogitsProcessorList
 
@@ -223,7 +227,7 @@ class LocalModel:
             stream = self.llm.create_completion(
                 prompt_tokens,
                 max_tokens=min(max_tokens, room),
-                temperature=0.0,
+                temperature=temperature,
                 repeat_penalty=1.05,
                 grammar=grammar,
                 logits_processor=LogitsProcessorList([recorder]),
@@ -364,6 +368,7 @@ class CloudModel:
         logprobs: bool = False,
         on_token: OnToken | None = None,
         max_chars: int | None = None,
+        temperature: float = 0.0,
     ) -> Completion:
         import openai
 
@@ -379,7 +384,7 @@ class CloudModel:
                 model=self.name,
                 messages=messages,  # type: ignore[arg-type]
                 max_tokens=max_tokens,
-                temperature=0.0,
+                temperature=temperature,
                 stream=True,
                 stream_options={"include_usage": True},
                 **({"response_format": fmt} if fmt else {}),  # type: ignore[arg-type]
@@ -471,6 +476,8 @@ class ScriptedModel:
     logprob: float = -0.05
     delay_s: float = 0.0
     calls: list[list[Message]] = field(default_factory=list)
+    temperatures: list[float] = field(default_factory=list)
+    """The temperature each call asked for, in order."""
 
     def count_tokens(self, messages: list[Message]) -> int:
         return sum(len(m["content"].split()) + 4 for m in messages)
@@ -484,10 +491,12 @@ class ScriptedModel:
         logprobs: bool = False,
         on_token: OnToken | None = None,
         max_chars: int | None = None,
+        temperature: float = 0.0,
     ) -> Completion:
         if not self.replies:
             raise AssertionError(f"ScriptedModel '{self.name}' ran out of replies")
         self.calls.append(messages)
+        self.temperatures.append(temperature)
         start = time.perf_counter()
         reply = self.replies.pop(0)
         text = reply(messages) if callable(reply) else reply

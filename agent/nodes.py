@@ -35,6 +35,7 @@ OUTPUT_CHARS = 2000
 MAP_CHARS = 3000
 CANDIDATES = 8
 REPLY_ROOM_CHARS = 1500
+RETRY_TEMPERATURE = 0.7
 _PLACEHOLDER = re.compile(r"(^|/)(relative|path|example|your_?file|file)(/|\.)", re.IGNORECASE)
 _ASKS_FOR_NEW = re.compile(
     r"\b(create|new (file|module|package|script)|add (a )?(test|module|file)|write (a )?tests?)",
@@ -297,6 +298,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         None,
         files,
         max_chars=_reply_room(messages),
+        temperature=_retry_temperature(state, d["tier"]),
     )
     action: dict[str, Any] = {"usage": _usage(reply, cost, ctx), "edits": []}
     stated = None
@@ -311,6 +313,14 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         action["error"] = str(exc)
     action["confidence"] = _confidence(reply, stated, ctx.settings.confidence_signal)
     return {"action": action}
+
+
+def _retry_temperature(state: AgentState, tier: str) -> float:
+    """Greedy for a tier's first answer to a step; sampled when the same tier tries again,
+    or the retry would be the same answer word for word."""
+    index = state["step"] + 1
+    tried = any(r["step"] == index and r["tier"] == tier for r in state.get("records", []))
+    return RETRY_TEMPERATURE if tried else 0.0
 
 
 def _reply_room(messages: list[dict[str, str]]) -> int:

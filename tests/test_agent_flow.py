@@ -261,3 +261,16 @@ def test_a_failing_test_named_in_the_task_is_the_symptom_not_the_file_to_edit(
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
     assert of_type(events, "plan")[0]["steps"][0]["files"] == ["calc/ops.py"]
+
+
+def test_a_tier_that_retries_a_step_samples_instead_of_repeating_itself(git_repo: Path) -> None:
+    start = commit(git_repo, BUGGY)
+    wrong = code("calc/ops.py", "def sub(a, b):\n    return b - a\n")
+    outcome, _, model = run(
+        git_repo,
+        "the test suite fails, please fix the bug",
+        [plan(("fix sub", ["calc/ops.py"])), wrong, code("calc/ops.py", FIXED_SUB)],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert model.temperatures == [0.0, 0.0, 0.7]  # plan, first answer, the retry
+    assert head(git_repo) != start

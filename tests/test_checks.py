@@ -120,3 +120,24 @@ def test_a_step_that_keeps_everything_working_lists_its_evidence(tmp_path: Path)
         "imports: calc",
         "tests: 1 passed (now passing: x)",
     ]
+
+
+def test_a_caller_that_no_longer_imports_joins_the_next_attempt(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "lib.py": "def new_name():\n    return 1\n",
+            "app/__init__.py": "",
+            "app/main.py": "from lib import old_name\n",
+        },
+    )
+    verdict = verification.check_step(
+        tmp_path,
+        ["lib.py", "app/__init__.py", "app/main.py"],
+        ["lib.py"],
+        {"lib.py": "def new_name():\n    return 1\n"},
+        baseline=None,
+        last_step=True,
+    )
+    assert verdict.failure.startswith("after this edit a module no longer imports: app.main")
+    assert verdict.more_files == ["app/main.py"]
