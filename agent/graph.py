@@ -6,15 +6,15 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from tiercode.agent import nodes
+from tiercode.agent import nodes, planning
 from tiercode.agent.context import RunContext
 from tiercode.agent.state import AgentState
 
 
 def build(checkpointer: Any = None) -> Any:
     graph = StateGraph(AgentState, context_schema=RunContext)
-    graph.add_node("localize", nodes.localize)
-    graph.add_node("plan", nodes.plan)
+    graph.add_node("localize", planning.localize)
+    graph.add_node("plan", planning.plan)
     graph.add_node("route", nodes.route)
     graph.add_node("act", nodes.act)
     graph.add_node("verify", nodes.verify)

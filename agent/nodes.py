@@ -1,4 +1,5 @@
-"""The graph's nodes: small functions from state to a partial update.
+"""The graph's nodes after planning (see `planning` for localize and plan): small
+functions from state to a partial update.
 
 localize → plan → route → act → verify → (advance → route | escalate → route | finish).
 Side effects happen only in `verify` and `finish` and are idempotent on resume: a step
@@ -8,9 +9,6 @@ that already has its commit is not applied again.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import re
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,188 +18,23 @@ from tiercode.agent import acceptance, prompts, replies, verification
 from tiercode.agent import confidence as conf
 from tiercode.agent.context import RunContext
 from tiercode.agent.errors import TiercodeError
-from tiercode.agent.events import ApprovalNeeded, Planned, StepCompleted, StepEscalated
+from tiercode.agent.events import ApprovalNeeded, StepCompleted, StepEscalated
 from tiercode.agent.models import Completion
 from tiercode.agent.router import Decision, Signals
 from tiercode.agent.state import AgentState, Step, StepRecord
-from tiercode.tools import checks, shell, tracebacks
+from tiercode.tools import shell
 from tiercode.tools.checks import TestRun
 from tiercode.tools.files import truncate_middle
-from tiercode.tools.repomap import RepoMap, focus_symbols, is_test_file, outline, symbols
+from tiercode.tools.repomap import focus_symbols, outline
 
 MAX_ATTEMPTS = 3
 FILE_CHARS = 6000
-OUTPUT_CHARS = 2000
-MAP_CHARS = 3000
-CANDIDATES = 8
 REPLY_ROOM_CHARS = 1500
 RETRY_TEMPERATURE = 0.7
-_PLACEHOLDER = re.compile(r"(^|/)(relative|path|example|your_?file|file)(/|\.)", re.IGNORECASE)
-_ASKS_FOR_NEW = re.compile(
-    r"\b(create|new (file|module|package|script)|add (a )?(test|module|file)|write (a )?tests?)",
-    re.IGNORECASE,
-)
-_ASKS_FOR_TESTS = re.compile(
-    r"\b(add|write|create|update|extend|change)\s+(\w+\s+){0,3}tests?\b", re.IGNORECASE
-)
 
 
 def _ctx(runtime: Runtime[RunContext]) -> RunContext:
     return runtime.context
-
-
-def _baseline(state: AgentState) -> TestRun | None:
-    data = state.get("baseline")
-    return TestRun(**{**data, "failing": tuple(data["failing"])}) if data else None
-
-
-def localize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Run the tests once before any change and rank the files that matter: the frames a
-    failing test passes through come first, then the files that match the task."""
-    ctx = _ctx(runtime)
-    if "baseline" in state:
-        return {}
-    command = ctx.settings.test_cmd or shell.detect_test_command(ctx.root)
-    baseline = checks.run_tests(ctx.root, command) if command else None
-    frames = tracebacks.suspects(baseline.output, ctx.root) if baseline else []
-    repo_map = RepoMap.build(ctx.root, ctx.files.list())
-    tested = _code_under_test(ctx, repo_map, baseline.failing if baseline else ())
-    suspects = list(dict.fromkeys([*(f.path for f in frames), *tested]))
-    candidates = repo_map.rank(state["task"], limit=CANDIDATES, boost=suspects)
-    stored = None
-    if baseline:
-        stored = {**dataclasses.asdict(baseline), "failing": list(baseline.failing)}
-        stored["output"] = truncate_middle(baseline.output, OUTPUT_CHARS)
-    return {
-        "baseline": stored,
-        "candidates": candidates,
-        "suspects": [f"{f.path}:{f.line}:{f.function}" for f in frames[:6]],
-        "start_head": ctx.git.repo.head.commit.hexsha,
-    }
-
-
-def _code_under_test(ctx: RunContext, repo_map: RepoMap, failing: Sequence[str]) -> list[str]:
-    """Files defining what the failing tests call: where an assertion fails inside the
-    test, the traceback never reaches the code under test, but the test's calls do."""
-    found: list[str] = []
-    for node_id in failing[:5]:
-        path, _, name = node_id.partition("::")
-        name = name.split("[")[0].replace("::", ".")
-        try:
-            source = ctx.files.read(path)
-        except TiercodeError:
-            continue
-        body = next((s for s in symbols(path, source) if s.name == name), None)
-        if body is None:
-            continue
-        lines = "\n".join(source.splitlines()[body.start - 1 : body.end])
-        for called in dict.fromkeys(re.findall(r"\b([A-Za-z_]\w*)\s*\(", lines)):
-            for symbol in repo_map.find(called):
-                if not is_test_file(symbol.path) and symbol.path not in found:
-                    found.append(symbol.path)
-    return found
-
-
-def _plan_paths(ctx: RunContext, task: str, paths: list[Any]) -> list[str]:
-    """The plan's paths that exist, or are new files the task asks for; never a
-    placeholder a model copied from an example."""
-    kept = []
-    asks_new = bool(_ASKS_FOR_NEW.search(task))
-    for p in paths:
-        try:
-            rel = ctx.files.relative(str(p))
-        except TiercodeError:
-            continue
-        if rel in kept or rel == ".":
-            continue
-        exists = (ctx.root / rel).is_file()
-        named = rel in task or rel.rsplit("/", 1)[-1] in task
-        if exists or named or (asks_new and not _PLACEHOLDER.search(rel)):
-            kept.append(rel)
-    return kept
-
-
-def _mentioned_files(ctx: RunContext, task: str) -> list[str]:
-    found = []
-    for p in re.findall(r"[\w./-]+\.\w+", task):
-        try:
-            rel = ctx.files.relative(p)
-        except TiercodeError:
-            continue
-        if (ctx.root / rel).is_file() and rel not in found:
-            found.append(rel)
-    return found
-
-
-def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Ask for a short plan over the map of what matters; files the task names are always
-    in, and a failing-test task edits the code under test, not the tests."""
-    ctx = _ctx(runtime)
-    if state.get("plan"):
-        return {}
-    run_id, task = state["run_id"], state["task"]
-    mentioned = _mentioned_files(ctx, task)
-    baseline = _baseline(state)
-    candidates = list(dict.fromkeys([*mentioned, *state.get("candidates", [])]))
-    repo_map = RepoMap.build(ctx.root, candidates).render(candidates, MAP_CHARS)
-    messages = prompts.plan_messages(
-        task, repo_map, baseline.failing if baseline else (), state.get("suspects", [])
-    )
-    decision = ctx.route(run_id, 0, 0, messages, mentioned)
-    reply, _ = ctx.call_model(
-        run_id, 0, 0, "plan", decision, messages, prompts.PLAN_SCHEMA, mentioned
-    )
-    steps: list[Step] = []
-    try:
-        data = prompts.parse_json_reply(reply.text, ("steps",))
-        for raw in data["steps"][: ctx.settings.max_steps]:
-            goal = str(raw.get("goal", "")).strip() if isinstance(raw, dict) else ""
-            if goal and not _copied_instruction(goal):
-                steps.append(
-                    {"goal": goal, "files": _plan_paths(ctx, task, raw.get("files") or [])}
-                )
-    except (ValueError, AttributeError):
-        steps = []
-    if not steps:
-        steps = [{"goal": task, "files": []}]
-    _fix_plan_files(steps, task, mentioned, baseline, candidates)
-    ctx.emit(Planned(run_id, [dict(s) for s in steps]))
-    return {"plan": steps, "step": 0, "attempt": 0, "status": "running"}
-
-
-def _copied_instruction(goal: str) -> bool:
-    """A small model sometimes returns the prompt's own instructions as plan steps."""
-    sentences = re.split(r"(?<=[.>])\s+", prompts.PLAN_RULES)
-    low = goal.lower()
-    return any(difflib.SequenceMatcher(None, low, s.lower()).ratio() > 0.7 for s in sentences)
-
-
-def _fix_plan_files(
-    steps: list[Step],
-    task: str,
-    mentioned: list[str],
-    baseline: TestRun | None,
-    candidates: list[str],
-) -> None:
-    """Plan hygiene, in place. While tests fail and the task does not ask for test
-    changes, no step edits a test (not even one the task names: it names the symptom) and
-    the first step always holds the likeliest code under test. A step left with no real
-    file goes, if another has one; every file the task names is in some step; no step is
-    left without files."""
-    fixing = bool(baseline and baseline.failing and not _ASKS_FOR_TESTS.search(task))
-    if fixing:
-        mentioned = [f for f in mentioned if not is_test_file(f)]
-        candidates = [f for f in candidates if not is_test_file(f)]
-        for s in steps:
-            s["files"] = [f for f in s["files"] if not is_test_file(f)]
-    if any(s["files"] for s in steps):
-        steps[:] = [s for s in steps if s["files"]]
-    planned = {f for s in steps for f in s["files"]}
-    must = [*mentioned, *(candidates[:1] if fixing else [])]
-    steps[0]["files"] += [f for f in dict.fromkeys(must) if f not in planned]
-    for s in steps:
-        if not s["files"]:
-            s["files"] = candidates[:2]
 
 
 def _show(ctx: RunContext, path: str, hints: str) -> str | None:
@@ -220,7 +53,7 @@ def _show(ctx: RunContext, path: str, hints: str) -> str | None:
 
 def _act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
     step = state["plan"][state["step"]]
-    baseline = _baseline(state)
+    baseline = TestRun.from_state(state.get("baseline"))
     test_output = state.get("test_output", "") or (baseline.output if baseline else "")
     hints = " ".join([state["task"], step["goal"], state.get("feedback", ""), test_output])
     hints += " " + " ".join(s.rsplit(":", 1)[-1] for s in state.get("suspects", []))
@@ -231,7 +64,7 @@ def _act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
         state["step"],
         files,
         feedback=state.get("feedback", ""),
-        test_output=truncate_middle(test_output, OUTPUT_CHARS)
+        test_output=truncate_middle(test_output, prompts.OUTPUT_CHARS)
         if not baseline or not baseline.passed or state.get("test_output")
         else "",
     )
@@ -415,7 +248,7 @@ def _check(
         ctx.files.list(),
         touched,
         texts,
-        _baseline(state),
+        TestRun.from_state(state.get("baseline")),
         last_step=state["step"] + 1 == len(state["plan"]),
     )
     last = state["step"] + 1 == len(state["plan"])
@@ -452,7 +285,9 @@ def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: l
         return f"no usable acceptance check: {exc}"
     passed, output = acceptance.run(ctx.root, script)
     if not passed:
-        return "the acceptance check fails:\n" + truncate_middle(output.strip(), OUTPUT_CHARS)
+        return "the acceptance check fails:\n" + truncate_middle(
+            output.strip(), prompts.OUTPUT_CHARS
+        )
     asserts = script.count("assert ")
     evidence.append(f"acceptance check ({asserts} assert(s), written by the {decision.tier} tier)")
     return ""
@@ -539,7 +374,7 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         "commits": commits,
         "evidence": evidence,
         "feedback": failure,
-        "test_output": truncate_middle(test_output, OUTPUT_CHARS * 2),
+        "test_output": truncate_middle(test_output, prompts.OUTPUT_CHARS * 2),
     }
 
 

@@ -7,13 +7,16 @@ Each check runs the repository's code, so each goes through `shell.run` and its 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tiercode.tools import shell
+from tiercode.tools.files import truncate_middle
 from tiercode.tools.repomap import is_test_file
 
 TEST_TIMEOUT_S = 300.0
@@ -33,6 +36,20 @@ class TestRun:
     output: str = field(default="", repr=False)
     counts: str = ""
     """pytest's closing tally, e.g. "41 passed, 2 failed"."""
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any] | None) -> TestRun | None:
+        """Back from the checkpointed form that `to_state` wrote (None: no tests)."""
+        return cls(**{**data, "failing": tuple(data["failing"])}) if data else None
+
+    def to_state(self, max_output_chars: int) -> dict[str, Any]:
+        """Plain data for the graph's checkpointed state, with the output cut down."""
+        data = dataclasses.asdict(self)
+        return {
+            **data,
+            "failing": list(self.failing),
+            "output": truncate_middle(self.output, max_output_chars),
+        }
 
     def broken_since(self, before: TestRun) -> list[str]:
         """Tests that passed in `before` and fail now: what a change broke.
