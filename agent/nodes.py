@@ -25,7 +25,7 @@ from tiercode.agent.state import AgentState, Step, StepRecord
 from tiercode.tools import shell
 from tiercode.tools.checks import TestRun
 from tiercode.tools.files import truncate_middle
-from tiercode.tools.repomap import focus_symbols, outline
+from tiercode.tools.outline import focus_symbols, outline
 
 MAX_ATTEMPTS = 3
 FILE_CHARS = 6000

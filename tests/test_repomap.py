@@ -11,14 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tiercode.tools.repomap import (
-    RepoMap,
-    Symbol,
-    focus_symbols,
-    is_test_file,
-    outline,
-    symbols,
-)
+from tiercode.tools.outline import focus_symbols, outline
+from tiercode.tools.repomap import RepoMap, Symbol, is_test_file, symbols
 from tiercode.tools.tracebacks import Frame, failing_tests, frames, suspects
 
 SAMPLE = textwrap.dedent(

@@ -1,0 +1,197 @@
+"""A large file as a model should see it: every shown line numbered, the symbols that
+matter in full, other bodies elided, and nothing cut out of the middle of a Python file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from tiercode.tools.repomap import CONTEXT_RUN_KEEP, Parsed, parse, symbols
+
+
+def focus_symbols(source_path: str, source: str, text: str) -> list[str]:
+    """Names of symbols in the file that `text` mentions as whole words, most specific first.
+
+    A class mentioned only as the prefix of one of its methods (`Parser.parse`) is not
+    included, so that focusing on the method does not pull in the whole class.
+    """
+    found = symbols(source_path, source)
+    names = {s.name for s in found}
+    hits: list[tuple[int, int, str]] = []
+    for s in found:
+        bare = s.name.rsplit(".", 1)[-1]
+        if "." in s.name and re.search(rf"\b{re.escape(s.name)}\b", text):
+            hits.append((2, len(s.name), s.name))
+        elif _mentions(bare, text, names, s.kind == "class"):
+            hits.append((1, len(s.name), s.name))
+    return [name for *_, name in sorted(hits, reverse=True)]
+
+
+def _mentions(bare: str, text: str, names: set[str], is_class: bool) -> bool:
+    for match in re.finditer(rf"\b{re.escape(bare)}\b(\.\w+)?", text):
+        attribute = match.group(1)
+        if not (is_class and attribute and f"{bare}{attribute}" in names):
+            return True
+    return False
+
+
+def outline(path: str, source: str, focus: Iterable[str] = (), max_chars: int = 6000) -> str:
+    """A large file for a model: numbered lines, focused symbols whole, other bodies elided.
+
+    Shown, in order of what goes first when space runs out: module-level lines (imports,
+    constants; long runs shortened), signatures of all symbols, and the full bodies of the
+    symbols named in `focus`. Focused bodies are never cut, so the result can exceed
+    `max_chars` only when the first focused body alone does. Files that are not Python
+    (or do not parse) keep their head and tail with a marker naming the omitted range.
+    """
+    lines = source.splitlines()
+    width = max(4, len(str(len(lines))))
+    whole = _numbered(lines, set(range(1, len(lines) + 1)), [], width)
+    if len(whole) <= max_chars:
+        return whole
+    parsed = parse(path, source) if path.endswith(".py") else []
+    if not parsed:
+        return _head_and_tail(lines, width, max_chars)
+    wanted = list(dict.fromkeys(focus))
+    result = whole
+    for keep in range(len(wanted), 0 if wanted else -1, -1):
+        result = _fitted_outline(lines, parsed, wanted[:keep], width, max_chars)
+        if len(result) <= max_chars:
+            return result
+    return result
+
+
+def _fitted_outline(
+    lines: list[str], parsed: list[Parsed], focus: list[str], width: int, max_chars: int
+) -> str:
+    """The richest view with these bodies whole that fits, else the bodies and their headers."""
+    focused = [p for p in parsed if _matches(p.symbol.name, focus)]
+    base = {n for p in focused for n in range(p.symbol.start, p.symbol.end + 1)}
+    base |= {n for p in parsed if _encloses_focus(p, focused) for n in _header(p)}
+    others = [p for p in parsed if not _encloses_focus(p, focused)]
+    others.sort(key=lambda p: _distance(p, focused))  # nearest signatures are kept longest
+    headers = [set(_header(p)) for p in others]
+    context = _context_lines(parsed, len(lines))
+    everything = base.union(*headers)
+    for shown in (everything | context, everything | _shorten_runs(context, lines)):
+        text = _numbered(lines, shown, parsed, width)
+        if len(text) <= max_chars:
+            return text
+    best, low, high = _numbered(lines, base, parsed, width), 0, len(headers)
+    while low < high:  # the most headers that fit; each one only adds characters
+        middle = (low + high + 1) // 2
+        text = _numbered(lines, base.union(*headers[:middle]), parsed, width)
+        if len(text) <= max_chars:
+            best, low = text, middle
+        else:
+            high = middle - 1
+    return best
+
+
+def _header(p: Parsed) -> range:
+    return range(p.symbol.start, p.header_end + 1)
+
+
+def _distance(p: Parsed, focused: list[Parsed]) -> int:
+    if not focused:
+        return p.symbol.start
+    return min(abs(p.symbol.start - f.symbol.start) for f in focused)
+
+
+def _matches(name: str, focus: list[str]) -> bool:
+    return name in focus or name.rsplit(".", 1)[-1] in focus
+
+
+def _encloses_focus(candidate: Parsed, focused: list[Parsed]) -> bool:
+    s = candidate.symbol
+    return any(s.start <= f.symbol.start and f.symbol.end <= s.end for f in focused)
+
+
+def _context_lines(parsed: list[Parsed], total: int) -> set[int]:
+    """Lines outside every function and method: imports, constants, class attributes."""
+    inside: set[int] = set()
+    for p in parsed:
+        if p.symbol.kind != "class":
+            inside.update(range(p.symbol.start, p.symbol.end + 1))
+    classes = [p for p in parsed if p.symbol.kind == "class" and "." not in p.symbol.name]
+    for p in classes:  # nested classes' bodies stay elided with their parent's
+        nested = [q for q in parsed if q.symbol.name.startswith(p.symbol.name + ".")]
+        for q in nested:
+            if q.symbol.kind == "class":
+                inside.update(range(q.header_end + 1, q.symbol.end + 1))
+    return set(range(1, total + 1)) - inside
+
+
+def _shorten_runs(shown: set[int], lines: list[str]) -> set[int]:
+    """Drop blank lines and keep only the first lines of each long run of consecutive lines."""
+    kept: set[int] = set()
+    run = 0
+    for n in sorted(n for n in shown if lines[n - 1].strip()):
+        run = run + 1 if n - 1 in shown else 1
+        if run <= CONTEXT_RUN_KEEP:
+            kept.add(n)
+    return kept
+
+
+def _numbered(lines: list[str], shown: set[int], parsed: list[Parsed], width: int) -> str:
+    out: list[str] = []
+    hidden_from = 0
+    for n in range(1, len(lines) + 2):
+        if n <= len(lines) and n not in shown:
+            hidden_from = hidden_from or n
+            continue
+        if hidden_from:
+            label = _describe(hidden_from, n - 1, parsed)
+            marker = f"{' ' * width}  ...  (lines {hidden_from}-{n - 1}: {label})"
+            single = f"{n - 1:>{width}}| {lines[n - 2]}"  # cheaper than its marker: just show it
+            out.append(single if hidden_from == n - 1 and len(single) <= len(marker) else marker)
+            hidden_from = 0
+        if n <= len(lines):
+            out.append(f"{n:>{width}}| {lines[n - 1]}")
+    return "\n".join(out)
+
+
+def _describe(first: int, last: int, parsed: list[Parsed]) -> str:
+    """What an elided range holds: the rest of one body, whole symbols, or module-level code."""
+    parts: list[str] = []
+    around = [p.symbol for p in parsed if p.symbol.start < first <= p.symbol.end]
+    if around:
+        parts.append(f"body of {max(around, key=lambda s: s.start).name}")
+    inner = [p.symbol.name for p in parsed if first <= p.symbol.start and p.symbol.end <= last]
+    inner = [n for n in inner if "." not in n or n.rsplit(".", 1)[0] not in inner]
+    if inner:
+        more = f" and {len(inner) - 3} more" if len(inner) > 3 else ""
+        parts.append(f"{', '.join(inner[:3])}{more}")
+    return "; ".join(parts) or "module-level code"
+
+
+def _head_and_tail(lines: list[str], width: int, max_chars: int) -> str:
+    """First and last lines of a file without structure, and which range was left out."""
+    budget = max(0, (max_chars - 80) // 2)
+    head = _fit(list(range(1, len(lines) + 1)), lines, width, budget)
+    tail_candidates = list(range(len(lines), head[-1] if head else 0, -1))
+    tail = sorted(_fit(tail_candidates, lines, width, budget))
+    first, last = (head[-1] + 1 if head else 1), (tail[0] - 1 if tail else len(lines))
+    marker = f"{' ' * width}  ...  (lines {first}-{last} omitted: {last - first + 1} lines)"
+    body = (
+        [_line(n, lines, width) for n in head] + [marker] + [_line(n, lines, width) for n in tail]
+    )
+    return "\n".join(body)
+
+
+def _fit(order: list[int], lines: list[str], width: int, budget: int) -> list[int]:
+    taken: list[int] = []
+    used = 0
+    for n in order:
+        used += len(_line(n, lines, width)) + 1
+        if used > budget:
+            break
+        taken.append(n)
+    return taken
+
+
+def _line(n: int, lines: list[str], width: int) -> str:
+    text = lines[n - 1]
+    if len(text) > 400:
+        text = f"{text[:400]} …[{len(text) - 400} more chars]"
+    return f"{n:>{width}}| {text}"
