@@ -125,11 +125,18 @@ def run(
     ] = None,
     local_model: Annotated[str | None, typer.Option(help="Catalog name or GGUF path.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Most plan steps.")] = None,
+    no_sandbox: Annotated[
+        bool, typer.Option("--no-sandbox", help="Run commands and tests unconfined.")
+    ] = False,
 ) -> None:
     """Carry out TASK in the repo, headless. Commands needing approval are denied."""
     from tiercode.agent.runner import Runner
+    from tiercode.tools import shell
 
     root = _repo(repo)
+    if no_sandbox:
+        shell.use_sandbox(False)
+        typer.echo("tiercode: --no-sandbox: commands and tests run unconfined", err=True)
     settings = load_settings(
         root,
         policy=policy,

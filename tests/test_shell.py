@@ -213,3 +213,18 @@ def test_detect_test_command_from_config(tmp_path: Path, name: str, text: str) -
     (tmp_path / name).unlink()
     (tmp_path / "tests").mkdir()
     assert detect_test_command(tmp_path) == TEST_COMMAND
+
+
+def test_no_sandbox_runs_unconfined_and_is_only_chosen_explicitly(tmp_path: Path) -> None:
+    from tiercode.tools import shell
+
+    repo, outside = tmp_path / "repo", tmp_path / "outside.txt"
+    repo.mkdir()
+    confined = run(f"echo x > {outside}", repo, timeout_s=30)
+    assert confined.returncode != 0 and not outside.exists()
+    shell.use_sandbox(False)
+    try:
+        assert run(f"echo x > {outside}", repo, timeout_s=30).returncode == 0
+    finally:
+        shell.use_sandbox(True)
+    assert outside.read_text() == "x\n"

@@ -115,8 +115,8 @@ def run(
     confine = _sandbox_by_default if sandbox is None else sandbox
     if confine and not sandbox_available():
         raise SandboxUnavailable(
-            "this system has no Landlock, so commands cannot be sandboxed; "
-            "approve each command or run with --no-sandbox"
+            "this system has no Landlock, so commands and tests cannot be sandboxed; "
+            "run with --no-sandbox to run them unconfined"
         )
     argv = ["bash", "-c", cmd] if isinstance(cmd, str) else list(cmd)
     with tempfile.TemporaryDirectory(prefix="tiercode-cmd-", ignore_cleanup_errors=True) as tmp:
