@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from decimal import Decimal
@@ -15,7 +16,7 @@ import typer
 
 from tiercode.agent import cli_setup, cli_usage, config
 from tiercode.agent.cli_guard import guarded
-from tiercode.agent.errors import ConfigError, ExitCode
+from tiercode.agent.errors import ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.agent.events import Event
 from tiercode.agent.pricing import usd
 from tiercode.evals.cli import register as register_eval
@@ -30,21 +31,42 @@ app = typer.Typer(
 )
 
 
+# A whole escape sequence (CSI, OSC up to BEL or ST, DCS/PM/APC strings, two-byte forms),
+# then any control character left: C0 but newline and tab, DEL, C1, and bidi overrides.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|[PX^_][^\x1b]*(?:\x1b\\)?|[ -/]*[0-~])"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text from a model or a repo with every terminal control sequence taken out.
+
+    Otherwise a reply could clear the screen, retitle the window, or set the clipboard
+    (OSC 52) of whoever reads the progress lines.
+    """
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
 def plain_output() -> bool:
     """No colour or live widgets when piped, under CI, or when NO_COLOR is set."""
     return bool(os.environ.get("NO_COLOR") or os.environ.get("CI") or not sys.stdout.isatty())
 
 
 def _repo(path: Path) -> Path:
+    """The repo as an absolute directory; a missing path or a file is repository state (5)."""
     if not path.exists():
-        raise ConfigError(f"repository path does not exist: {path}")
+        raise RepoError(f"repository path does not exist: {path}")
+    if not path.is_dir():
+        raise RepoError(f"repository path is not a directory: {path}")
     return path.resolve()
 
 
 def load_settings(repo: Path | None, **flags: Any) -> config.Settings:
     settings, notes = config.load(repo, flags)
     for note in notes:
-        typer.echo(f"tiercode: {note}", err=True)
+        typer.echo(terminal_safe(f"tiercode: {note}"), err=True)
     return settings
 
 
@@ -92,15 +114,18 @@ def describe(event: Event) -> str | None:
 
 
 def printer(as_json: bool) -> Callable[[Event], None]:
+    """Print events: JSON lines (json.dumps escapes control characters) or human lines,
+    which carry model and repo text and so go through `terminal_safe`."""
+
     def emit(event: Event) -> None:
         if as_json:
             if event.type != "token":
                 print(json.dumps(event.to_dict()), flush=True)
             line = describe(event)
             if line:
-                print(line, file=sys.stderr, flush=True)
+                print(terminal_safe(line), file=sys.stderr, flush=True)
         elif line := describe(event):
-            print(line, flush=True)
+            print(terminal_safe(line), flush=True)
 
     return emit
 
@@ -154,7 +179,7 @@ def run(
 def finish(outcome: Any) -> None:
     """Exit with the run's code; a failed run also gets its one line on stderr."""
     if outcome.exit_code != ExitCode.OK:
-        typer.echo(f"tiercode: {outcome.message}", err=True)
+        typer.echo(terminal_safe(f"tiercode: {outcome.message}"), err=True)
     raise typer.Exit(int(outcome.exit_code))
 
 
@@ -238,4 +263,10 @@ register_eval(app)
 
 
 def main() -> None:
-    app()
+    """Run the CLI; a TiercodeError from a command registered without `guarded` (such as
+    `usage` meeting a corrupt ledger) still ends as one line and its exit code."""
+    try:
+        app()
+    except TiercodeError as exc:
+        typer.echo(terminal_safe(f"tiercode: {exc}"), err=True)
+        sys.exit(int(exc.exit_code))

@@ -2,12 +2,14 @@
 
 A repo file is written by whoever wrote the repo, so until the user runs
 `tiercode trust` it may only set keys that cannot send data elsewhere or widen
-what the agent may run (`REPO_SAFE_KEYS`).
+what the agent may run (`REPO_SAFE_KEYS`), and its `sensitive_paths` only add to
+the ones in force.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -148,9 +150,17 @@ def _coerce(name: str, value: Any, source: str) -> Any:
                 raise ValueError(value)
             return int(value)
         if kind == "float":
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ConfigError(f"{source}: '{name}' must be a finite number, got {value!r}")
+            return number
         if "Decimal" in kind:
-            return None if value in (None, "") else Decimal(str(value))
+            if value in (None, ""):
+                return None
+            amount = Decimal(str(value))
+            if not amount.is_finite():
+                raise ConfigError(f"{source}: '{name}' must be a finite number, got {value!r}")
+            return amount
         if kind.startswith("tuple"):
             items = value.split(",") if isinstance(value, str) else value
             if not isinstance(items, list | tuple):
@@ -228,6 +238,24 @@ def trust(repo: Path) -> None:
     path.write_text(json.dumps(sorted(repos), indent=1))
 
 
+def _only_added(
+    values: dict[str, Any], repo_globs: tuple[str, ...], repo_file: Path, notes: list[str]
+) -> tuple[tuple[str, ...], str]:
+    """An untrusted repo's sensitive paths, merged so they can only add to the ones in force.
+
+    Otherwise `sensitive_paths = []` in a cloned repo would send its `.env` to the cloud.
+    """
+    current: tuple[str, ...] = values.get("sensitive_paths", Settings().sensitive_paths)
+    kept = [g for g in current if g not in repo_globs]
+    if kept:
+        notes.append(
+            f"{repo_file}: kept sensitive paths {', '.join(kept)} that it leaves out, "
+            "until you run `tiercode trust`"
+        )
+    merged = tuple(dict.fromkeys([*current, *repo_globs]))
+    return merged, f"{repo_file} (added)"
+
+
 def load(
     repo: Path | None = None, flags: dict[str, Any] | None = None
 ) -> tuple[Settings, list[str]]:
@@ -243,7 +271,9 @@ def load(
         trusted = is_trusted(repo)
         for key, value in _read_toml(repo_file).items():
             coerced = _coerce(key, value, str(repo_file))
-            if trusted or key in REPO_SAFE_KEYS:
+            if key == "sensitive_paths" and not trusted:
+                values[key], sources[key] = _only_added(values, coerced, repo_file, notes)
+            elif trusted or key in REPO_SAFE_KEYS:
                 values[key], sources[key] = coerced, str(repo_file)
             else:
                 notes.append(f"{repo_file}: ignored '{key}' until you run `tiercode trust`")
@@ -258,4 +288,10 @@ def load(
         if value is not None:
             source = f"--{key.replace('_', '-')}"
             values[key], sources[key] = _coerce(key, value, source), source
-    return _validate(replace(Settings(), **values), sources), notes
+    settings = _validate(replace(Settings(), **values), sources)
+    if repo is not None:
+        # The privacy gate then knows this repo's secret values before the first route.
+        from tiercode.agent import privacy
+
+        privacy.watch(repo, settings.sensitive_paths)
+    return settings, notes

@@ -210,18 +210,23 @@ class RunContext:
     def _gate(
         self, run_id: str, step: int, attempt: int, messages: list[Message], paths: list[str]
     ) -> list[Message]:
-        """Last check before anything leaves the machine; records what leaves."""
+        """Last check before anything leaves the machine; records what leaves.
+
+        Values from the repo's sensitive files count wherever they appear (test output
+        too); watching the repo makes later routing decisions see them as well."""
         s = self.settings
         if s.local_only:
             raise PrivacyViolation("refusing a cloud call under --local-only")
-        verdict = privacy.inspect(messages, paths, s.sensitive_paths)
+        privacy.watch(self.root, s.sensitive_paths)
+        verdict = privacy.inspect(messages, paths, s.sensitive_paths, root=self.root)
         redactions = 0
         if verdict.sensitive:
             if s.privacy_mode != "redact" or verdict.paths:
                 raise PrivacyViolation("refusing to send a sensitive prompt to the cloud")
+            known = privacy.known_values(self.root, s.sensitive_paths)
             redacted = []
             for m in messages:
-                text, n = privacy.redact(m["content"])
+                text, n = privacy.redact(m["content"], known)
                 redactions += n
                 redacted.append({**m, "content": text})
             messages = redacted

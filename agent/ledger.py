@@ -1,4 +1,4 @@
-"""The SQLite usage ledger: every model call, routing decision, egress and outcome.
+"""The SQLite usage ledger: every model call, routing decision, egress, outcome and command.
 
 Like `llm`'s logs.db, the schema grows by small migrations kept in code, and the file
 lives under `home()` so `TIERCODE_HOME` gives each test its own. Writes are keyed so
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tiercode.agent.config import home
+from tiercode.agent.errors import ConfigError
 
 LOCAL_TIER = "local"
 
@@ -58,6 +59,18 @@ MIGRATIONS: list[tuple[str, str]] = [
             tier TEXT NOT NULL, self_confidence REAL, logprob_confidence REAL,
             success INTEGER NOT NULL, UNIQUE (run_id, step, attempt)
         );
+        """,
+    ),
+    (
+        "002_commands",
+        """
+        CREATE TABLE commands (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, step INTEGER NOT NULL,
+            ts TEXT NOT NULL, command TEXT NOT NULL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('allow', 'ask', 'deny')),
+            granted INTEGER NOT NULL, returncode INTEGER
+        );
+        CREATE INDEX commands_run ON commands (run_id, id);
         """,
     ),
 ]
@@ -154,12 +167,23 @@ class Ledger:
         self.path = Path(path) if path is not None else home() / "ledger.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=30
-        )
+        try:
+            self._conn = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30
+            )
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open the ledger {self.path}: {exc}") from None
         self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._migrate()
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            # Never moved or rebuilt silently: it holds the egress audit and the spend.
+            self._conn.close()
+            hint = (
+                "" if isinstance(exc, sqlite3.OperationalError) else "; move it aside to start anew"
+            )
+            raise ConfigError(f"cannot use the ledger {self.path}: {exc}{hint}") from None
 
     def _migrate(self) -> None:
         """Apply each migration not yet recorded, in one transaction per migration."""
@@ -315,6 +339,32 @@ class Ledger:
         where, params = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
         rows = self._rows(f"SELECT * FROM outcomes {where} ORDER BY rowid", params)
         return [Outcome(**{**dict(r), "success": bool(r["success"])}) for r in rows]
+
+    # commands
+
+    def record_command(
+        self,
+        run_id: str,
+        step: int,
+        command: str,
+        verdict: str,
+        granted: bool,
+        returncode: int | None,
+    ) -> None:
+        """Record a command the agent asked to run, allowed or not, so what ran on the
+        user's machine can be audited; `returncode` is None when it did not run."""
+        if verdict not in ("allow", "ask", "deny"):
+            raise ValueError(f"verdict must be allow, ask or deny, not {verdict!r}")
+        self._write(
+            "INSERT INTO commands (run_id, step, ts, command, verdict, granted, returncode) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (run_id, step, _now(), command, verdict, int(granted), returncode),
+        )
+
+    def commands(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        where, params = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
+        rows = self._rows(f"SELECT * FROM commands {where} ORDER BY id", params)
+        return [{**dict(r), "granted": bool(r["granted"])} for r in rows]
 
     # reports
 

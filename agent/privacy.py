@@ -4,6 +4,9 @@ Detection is detect-secrets' plugins with verification off, so a scan never touc
 the network. Its ad-hoc line scan reports entropy candidates without applying the
 entropy limit, so the limit is applied here; an extra rule catches unquoted
 `KEY=value` secrets in .env and YAML files, which its keyword plugin skips.
+
+A value read from the repo's own sensitive files counts as a secret wherever it shows
+up, so one echoed by a test's assertion output cannot leave in a retry prompt.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
@@ -55,11 +60,15 @@ _FILTERS = [
 _SETTINGS_LOCK = threading.Lock()
 
 KEYWORD_KIND = "Secret Keyword"
+FILE_VALUE_KIND = "Sensitive File Value"
 _GENERIC = {KEYWORD_KIND, "Base64 High Entropy String", "Hex High Entropy String"}
 # Only markers naming a known kind count as placeholders, so brackets cannot hide a secret.
 _PLACEHOLDER = re.compile(
     r"\[REDACTED:(?:"
-    + "|".join(re.escape(kind) for kind in sorted(get_mapping_from_secret_type_to_class()))
+    + "|".join(
+        re.escape(kind)
+        for kind in sorted([*get_mapping_from_secret_type_to_class(), FILE_VALUE_KIND])
+    )
     + r")\]"
 )
 # A whole key block; a block cut off before its END line runs on while lines look like PEM.
@@ -225,18 +234,141 @@ def _text_of(message: dict[str, Any]) -> str:
     return "" if content is None else str(content)
 
 
-def inspect(messages: list[dict[str, Any]], paths: Iterable[str], globs: Iterable[str]) -> Verdict:
-    """Judge a cloud-bound prompt: a secret in any message or any sensitive path makes it so."""
+def inspect(
+    messages: list[dict[str, Any]],
+    paths: Iterable[str],
+    globs: Iterable[str],
+    root: Path | None = None,
+) -> Verdict:
+    """Judge a cloud-bound prompt: a secret in any message or any sensitive path makes it so,
+    and so does any value from the sensitive files of `root` or of a `watch`ed repo."""
     globs = list(globs)
     reasons: list[str] = []
     findings: list[Finding] = []
+    known = known_values(root, globs)
     for index, message in enumerate(messages, start=1):
-        for finding in scan_text(_text_of(message)):
+        text = _text_of(message)
+        for finding in scan_text(text):
             findings.append(finding)
             reasons.append(f"{finding.kind} in message {index}, line {finding.line_no}")
+        for value, source in known.items():
+            if value in text:
+                line_no = text.count("\n", 0, text.index(value)) + 1
+                findings.append(Finding(FILE_VALUE_KIND, line_no, _hash(value)))
+                reasons.append(f"a value from {source} in message {index}, line {line_no}")
     hits = [p for p in paths if sensitive_path(p, globs)]
     reasons += [f"sensitive path {p}" for p in hits]
     return Verdict(sensitive=bool(findings or hits), reasons=reasons, findings=findings, paths=hits)
+
+
+_MIN_VALUE_CHARS = 6
+_MAX_SENSITIVE_FILE_BYTES = 1_000_000
+_SKIP_DIRS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox",
+     ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+)  # fmt: skip
+# Common settings that are no secret: matching them would keep ordinary prompts local.
+_NOT_SECRET = frozenset(
+    {"true", "false", "null", "none", "production", "development", "staging", "localhost",
+     "127.0.0.1", "0.0.0.0"}
+)  # fmt: skip
+_LINE_VALUE = re.compile(
+    r"""^\s*(?:export\s+)?["']?[A-Za-z_][\w.-]*["']?\s*[=:]\s*(?P<value>.+?)\s*,?\s*$"""
+)
+_PEM_EDGE = re.compile(r"^-----(BEGIN|END) [A-Z0-9 ]+-----$")
+_FILE_VALUES: dict[Path, tuple[int, int, frozenset[str]]] = {}
+"""Values per sensitive file, keyed by path and kept while its mtime and size hold."""
+_WATCHED: list[tuple[Path, tuple[str, ...]]] = []
+"""The repo this process works in (see `watch`), with its sensitive globs."""
+_WATCH_LOCK = threading.Lock()
+
+
+def _hash(value: str) -> str:
+    return str(PotentialSecret.hash_secret(value))
+
+
+def values_in(text: str) -> frozenset[str]:
+    """The secret-looking values of one sensitive file: each `KEY=value` / `key: value`
+    right-hand side and each body line of a PEM block, of at least six characters."""
+    found: set[str] = set()
+    in_pem = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if _PEM_EDGE.match(line):
+            in_pem = line.startswith("-----BEGIN")
+            continue
+        if in_pem:
+            value = line
+        elif match := _LINE_VALUE.match(raw):
+            value = match.group("value")
+            if value[:1] in "\"'" and value[-1:] == value[:1]:
+                value = value[1:-1]
+            elif " #" in value:
+                value = value.split(" #", 1)[0].rstrip()
+        else:
+            continue
+        if len(value) >= _MIN_VALUE_CHARS and value.lower() not in _NOT_SECRET:
+            found.add(value)
+    return frozenset(found)
+
+
+def _file_values(path: Path) -> frozenset[str]:
+    try:
+        st = path.stat()
+    except OSError:
+        return frozenset()
+    if not path.is_file() or st.st_size > _MAX_SENSITIVE_FILE_BYTES:
+        return frozenset()
+    cached = _FILE_VALUES.get(path)
+    if cached and cached[:2] == (st.st_mtime_ns, st.st_size):
+        return cached[2]
+    try:
+        values = values_in(path.read_bytes().decode("utf-8", "replace"))
+    except OSError:
+        return frozenset()
+    _FILE_VALUES[path] = (st.st_mtime_ns, st.st_size, values)
+    return values
+
+
+def sensitive_values(root: Path, globs: Iterable[str]) -> dict[str, str]:
+    """Every value in the repo's sensitive files, mapped to the file it came from.
+
+    The tree is walked on every call (skipping VCS, virtualenv and cache folders) so a
+    file that appears mid-run counts; each file is re-read only when its mtime or size
+    changes.
+    """
+    globs = list(globs)
+    found: dict[str, str] = {}
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
+        for name in names:
+            rel = os.path.relpath(os.path.join(folder, name), root)
+            if sensitive_path(rel, globs):
+                for value in _file_values(Path(folder, name)):
+                    found.setdefault(value, rel)
+    return found
+
+
+def watch(root: Path, globs: Iterable[str]) -> None:
+    """Check every later `inspect` against this repo's sensitive values, even one whose
+    caller does not pass the repo. The last repo watched replaces the one before, so
+    values of an earlier repo in the same process cannot skew routing in this one."""
+    with _WATCH_LOCK:
+        _WATCHED[:] = [(root.resolve(), tuple(globs))]
+
+
+def known_values(root: Path | None, globs: Iterable[str]) -> dict[str, str]:
+    """Sensitive values of `root` (with `globs`) and of the watched repo, each mapped to
+    the file it came from."""
+    with _WATCH_LOCK:
+        repos = dict(_WATCHED)
+    if root is not None:
+        repos[root.resolve()] = tuple(globs)
+    found: dict[str, str] = {}
+    for repo, repo_globs in repos.items():
+        for value, rel in sensitive_values(repo, repo_globs).items():
+            found.setdefault(value, rel)
+    return found
 
 
 def _replace_outside_placeholders(text: str, value: str, marker: str) -> tuple[str, int]:
@@ -253,13 +385,17 @@ def _replace_outside_placeholders(text: str, value: str, marker: str) -> tuple[s
     return re.sub(pattern, swap, text), count
 
 
-def redact(text: str) -> tuple[str, int]:
+def redact(text: str, known: Iterable[str] = ()) -> tuple[str, int]:
     """Replace each secret with `[REDACTED:<kind>]`; return the text and how many were replaced.
 
-    A whole PEM private key block goes, not just its header line. Rescans until nothing is
-    left, since removing one secret can change what the entropy rules see.
+    A whole PEM private key block goes, not just its header line; so does each `known`
+    value (from `known_values`). Rescans until nothing is left, since removing one secret
+    can change what the entropy rules see.
     """
     count = 0
+    for value in sorted(set(known), key=lambda v: (-len(v), v)):
+        text, n = _replace_outside_placeholders(text, value, f"[REDACTED:{FILE_VALUE_KIND}]")
+        count += n
 
     def pem(match: re.Match[str]) -> str:
         nonlocal count
