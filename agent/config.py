@@ -289,9 +289,4 @@ def load(
             source = f"--{key.replace('_', '-')}"
             values[key], sources[key] = _coerce(key, value, source), source
     settings = _validate(replace(Settings(), **values), sources)
-    if repo is not None:
-        # The privacy gate then knows this repo's secret values before the first route.
-        from tiercode.agent import privacy
-
-        privacy.watch(repo, settings.sensitive_paths)
     return settings, notes

@@ -94,7 +94,7 @@ class RunContext:
         """Gather the signals for one call, decide, record and announce the decision."""
         self.check_cancelled()
         s = self.settings
-        verdict = privacy.inspect(messages, paths, s.sensitive_paths)
+        verdict = privacy.inspect(messages, paths, s.sensitive_paths, root=self.root)
         tokens = self.count_tokens(messages)
         budget_left = None if s.max_cost_usd is None else s.max_cost_usd - self.spent(run_id)
         signals = Signals(
@@ -213,11 +213,10 @@ class RunContext:
         """Last check before anything leaves the machine; records what leaves.
 
         Values from the repo's sensitive files count wherever they appear (test output
-        too); watching the repo makes later routing decisions see them as well."""
+        too)."""
         s = self.settings
         if s.local_only:
             raise PrivacyViolation("refusing a cloud call under --local-only")
-        privacy.watch(self.root, s.sensitive_paths)
         verdict = privacy.inspect(messages, paths, s.sensitive_paths, root=self.root)
         redactions = 0
         if verdict.sensitive:

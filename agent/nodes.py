@@ -230,8 +230,10 @@ def _run_command(ctx: RunContext, state: AgentState, command: str) -> None:
         ctx.emit(
             ApprovalNeeded(state["run_id"], state["step"] + 1, command, verdict.reason, granted)
         )
-    if granted:
-        shell.run(command, ctx.root, timeout_s=120)
+    returncode = shell.run(command, ctx.root, timeout_s=120).returncode if granted else None
+    ctx.ledger.record_command(
+        state["run_id"], state["step"] + 1, command, verdict.action, granted, returncode
+    )
 
 
 def _check(

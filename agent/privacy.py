@@ -241,7 +241,7 @@ def inspect(
     root: Path | None = None,
 ) -> Verdict:
     """Judge a cloud-bound prompt: a secret in any message or any sensitive path makes it so,
-    and so does any value from the sensitive files of `root` or of a `watch`ed repo."""
+    and so does any value from the sensitive files of `root`."""
     globs = list(globs)
     reasons: list[str] = []
     findings: list[Finding] = []
@@ -278,9 +278,6 @@ _LINE_VALUE = re.compile(
 _PEM_EDGE = re.compile(r"^-----(BEGIN|END) [A-Z0-9 ]+-----$")
 _FILE_VALUES: dict[Path, tuple[int, int, frozenset[str]]] = {}
 """Values per sensitive file, keyed by path and kept while its mtime and size hold."""
-_WATCHED: list[tuple[Path, tuple[str, ...]]] = []
-"""The repo this process works in (see `watch`), with its sensitive globs."""
-_WATCH_LOCK = threading.Lock()
 
 
 def _hash(value: str) -> str:
@@ -349,26 +346,9 @@ def sensitive_values(root: Path, globs: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def watch(root: Path, globs: Iterable[str]) -> None:
-    """Check every later `inspect` against this repo's sensitive values, even one whose
-    caller does not pass the repo. The last repo watched replaces the one before, so
-    values of an earlier repo in the same process cannot skew routing in this one."""
-    with _WATCH_LOCK:
-        _WATCHED[:] = [(root.resolve(), tuple(globs))]
-
-
 def known_values(root: Path | None, globs: Iterable[str]) -> dict[str, str]:
-    """Sensitive values of `root` (with `globs`) and of the watched repo, each mapped to
-    the file it came from."""
-    with _WATCH_LOCK:
-        repos = dict(_WATCHED)
-    if root is not None:
-        repos[root.resolve()] = tuple(globs)
-    found: dict[str, str] = {}
-    for repo, repo_globs in repos.items():
-        for value, rel in sensitive_values(repo, repo_globs).items():
-            found.setdefault(value, rel)
-    return found
+    """Sensitive values of `root` (with `globs`), each mapped to the file it came from."""
+    return sensitive_values(root, globs) if root is not None else {}
 
 
 def _replace_outside_placeholders(text: str, value: str, marker: str) -> tuple[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import sqlite3
@@ -136,13 +137,23 @@ class Runner:
         self.forced: dict[int, str] = {}
         self.cancel = threading.Event()
 
+    @functools.cached_property
+    def root(self) -> Path:
+        """The repository's top level, whichever folder inside it `repo` names.
+
+        Git names every path from the top level, so the file tools must too: a run started
+        in `sub/` once edited the user's uncommitted `sub/` file that git called by another
+        name. Raises RepoError (via `GitRepo.open`) when `repo` is not in a usable repo.
+        """
+        return GitRepo.open(self.repo).root.resolve()
+
     def start(self, task: str, run_id: str | None = None) -> Outcome:
         task = task.strip()
         if not task:
             raise ConfigError("the task is empty: say what to change")
         if len(task) > MAX_TASK_CHARS:
             raise ConfigError(f"the task is {len(task)} characters; the limit is {MAX_TASK_CHARS}")
-        git = GitRepo.open(self.repo)
+        git = GitRepo.open(self.root)
         dirty = sorted(git.dirty_paths())
         if dirty and self.settings.on_dirty == "refuse":
             shown = ", ".join(dirty[:5]) + (" …" if len(dirty) > 5 else "")
@@ -160,7 +171,7 @@ class Runner:
         self.ledger.start_run(
             run_id,
             task,
-            str(self.repo.resolve()),
+            str(self.root),
             self.settings.policy,
             settings_to_json(self.settings),
             _model_hashes(self.settings),
@@ -184,7 +195,7 @@ class Runner:
             tiers = self.tiers or default_tiers(s, stack)
             ctx = RunContext(
                 settings=s,
-                root=self.repo.resolve(),
+                root=self.root,
                 ledger=self.ledger,
                 cloud_price=price_for(tiers.price_model, s.prices),
                 price_model=tiers.price_model,

@@ -43,7 +43,7 @@ def snapshot(repo: Path) -> dict[str, bytes]:
 
 def test_nonexistent_repo(tmp_path: Path) -> None:
     r = tiercode("run", "x", "--repo", str(tmp_path / "nope"))
-    assert_one_line(r, ExitCode.USAGE, "does not exist")
+    assert_one_line(r, ExitCode.REPO_STATE, "does not exist")
 
 
 def test_not_a_git_repo(tmp_path: Path) -> None:
