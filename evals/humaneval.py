@@ -95,6 +95,13 @@ def _self_check(solution: str, problem: Problem) -> tuple[tuple[int, int] | None
     return (0, text.count(">>> ")), result.seconds  # the solution did not even load
 
 
+def grade(problem: Problem, solution: str) -> sandbox.RunResult:
+    """Run the hidden tests against `solution` in the sandbox. `ok` only when the checks
+    ran to their end: an exit status alone is no pass, since `sys.exit(0)` gives one."""
+    script = codegen.test_script(solution, problem.test, problem.entry_point)
+    return sandbox.run_python(script, timeout_s=TEST_TIMEOUT_S)
+
+
 def answer(bench: Workbench, problem: Problem, tier: str) -> Answer:
     """Ask one tier, grade the answer, and (local) score its confidence."""
     model = bench.model(tier)
@@ -120,9 +127,7 @@ def answer(bench: Workbench, problem: Problem, tier: str) -> Answer:
         round(reply.latency_s, 3), cost, counterfactual,
     )  # fmt: skip
     solution = codegen.program(problem.prompt, reply.text, problem.entry_point)
-    graded = sandbox.run_python(
-        codegen.test_script(solution, problem.test, problem.entry_point), timeout_s=TEST_TIMEOUT_S
-    )
+    graded = grade(problem, solution)
     result = Answer(
         tier, call, graded.ok, reply.text, reply.finish_reason,
         test_output="" if graded.ok else (graded.stderr or graded.stdout)[-400:],

@@ -7,9 +7,13 @@ model cannot read or write outside the repository, nor touch git's own database.
 from __future__ import annotations
 
 import builtins
+import codecs
+import contextlib
 import difflib
+import errno
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,6 +38,11 @@ class FileToolError(TiercodeError):
 
 class BinaryFile(FileToolError):
     """The file holds binary data, which the agent neither reads nor edits as text."""
+
+
+class NotUtf8(FileToolError):
+    """The file is not UTF-8 text: decoding it would replace bytes with U+FFFD, and writing
+    that back would corrupt it, so the agent neither reads nor edits it."""
 
 
 class EditFailed(FileToolError):
@@ -143,32 +152,51 @@ class RepoFiles:
     def read(self, path: str, max_bytes: int = 200_000) -> str:
         """Return the text of a file, cut after `max_bytes` with a marker saying how much is left.
 
-        Raises FileToolError for a missing file or a directory and BinaryFile for binary data.
+        Raises FileToolError for a missing file or a directory, BinaryFile for binary data and
+        NotUtf8 for text in another encoding (a cut through a UTF-8 character is not one).
         """
         real = self._existing_file(path)
         size = real.stat().st_size
         with real.open("rb") as fh:
             data = fh.read(max_bytes)
         self._refuse_binary(path, data)
-        text = data.decode("utf-8", errors="replace")
+        text = _decode(path, data, complete=size <= len(data))
         if size > len(data):
             text += f"\n[... {size - len(data)} more bytes not shown ...]\n"
         return text
 
     def write(self, path: str, text: str) -> Path:
-        """Write `text` as UTF-8 (newlines kept as given), creating parent folders."""
+        """Write `text` as UTF-8 (newlines kept as given), creating parent folders.
+
+        The checked path is then opened one component at a time from a descriptor of the
+        root, none followed if it is a symlink: a directory swapped for a symlink after
+        `resolve` cannot redirect the write outside (the write fails instead).
+        """
         real = self.resolve(path)
         if real.is_dir():
             raise FileToolError(f"{path} is a directory, not a file")
-        real.parent.mkdir(parents=True, exist_ok=True)
-        real.write_text(text, encoding="utf-8", newline="")
+        *folders, name = real.relative_to(self.root).parts
+        data = text.encode("utf-8")
+        dir_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for folder in folders:
+                parent, dir_fd = dir_fd, -1
+                try:
+                    dir_fd = _enter(parent, folder, path)
+                finally:
+                    os.close(parent)
+            _write_file(dir_fd, name, data, path)
+        finally:
+            if dir_fd >= 0:
+                os.close(dir_fd)
         return real
 
     def edit(self, path: str, search: str, replace: str) -> EditResult:
         """Apply one search/replace block: exact match first, then a whitespace-tolerant one.
 
         An empty `search` creates a file that does not exist (or fills an empty one).
-        Raises EditFailed when the block matches nowhere or more than once.
+        Raises EditFailed when the block matches nowhere or more than once, and NotUtf8 for a
+        file in another encoding, which is left byte for byte as it was.
         """
         real = self.resolve(path)
         rel = real.relative_to(self.root).as_posix()
@@ -234,7 +262,7 @@ class RepoFiles:
     def _read_all(self, path: str) -> str:
         data = self._existing_file(path).read_bytes()
         self._refuse_binary(path, data)
-        return data.decode("utf-8", errors="replace")
+        return _decode(path, data, complete=True)
 
     @staticmethod
     def _refuse_binary(path: str, data: bytes) -> None:
@@ -259,6 +287,60 @@ class RepoFiles:
             base = Path(dirpath).relative_to(self.root)
             found.extend((base / name).as_posix() for name in filenames)
         return found
+
+
+_NO_FOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _enter(dir_fd: int, folder: str, path: str) -> int:
+    """A descriptor of `folder` in `dir_fd` (created if missing), never through a symlink."""
+    try:
+        try:
+            child = os.open(folder, _NO_FOLLOW_DIR, dir_fd=dir_fd)
+        except FileNotFoundError:
+            with contextlib.suppress(FileExistsError):  # made by someone else meanwhile
+                os.mkdir(folder, 0o777, dir_fd=dir_fd)
+            child = os.open(folder, _NO_FOLLOW_DIR, dir_fd=dir_fd)
+    except OSError as exc:
+        raise _write_refused(path, folder, exc) from exc
+    return child
+
+
+def _write_file(dir_fd: int, name: str, data: bytes, path: str) -> None:
+    """Replace the contents of regular file `name` in `dir_fd` (never through a symlink,
+    never into a FIFO or device), keeping an existing file's mode."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(name, flags, 0o666, dir_fd=dir_fd)
+    except OSError as exc:
+        raise _write_refused(path, name, exc) from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FileToolError(f"{path} is not a regular file")
+        os.ftruncate(fd, 0)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _write_refused(path: str, part: str, exc: OSError) -> TiercodeError:
+    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+        return PathOutsideRepo(f"{path!r}: {part!r} became a symlink or file; not written")
+    if exc.errno == errno.EISDIR:
+        return FileToolError(f"{path} is a directory, not a file")
+    return FileToolError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _decode(path: str, data: bytes, *, complete: bool) -> str:
+    """`data` as UTF-8, or NotUtf8; when not `complete`, a character cut at the end is dropped."""
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
+    except UnicodeDecodeError as exc:
+        raise NotUtf8(
+            f"{path} is not UTF-8 text; tiercode does not edit it (bad byte at {exc.start})"
+        ) from None
 
 
 def _apply(rel: str, content: str, search: str, replace: str) -> tuple[str, Strategy, int]:

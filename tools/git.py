@@ -203,9 +203,10 @@ class GitRepo:
     def undo(self, run_id: str | None = None) -> list[str]:
         """Drop the last run's (or `run_id`'s) commits from the branch; return their shas.
 
-        Refuses with RepoError unless the commits sit at the tip of the current branch, none
-        of them has been pushed (reachable from a remote-tracking ref), and the worktree is
-        clean, because otherwise undoing could rewrite shared history or lose the user's work.
+        Refuses with RepoError unless the commits sit at the tip of the current branch, each
+        is exactly the commit tiercode made (`_refuse_amended`), none can have been shared
+        (`_refuse_shared`), and the worktree is clean, because otherwise undoing could
+        rewrite shared history or lose the user's work.
         """
         branch = self.current_branch()
         shas = self.agent_commits(run_id)
@@ -215,23 +216,69 @@ class GitRepo:
             ):
                 raise RepoError(f"run {run_id}'s commits are not at the tip of {branch}")
             raise RepoError(f"no agent commits at the tip of {branch}; nothing to undo")
-        oldest = shas[-1]
-        pushed = self._git(
-            "for-each-ref", "--format=%(refname:short)", "--contains", oldest, "refs/remotes"
-        )
-        if pushed:
-            first = pushed.splitlines()[0]
-            raise RepoError(f"the agent's commits are already pushed (on {first}); not undoing")
+        self._refuse_amended(branch, shas)
+        self._refuse_shared(branch, shas[-1])
         dirty = self.dirty_paths()
         if dirty:
             raise RepoError(
                 f"the worktree has {len(dirty)} uncommitted path(s); commit or stash them first"
             )
-        parents = self.repo.commit(oldest).parents
+        parents = self.repo.commit(shas[-1]).parents
         if not parents:
             raise RepoError("the agent's first commit is the root commit; cannot undo it")
         self._git("reset", "--keep", parents[0].hexsha)
         return shas
+
+    def _refuse_amended(self, branch: str, shas: list[str]) -> None:
+        """Refuse unless every commit is one `commit` made, as its reflog entry records.
+
+        An amended or rewritten commit keeps the trailers but gets a new sha, which no
+        `tiercode: commit` entry names; undoing it would throw the user's amendment away.
+        A missing reflog (expired, or disabled) proves nothing, so it refuses too.
+        """
+        log = self._git("log", "-g", "--format=%H %gs", f"refs/heads/{branch}", "--")
+        made = {
+            sha
+            for sha, _, subject in (line.partition(" ") for line in log.splitlines())
+            if subject.startswith("tiercode: commit (")
+        }
+        for sha in shas:
+            if sha not in made:
+                raise RepoError(
+                    f"commit {sha[:12]} is not the one tiercode made (amended, rewritten, or its "
+                    "reflog is gone); not undoing it, so your changes to it are kept"
+                )
+
+    def _refuse_shared(self, branch: str, oldest: str) -> None:
+        """Refuse when the commits may have been pushed or are kept by any other ref.
+
+        A push by URL leaves no local trace, so a branch with an upstream counts as pushed
+        (the price: on such a branch undo always refuses); so does any ref but the branch
+        itself (remote-tracking refs, tags, other branches, a stash) that contains the
+        oldest agent commit.
+        """
+        for key in ("remote", "pushRemote"):
+            status, remote, _err = self.repo.git.execute(
+                ["git", "config", "--get", f"branch.{branch}.{key}"],
+                with_exceptions=False,
+                with_extended_output=True,
+            )
+            if status == 0 and str(remote).strip():
+                raise RepoError(
+                    f"{branch} has the upstream remote {str(remote).strip()}, so its commits "
+                    "may be pushed; not undoing"
+                )
+        holders = [
+            ref
+            for ref in self._git(
+                "for-each-ref", "--format=%(refname)", "--contains", oldest
+            ).splitlines()
+            if ref != f"refs/heads/{branch}"
+        ]
+        if holders:
+            raise RepoError(
+                f"the agent's commits are also on {holders[0]} (pushed or shared); not undoing"
+            )
 
     def drop_run(self, run_id: str, start: str) -> list[str]:
         """Take a failed run's commits back off the branch, back to `start`; return them.
