@@ -266,7 +266,8 @@ class GitRepo:
             if status == 0 and str(remote).strip():
                 raise RepoError(
                     f"{branch} has the upstream remote {str(remote).strip()}, so its commits "
-                    "may be pushed; not undoing"
+                    "may be pushed (a push by URL leaves no trace here); not undoing. If they "
+                    f"were not pushed: git reset --keep {oldest[:12]}~1"
                 )
         holders = [
             ref
