@@ -201,7 +201,8 @@ def _apply(
             before[rel] = real.read_bytes() if real.is_file() else None
         try:
             source = real.read_bytes().decode("utf-8") if real.is_file() else None
-            ctx.files.write(rel, replies.apply(edit, source, rel))
+            shown_whole = source is None or len(source) <= FILE_CHARS  # else an outline
+            ctx.files.write(rel, replies.apply(edit, source, rel, whole=shown_whole))
         except UnicodeDecodeError:
             return touched, f"{rel} is not UTF-8 text; tiercode does not edit it"
         except TiercodeError as exc:

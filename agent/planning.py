@@ -75,7 +75,18 @@ def _code_under_test(ctx: RunContext, repo_map: RepoMap, failing: Sequence[str])
             for symbol in repo_map.find(called):
                 if not is_test_file(symbol.path) and symbol.path not in found:
                     found.append(symbol.path)
+        imported = checks.imported_modules(source, "")
+        found += [f for f in _module_files(repo_map, imported) if f not in found]
     return found
+
+
+def _module_files(repo_map: RepoMap, modules: set[str]) -> list[str]:
+    """The repo's non-test files that these dotted module names are, in repo order."""
+    return [
+        f
+        for f in repo_map.paths
+        if not is_test_file(f) and (name := checks.module_name(f)) and name in modules
+    ]
 
 
 def _plan_paths(ctx: RunContext, task: str, paths: list[Any]) -> list[str]:

@@ -121,26 +121,33 @@ def reply_from(changes: Sequence[Mapping[str, str]], confidence: int | None = 90
     return format_reply(edits, confidence)
 
 
-def apply(edit: Edit, source: str | None, path: str) -> str:
+def apply(edit: Edit, source: str | None, path: str, whole: bool = True) -> str:
     """The new content of `path` after `edit`; `source` is None when the file does not exist.
 
     Python code is spliced by definition unless it reads as the whole new file; any other
-    code replaces the file. Raises EditFailed when the edit cannot be applied or would
-    change nothing (so the model hears why, instead of a step with nothing to commit).
+    code replaces the file. `whole=False` (a large file the model saw only in outline)
+    forbids replacing the file: code is always spliced, and a non-Python block is refused.
+    Raises EditFailed when the edit cannot be applied or would change nothing (so the
+    model hears why, instead of a step with nothing to commit).
     """
-    new = _apply_edit(edit, source, path)
+    new = _apply_edit(edit, source, path, whole)
     if new == source:
         raise EditFailed(f"the edit to {path} changes nothing: it repeats what is there")
     return new
 
 
-def _apply_edit(edit: Edit, source: str | None, path: str) -> str:
+def _apply_edit(edit: Edit, source: str | None, path: str, whole: bool) -> str:
     if edit.kind == "search_replace":
         return _apply_search_replace(edit, source, path)
     code = _ended(edit.code.replace("\r\n", "\n"))
     if not source or not source.strip():
         return code
-    if not path.endswith((".py", ".pyi")) or looks_whole(source, code):
+    python = path.endswith((".py", ".pyi"))
+    if not whole and not python:
+        raise EditFailed(
+            f"{path} is too large to send whole; change it with a search/replace block"
+        )
+    if not python or (whole and looks_whole(source, code)):
         return code.replace("\n", "\r\n") if "\r\n" in source else code
     return splice(source, code, path)
 

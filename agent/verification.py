@@ -68,7 +68,7 @@ def check_step(
     if failed:
         verdict.failure = "after this edit a module no longer imports: " + "; ".join(failed[:3])
         broken = {line.split(":", 1)[0] for line in failed}
-        verdict.more_files = [f for f in files if checks.module_name(f) in broken]
+        verdict.more_files = [f for f in files if checks.module_name(f, root) in broken]
         return verdict
     if modules:
         verdict.evidence.append(f"imports: {', '.join(modules[:8])}")

@@ -274,3 +274,24 @@ def test_a_tier_that_retries_a_step_samples_instead_of_repeating_itself(git_repo
     assert outcome.exit_code == ExitCode.OK, outcome.message
     assert model.temperatures == [0.0, 0.0, 0.7]  # plan, first answer, the retry
     assert head(git_repo) != start
+
+
+def test_the_code_under_test_is_found_through_the_failing_tests_imports(git_repo: Path) -> None:
+    commit(
+        git_repo,
+        {
+            "fmt/__init__.py": "def table(rows, sep=' '):\n    return sep.join(rows)\n",
+            "test/common.py": "def check(fn, want):\n    assert fn(['a', 'b']) == want\n",
+            "test/test_fmt.py": "from common import check\nfrom fmt import table\n\n\n"
+            "def test_table():\n    check(table, 'a|b')\n",
+            "test/conftest.py": "import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n",
+        },
+    )
+    fixed = "def table(rows, sep='|'):\n    return sep.join(rows)\n"
+    outcome, events, _ = run(
+        git_repo,
+        "Running the test suite, `test/test_fmt.py::test_table` fails. Please fix the bug.",
+        [plan(("fix check", ["test/common.py"])), code("fmt/__init__.py", fixed)],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert of_type(events, "plan")[0]["steps"][0]["files"] == ["fmt/__init__.py"]

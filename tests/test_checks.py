@@ -141,3 +141,10 @@ def test_a_caller_that_no_longer_imports_joins_the_next_attempt(tmp_path: Path) 
     )
     assert verdict.failure.startswith("after this edit a module no longer imports: app.main")
     assert verdict.more_files == ["app/main.py"]
+
+
+def test_a_folder_that_is_not_a_package_holds_no_importable_module(tmp_path: Path) -> None:
+    write(tmp_path, {"test/common.py": "X = 1\n", "pkg/__init__.py": "", "pkg/mod.py": ""})
+    assert checks.module_name("test/common.py", tmp_path) is None  # would import stdlib `test`
+    assert checks.module_name("pkg/mod.py", tmp_path) == "pkg.mod"
+    assert checks.importers(tmp_path, ["test/common.py"], ["test/common.py"]) == []

@@ -572,3 +572,17 @@ def test_a_block_without_a_path_goes_to_the_one_file_its_code_belongs_in() -> No
     assert test.edits[0].path == "tests/test_textutils.py"
     with pytest.raises(ValueError, match="no file path"):
         parse(f"{FENCE}python\nx = 1\n{FENCE}\n", ["a.py", "b.py"])
+
+
+def test_a_file_seen_only_in_outline_is_never_replaced_whole() -> None:
+    source = "import os\n\n\ndef keep():\n    return os.sep\n\n\ndef fix():\n    return 1\n"
+    snippet = "x = 1\nreturn_value = fix()\n"
+    with pytest.raises(EditFailed, match="module-level statement"):
+        apply(Edit("big.py", "code", code=snippet), source, "big.py", whole=False)
+    assert apply(Edit("big.py", "code", code=snippet), source, "big.py") == snippet
+    fixed = apply(
+        Edit("big.py", "code", code="def fix():\n    return 2\n"), source, "big.py", False
+    )
+    assert fixed == source.replace("return 1", "return 2")
+    with pytest.raises(EditFailed, match="too large to send whole"):
+        apply(Edit("big.md", "code", code="# new\n"), "# old\n", "big.md", whole=False)

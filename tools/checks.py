@@ -87,13 +87,23 @@ def compile_errors(root: Path, paths: list[str]) -> list[str]:
     return errors
 
 
-def module_name(rel: str) -> str | None:
-    """The dotted module a repo file is imported as (`src/` layouts stripped), or None."""
+def module_name(rel: str, root: Path | None = None) -> str | None:
+    """The dotted module a repo file is imported as (`src/` layouts stripped), or None.
+
+    With `root`, a file in a folder that is not a regular package (no `__init__.py`) is
+    not a module: a `test/` or `scripts/` folder would otherwise shadow, or be shadowed
+    by, a top-level package of the same name (the standard library has `test`)."""
     if not rel.endswith(".py"):
         return None
     parts = rel[:-3].split("/")
     if parts[0] == "src" and len(parts) > 1:
         parts = parts[1:]
+        if root is not None:
+            root = root / "src"
+    if root is not None:
+        for depth in range(1, len(parts)):
+            if not (root.joinpath(*parts[:depth]) / "__init__.py").is_file():
+                return None
     if parts[-1] == "__init__":
         parts = parts[:-1]
     if not parts or not all(p.isidentifier() for p in parts):
@@ -128,12 +138,12 @@ def imported_modules(source: str, own: str, is_package: bool = False) -> set[str
 def importers(root: Path, files: list[str], touched: list[str]) -> list[str]:
     """Modules of the repo (tests excluded: pytest checks those) that import a touched
     module, and the touched modules themselves."""
-    targets = {m for rel in touched if (m := module_name(rel))}
+    targets = {m for rel in touched if not is_test_file(rel) and (m := module_name(rel, root))}
     if not targets:
         return []
     found = set(targets)
     for rel in files:
-        own = module_name(rel)
+        own = module_name(rel, root)
         if own is None or own in found or is_test_file(rel):
             continue
         try:

@@ -54,10 +54,10 @@ class Symbol:
 
 
 def is_test_file(path: str) -> bool:
-    """True for files under a `tests/` folder or named `test_*.py` / `*_test.py`."""
+    """True for files under a `tests/` or `test/` folder or named `test_*.py` / `*_test.py`."""
     pure = PurePosixPath(path)
     return (
-        "tests" in pure.parts[:-1]
+        bool({"tests", "test"} & set(pure.parts[:-1]))
         or (pure.name.startswith("test_") and pure.suffix == ".py")
         or pure.name.endswith("_test.py")
     )

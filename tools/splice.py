@@ -174,7 +174,8 @@ def _statements(tree: ast.Module, path: str, code: _Code) -> Iterator[ast.stmt]:
             raise EditFailed(
                 f"the code block for {path} has a module-level statement at line {node.lineno} "
                 f"(`{shown}`); only imports, functions and classes can be spliced, so to change "
-                "module-level code send the whole file instead"
+                "module-level code use a search/replace block (or, for a small file, send it "
+                "whole)"
             )
         yield node
 
