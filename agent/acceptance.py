@@ -4,8 +4,11 @@ may say done. It lives outside the repository and runs in the sandbox."""
 
 from __future__ import annotations
 
+import io
 import re
+import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -48,6 +51,21 @@ def extract(reply: str) -> str:
     except SyntaxError as exc:
         raise ValueError(f"the acceptance check does not parse: {exc.msg}") from None
     return code + "\n"
+
+
+def passes_before(root: Path, start: str, code: str) -> bool:
+    """Does the check already pass on the code as the run found it (commit `start`,
+    unpacked into a private folder)? Then it proves nothing about the change."""
+    archive = subprocess.run(
+        ["git", "-c", "core.hooksPath=/dev/null", "archive", "--format=tar", start],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tempfile.TemporaryDirectory(prefix="tiercode-before-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        return run(Path(tmp), code)[0]
 
 
 def run(root: Path, code: str) -> tuple[bool, str]:

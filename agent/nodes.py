@@ -286,6 +286,8 @@ def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: l
         script = acceptance.extract(reply.text)
     except ValueError as exc:
         return f"no usable acceptance check: {exc}"
+    if acceptance.passes_before(ctx.root, state["start_head"], script):
+        return "the acceptance check passes on the code from before the change too: no evidence"
     passed, output = acceptance.run(ctx.root, script)
     if not passed:
         return "the acceptance check fails:\n" + truncate_middle(

@@ -76,3 +76,15 @@ def test_the_check_runs_outside_the_repo_in_the_sandbox(tmp_path: Path) -> None:
 def test_unusable_checks_are_refused(reply: str, error: str) -> None:
     with pytest.raises(ValueError, match=error):
         acceptance.extract(reply)
+
+
+def test_a_check_that_passes_before_the_change_proves_nothing(git_repo: Path) -> None:
+    code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
+    weak = "```python\nfrom textutils import words\n\nassert words('a b') == ['a', 'b']\n```\n"
+    outcome, events, _ = run(git_repo, [PLAN, *[code, weak] * 3])
+    assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
+    assert details[0] == (
+        "the acceptance check passes on the code from before the change too: no evidence"
+    )
+    assert GitRepo.open(git_repo).agent_commits() == []
