@@ -27,7 +27,9 @@ demo: models
 	git -C $(DEMO_REPO) init -q -b main
 	git -C $(DEMO_REPO) -c user.name=demo -c user.email=demo@localhost add -A
 	git -C $(DEMO_REPO) -c user.name=demo -c user.email=demo@localhost commit -q -m "sample repo"
-	$(BIN)/tiercode run "$(DEMO_TASK)" --repo $(DEMO_REPO)
+	@# Exit 1 is an outcome, not a broken demo: the agent could not verify a change and said
+	@# so, leaving the branch as it was. Any other non-zero code is a set-up failure.
+	$(BIN)/tiercode run "$(DEMO_TASK)" --repo $(DEMO_REPO) || test $$? -eq 1
 	git -C $(DEMO_REPO) log --stat -n 3 --format='%h %s'
 
 test: models

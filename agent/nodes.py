@@ -377,7 +377,7 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         **update,
         "records": [record],
         "commits": commits,
-        "evidence": evidence,
+        "evidence": [] if failure else evidence,
         "feedback": failure,
         "test_output": truncate_middle(test_output, prompts.OUTPUT_CHARS * 2),
     }

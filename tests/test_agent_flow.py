@@ -295,3 +295,19 @@ def test_the_code_under_test_is_found_through_the_failing_tests_imports(git_repo
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
     assert of_type(events, "plan")[0]["steps"][0]["files"] == ["fmt/__init__.py"]
+
+
+def test_a_failed_attempt_adds_no_evidence(git_repo: Path) -> None:
+    commit(git_repo, BUGGY)
+    wrong = code("calc/ops.py", "def sub(a, b):\n    return b - a\n")
+    outcome, events, _ = run(
+        git_repo,
+        "the test suite fails, please fix the bug",
+        [plan(("fix sub", ["calc/ops.py"])), wrong, code("calc/ops.py", FIXED_SUB)],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert of_type(events, "run.completed")[0]["verified"] == [
+        "compiles: calc/ops.py",
+        "imports: calc.ops",
+        "tests: 2 passed (now passing: tests/test_ops.py::test_sub)",
+    ]

@@ -586,3 +586,9 @@ def test_a_file_seen_only_in_outline_is_never_replaced_whole() -> None:
     assert fixed == source.replace("return 1", "return 2")
     with pytest.raises(EditFailed, match="too large to send whole"):
         apply(Edit("big.md", "code", code="# new\n"), "# old\n", "big.md", whole=False)
+
+
+def test_an_import_of_the_file_itself_is_dropped_not_spliced_in() -> None:
+    source = "def shout(text):\n    return text.upper()\n"
+    code = "from textutils import shout\n\n\ndef slugify(text):\n    return shout(text)\n"
+    assert splice(source, code, "textutils.py") == source + "\n\n" + code.split("\n\n\n")[1]

@@ -13,6 +13,7 @@ import re
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from tiercode.tools.files import EditFailed
 
@@ -111,7 +112,8 @@ def splice(source: str, code: str, path: str = "") -> str:
     plan = _Plan()
     for node in _statements(new.tree, path, new):
         if isinstance(node, _IMPORTS):
-            _plan_import(src, new, node, plan)
+            if not _imports_itself(node, path):
+                _plan_import(src, new, node, plan)
         elif isinstance(node, ast.ClassDef) and _splits(src, node):
             _plan_methods(src, new, node, plan)
         else:
@@ -178,6 +180,18 @@ def _statements(tree: ast.Module, path: str, code: _Code) -> Iterator[ast.stmt]:
                 "whole)"
             )
         yield node
+
+
+def _imports_itself(node: ast.stmt, path: str) -> bool:
+    """`from textutils import shout` sent for textutils.py: small models write it to show
+    where a name comes from; spliced in, it is a circular import. Dropped."""
+    stem = PurePosixPath(path).stem
+    own = {stem, PurePosixPath(path).parent.name if stem == "__init__" else ""} - {""}
+    if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+        return node.module.rsplit(".", 1)[-1] in own
+    return isinstance(node, ast.Import) and any(
+        a.name.rsplit(".", 1)[-1] in own for a in node.names
+    )
 
 
 def _plan_import(src: _Source, new: _Code, node: ast.stmt, plan: _Plan) -> None:
