@@ -89,35 +89,36 @@ def _module_files(repo_map: RepoMap, modules: set[str]) -> list[str]:
     ]
 
 
-def _plan_paths(ctx: RunContext, task: str, paths: list[Any]) -> list[str]:
-    """The plan's paths that exist, or are new files the task asks for; never a
-    placeholder a model copied from an example."""
-    kept = []
-    asks_new = bool(_ASKS_FOR_NEW.search(task))
+def _relative_paths(ctx: RunContext, paths: Sequence[Any]) -> list[str]:
+    """Repo-relative forms of the paths that resolve inside the repository, each once."""
+    kept: list[str] = []
     for p in paths:
         try:
             rel = ctx.files.relative(str(p))
         except TiercodeError:
             continue
-        if rel in kept or rel == ".":
-            continue
-        exists = (ctx.root / rel).is_file()
-        named = rel in task or rel.rsplit("/", 1)[-1] in task
-        if exists or named or (asks_new and not _PLACEHOLDER.search(rel)):
+        if rel not in kept and rel != ".":
             kept.append(rel)
     return kept
 
 
+def _plan_paths(ctx: RunContext, task: str, paths: list[Any]) -> list[str]:
+    """The plan's paths that exist, or are new files the task asks for; never a
+    placeholder a model copied from an example."""
+    asks_new = bool(_ASKS_FOR_NEW.search(task))
+    return [
+        rel
+        for rel in _relative_paths(ctx, paths)
+        if (ctx.root / rel).is_file()
+        or rel in task
+        or rel.rsplit("/", 1)[-1] in task
+        or (asks_new and not _PLACEHOLDER.search(rel))
+    ]
+
+
 def _mentioned_files(ctx: RunContext, task: str) -> list[str]:
-    found = []
-    for p in re.findall(r"[\w./-]+\.\w+", task):
-        try:
-            rel = ctx.files.relative(p)
-        except TiercodeError:
-            continue
-        if (ctx.root / rel).is_file() and rel not in found:
-            found.append(rel)
-    return found
+    found = _relative_paths(ctx, re.findall(r"[\w./-]+\.\w+", task))
+    return [rel for rel in found if (ctx.root / rel).is_file()]
 
 
 def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:

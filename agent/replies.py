@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from tiercode.tools.files import EditFailed, _apply
+from tiercode.tools.repomap import is_test_file
 from tiercode.tools.splice import looks_whole, splice
 
 FORMAT_RULES = """\
@@ -309,7 +310,7 @@ class _Parser:
                 # Small models often drop the path: code of tests belongs in the test file,
                 # other code in the one file that is not a test.
                 wants_test = bool(re.search(r"^\s*def test_", code, re.MULTILINE))
-                fits = [p for p in fits if _is_test_path(p) == wants_test]
+                fits = [p for p in fits if is_test_file(p) == wants_test]
             if len(fits) == 1:
                 return fits[0]
             raise ValueError("a code block has no file path on the line before it")
@@ -323,11 +324,6 @@ class _Parser:
     def _resolve_search_path(self, path: str | None) -> str:
         """A search/replace block without a path line continues the previous block's file."""
         return self._resolve(path or self.last_path, "")
-
-
-def _is_test_path(path: str) -> bool:
-    name = PurePosixPath(path).name
-    return "tests" in PurePosixPath(path).parts[:-1] or name.startswith("test_")
 
 
 def _path_of(line: str, allowed: Sequence[str]) -> str | None:

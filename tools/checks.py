@@ -18,10 +18,10 @@ from typing import Any
 from tiercode.tools import shell
 from tiercode.tools.files import truncate_middle
 from tiercode.tools.repomap import is_test_file
+from tiercode.tools.tracebacks import failing_tests
 
 TEST_TIMEOUT_S = 300.0
 IMPORT_TIMEOUT_S = 60.0
-_SUMMARY = re.compile(r"^(FAILED|ERROR) (\S+)", re.MULTILINE)
 _COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)\b")
 
 
@@ -69,7 +69,7 @@ class TestRun:
 def run_tests(root: Path, command: str) -> TestRun:
     """Run `command` in the sandbox and read pytest's summary from its output."""
     result = shell.run(command, root, timeout_s=TEST_TIMEOUT_S, max_output_chars=60_000)
-    failing = tuple(dict.fromkeys(m[2] for m in _SUMMARY.finditer(result.output)))
+    failing = tuple(failing_tests(result.output))
     tally = ", ".join(f"{n} {what}" for n, what in _COUNTS.findall(result.output[-2000:]))
     return TestRun(command, result.returncode == 0, failing, result.output, tally)
 
