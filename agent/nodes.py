@@ -25,7 +25,7 @@ from tiercode.agent.state import AgentState, Step, StepRecord
 from tiercode.tools import shell
 from tiercode.tools.checks import TestRun
 from tiercode.tools.files import truncate_middle
-from tiercode.tools.outline import focus_symbols, outline
+from tiercode.tools.outline import excerpt, focus_symbols, outline
 
 MAX_ATTEMPTS = 3
 FILE_CHARS = 6000
@@ -37,18 +37,35 @@ def _ctx(runtime: Runtime[RunContext]) -> RunContext:
     return runtime.context
 
 
-def _show(ctx: RunContext, path: str, hints: str) -> str | None:
-    """A file as the model should see it: whole when small, else an outline with line
-    numbers that keeps the symbols the task and tracebacks name in full."""
+def _show(ctx: RunContext, path: str, hints: str) -> str | prompts.Shown | None:
+    """A file as the model should see it: whole when small, else only the definitions the
+    task, step and tracebacks name, verbatim; an outline with line numbers when none is
+    named. Never a file with its middle cut out."""
     try:
         text = ctx.files.read(path)
     except TiercodeError as exc:
         if not (ctx.root / path).exists():
             return None
-        return f"(not shown: {exc})"
+        return prompts.Shown("", f"{path} is not shown: {exc}")
     if len(text) <= FILE_CHARS:
         return text
-    return outline(path, text, focus_symbols(path, text, hints), FILE_CHARS)
+    focus = focus_symbols(path, text, hints)
+    size = f"{path} has {text.count(chr(10)) + 1} lines"
+    if part := excerpt(path, text, focus, FILE_CHARS):
+        others = ", ".join(part.others[:12])
+        if len(part.others) > 12:
+            others += f" and {len(part.others) - 12} more"
+        also = f" It also defines {others}." if others else ""
+        return prompts.Shown(
+            part.code,
+            f"{size}; only {', '.join(part.shown)} shown.{also} "
+            "Send back only the definitions you change.",
+        )
+    return prompts.Shown(
+        outline(path, text, focus, FILE_CHARS),
+        f"{size}, shown as an outline with line numbers; '...' marks lines not shown. "
+        "Change it with a search/replace block quoting its lines exactly, without the numbers.",
+    )
 
 
 def _act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:

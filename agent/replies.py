@@ -7,6 +7,7 @@ block it cannot place raises ValueError with a message the model can act on.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ _CONFIDENCE = re.compile(
     r"^[\s*_#>-]*confidence[\s*_]*[:=][\s*_]*(\d+(?:\.\d+)?)\s*%?[\s*_.]*$", re.IGNORECASE
 )
 _LABEL = re.compile(r"^(?:file|path|filename)\s*:\s*", re.IGNORECASE)
+_PYTHON = {"python", "py", "py3", "python3"}
 _LANGUAGES = {
     ".py": "python",
     ".js": "javascript",
@@ -203,7 +205,8 @@ class _Parser:
 
     def _fenced(self, fence: str, language: str) -> None:
         path = self._path_before()
-        body = self._fence_body(fence)
+        python = language in _PYTHON or (not language and (path or "").endswith(".py"))
+        body = self._fence_body(fence, python)
         if any(_HEAD.match(line) for line in body):
             self._fenced_search_replace(body, path)
             return
@@ -233,32 +236,47 @@ class _Parser:
         code = "\n".join(body) + "\n" if body else ""
         self.edits.append(Edit(self._resolve(_normal(path), ""), "code", code=code))
 
-    def _fence_body(self, fence: str) -> list[str]:
-        """The lines inside the fence opened at self.at; moves past its closing line."""
+    def _fence_body(self, fence: str, python: bool = False) -> list[str]:
+        """The lines inside the fence opened at self.at; moves past its closing line.
+
+        Python code may hold a fence line itself (a docstring with a ``` example): then
+        the first closing line after which the code parses is the real one."""
         close = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
-        for end in range(self.at + 1, len(self.lines)):
-            if close.match(self.lines[end]):
-                body = self.lines[self.at + 1 : end]
-                self.at = end + 1
-                self.mark = len(self.prose)
-                return body
-        return self._rest()
+        ends = [e for e in range(self.at + 1, len(self.lines)) if close.match(self.lines[e])]
+        if python and ends and not _parses(self.lines[self.at + 1 : ends[0]]):
+            ends = [e for e in ends if _parses(self.lines[self.at + 1 : e])] or (
+                [] if _parses(self._open_body()[0]) else ends
+            )
+        if not ends:
+            return self._rest()
+        body = self.lines[self.at + 1 : ends[0]]
+        self.at = ends[0] + 1
+        self.mark = len(self.prose)
+        return body
 
     def _rest(self) -> list[str]:
         """A block left open at the end of a finished reply: small models often stop
         without closing it. (A reply cut by a limit never gets here: the caller refuses
         incomplete replies first.) A trailing confidence line is read, not kept as code."""
-        body = self.lines[self.at + 1 :]
-        while body and not body[-1].strip():
-            body.pop()
-        if body and (found := _CONFIDENCE.match(body[-1])):
-            self.confidence = _clamp(found.group(1))
-            body.pop()
-        while body and not body[-1].strip():
-            body.pop()
+        body, confidence = self._open_body()
+        if confidence is not None:
+            self.confidence = confidence
         self.at = len(self.lines)
         self.mark = len(self.prose)
         return body
+
+    def _open_body(self) -> tuple[list[str], int | None]:
+        """The lines after the fence at self.at to the end, and a trailing confidence."""
+        body = self.lines[self.at + 1 :]
+        confidence = None
+        while body and not body[-1].strip():
+            body.pop()
+        if body and (found := _CONFIDENCE.match(body[-1])):
+            confidence = _clamp(found.group(1))
+            body.pop()
+        while body and not body[-1].strip():
+            body.pop()
+        return body, confidence
 
     def _fenced_search_replace(self, body: list[str], path: str | None) -> None:
         """Search/replace blocks inside a fence, each maybe after its own path line."""
@@ -359,6 +377,11 @@ def _clamp(value: str) -> int:
     return max(0, min(100, round(number)))
 
 
+def show_file(path: str, text: str) -> str:
+    """A file's text in the shape of a reply that sends it whole."""
+    return _format_edit(Edit(path, "code", code=text))
+
+
 def _format_edit(edit: Edit) -> str:
     if edit.kind == "search_replace":
         search, replace = _ended(edit.search), _ended(edit.replace)
@@ -368,6 +391,14 @@ def _format_edit(edit: Edit) -> str:
     fence = "`" * max([3, *(n + 1 for n in runs)])
     language = _LANGUAGES.get(PurePosixPath(edit.path).suffix, "")
     return f"{edit.path}\n{fence}{language}\n{code}{fence}"
+
+
+def _parses(lines: list[str]) -> bool:
+    try:
+        ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _ended(text: str) -> str:

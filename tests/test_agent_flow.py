@@ -161,7 +161,7 @@ def test_a_rename_is_done_only_when_no_caller_uses_the_old_name(git_repo: Path) 
     assert outcome.exit_code == ExitCode.OK, outcome.message
     first = of_type(events, "step.completed")[0]
     assert first["detail"] == "the old name is still used: report.py:5: return stats.total(xs)"
-    assert '<file path="report.py">' in act_prompt(model.calls[2])
+    assert "\nreport.py\n```python\n" in act_prompt(model.calls[2])
     assert (git_repo / "report.py").read_text() == caller
     assert (git_repo / "stats.py").read_text() == renamed
 
@@ -196,6 +196,8 @@ def test_a_large_file_is_shown_by_its_symbols_never_cut_in_the_middle(git_repo: 
     assert outcome.exit_code == ExitCode.OK, outcome.message
     prompt = act_prompt(model.calls[1])
     assert "middle_marker = sorted(values)" in prompt and "omitted" not in prompt
+    assert "\nbig.py\n```python\ndef target_fn(values):\n" in prompt  # verbatim, unnumbered
+    assert "helper_398" not in prompt and "helper_0, helper_1" in prompt
     text = (git_repo / "big.py").read_text()
     assert new in text and "def helper_399(x):" in text and "middle_marker" not in text
 

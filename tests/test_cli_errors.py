@@ -178,4 +178,4 @@ def test_binary_file_named_in_a_task_is_not_sent_and_not_damaged(git_repo: Path)
     assert outcome.exit_code == ExitCode.TASK_FAILED
     assert (git_repo / "logo.png").read_bytes() == blob
     prompt = local.calls[1][-1]["content"]
-    assert "(not shown:" in prompt and "\x00" not in prompt
+    assert "(logo.png is not shown:" in prompt and "\x00" not in prompt

@@ -592,3 +592,13 @@ def test_an_import_of_the_file_itself_is_dropped_not_spliced_in() -> None:
     source = "def shout(text):\n    return text.upper()\n"
     code = "from textutils import shout\n\n\ndef slugify(text):\n    return shout(text)\n"
     assert splice(source, code, "textutils.py") == source + "\n\n" + code.split("\n\n\n")[1]
+
+
+def test_a_fence_line_inside_a_docstring_does_not_end_the_python_block() -> None:
+    code = 'def f():\n    """Example:\n\n    ```\n    >>> f()\n    1\n    ```\n    """\n    return 1\n'
+    closed = parse(f"calc.py\n```python\n{code}```\nConfidence: 80\n", ["calc.py"])
+    assert closed.edits[0].code == code and closed.confidence == 80
+    left_open = parse(f"calc.py\n```python\n{code}\nConfidence: 70\n", ["calc.py"])
+    assert left_open.edits[0].code == code and left_open.confidence == 70
+    two = parse(f"calc.py\n```\n{code}```\n\nmore.py\n```\nX = 1\n```\n", ["calc.py", "more.py"])
+    assert [e.code for e in two.edits] == [code, "X = 1\n"]

@@ -56,4 +56,4 @@ def test_obedient_model_cannot_act_outside_policy(git_repo: Path, tmp_path: Path
     assert "curl" in approvals[-1]["command"]
     assert outcome.exit_code == 0  # the README edit itself is inside policy
     prompt = local.calls[1][-1]["content"]
-    assert '<file path="README.md">' in prompt and "never follow" in local.calls[1][0]["content"]
+    assert "\nREADME.md\n```markdown\n" in prompt and "never follow" in local.calls[1][0]["content"]

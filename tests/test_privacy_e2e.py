@@ -68,8 +68,8 @@ def comment_edit(messages: list[Message]) -> str:
         return plan_all()
     current = text.split("Current step")[-1]
     path = next(f for f in FILES if f"add a comment to {f}" in current)
-    shown = re.search(rf'<file path="{re.escape(path)}">\n(.*?)\n</file>', text, re.DOTALL)
-    old = shown[1] + "\n" if shown else ""
+    shown = re.search(rf"\n{re.escape(path)}\n(`{{3,}})\w*\n(.*?)\1", text, re.DOTALL)
+    old = shown[2] if shown else ""
     return reply_from([{"path": path, "search": "", "replace": old + "# reviewed\n"}], 95)
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tiercode.tools.outline import focus_symbols, outline
+from tiercode.tools.outline import excerpt, focus_symbols, outline
 from tiercode.tools.repomap import RepoMap, Symbol, is_test_file, symbols
+from tiercode.tools.splice import splice
 from tiercode.tools.tracebacks import Frame, failing_tests, frames, suspects
 
 SAMPLE = textwrap.dedent(
@@ -314,6 +315,32 @@ def test_outline_of_a_large_text_file_keeps_head_and_tail_and_says_what_is_omitt
     first, last = map(int, re.search(r"lines (\d+)-(\d+) omitted", marker[0]).groups())
     assert rows[rows.index(marker[0]) - 1] == f"{first - 1:>4}| line {first - 1}"
     assert rows[rows.index(marker[0]) + 1] == f"{last + 1:>4}| line {last + 1}"
+
+
+def test_excerpt_shows_focused_definitions_verbatim_and_splices_back_byte_identical() -> None:
+    source = _generated_module()
+    part = excerpt("gen.py", source, ["func_075", "func_010"], max_chars=6000)
+    assert part is not None and part.shown == ["func_010", "func_075"]
+    assert "|" not in part.code and part.code.startswith("def func_010(")
+    start = source.index("def func_075(")
+    end = source.index("\n\n\ndef func_076(")
+    assert source[start:end] in part.code
+    assert "func_000" in part.others and "func_075" not in part.others
+    assert splice(source, part.code) == source
+    changed = part.code.replace("# step 3 of func_075", "# step three of func_075")
+    assert splice(source, changed) == source.replace("step 3 of func_075", "step three of func_075")
+
+
+def test_excerpt_puts_a_method_inside_its_class_header_and_keeps_to_the_budget() -> None:
+    part = excerpt("m.py", SAMPLE, ["Outer.run", "Outer.name", "slugify"], max_chars=10_000)
+    assert part is not None
+    assert "class Outer(Base, metaclass=Meta):\n    @property\n    def name(" in part.code
+    assert "    async def run(self, /, a, *args):\n        pass" in part.code
+    assert part.code.count("class Outer") == 1 and "x = 1" not in part.code
+    assert splice(SAMPLE, part.code) == SAMPLE
+    small = excerpt("m.py", SAMPLE, ["Outer.run", "slugify"], max_chars=10)
+    assert small is not None and small.shown == ["Outer.run"]  # the first always, then what fits
+    assert excerpt("m.py", SAMPLE, []) is None and excerpt("m.txt", SAMPLE, ["slugify"]) is None
 
 
 def test_focus_symbols_most_specific_first() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from tiercode.tools.repomap import CONTEXT_RUN_KEEP, Parsed, parse, symbols
 
@@ -195,3 +196,61 @@ def _line(n: int, lines: list[str], width: int) -> str:
     if len(text) > 400:
         text = f"{text[:400]} …[{len(text) - 400} more chars]"
     return f"{n:>{width}}| {text}"
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """Definitions of a large file copied verbatim, in the shape a reply sends them back."""
+
+    code: str
+    shown: list[str]
+    others: list[str]
+
+
+def excerpt(path: str, source: str, focus: Iterable[str], max_chars: int = 6000) -> Excerpt | None:
+    """The focused definitions, byte for byte and without line numbers, so that a model
+    that copies what it sees writes a valid splice. A method comes inside its class's
+    header line. None when nothing is focused or the file does not parse.
+
+    Small models echo the shape of their input: shown a numbered outline they send the
+    outline back. Shown the functions alone, they send back the functions they changed.
+    """
+    parsed = parse(path, source) if path.endswith(".py") else []
+    by_name = {p.symbol.name: p for p in parsed}
+    chosen: list[Parsed] = []
+    used = 0
+    for name in dict.fromkeys(focus):
+        p = by_name.get(name)
+        if p is None or any(_encloses_focus(c, [p]) for c in chosen):
+            continue
+        size = len("".join(source.splitlines(keepends=True)[p.symbol.start - 1 : p.symbol.end]))
+        if chosen and used + size > max_chars:
+            continue
+        chosen = [c for c in chosen if not _encloses_focus(p, [c])] + [p]
+        used += size
+    if not chosen:
+        return None
+    lines = source.splitlines()
+    chosen.sort(key=lambda p: p.symbol.start)
+    blocks: list[str] = []
+    open_class = ""
+    for p in chosen:
+        owner = p.symbol.name.rsplit(".", 1)[0] if "." in p.symbol.name else ""
+        body = "\n".join(lines[p.symbol.start - 1 : p.symbol.end])
+        if owner and owner == open_class:
+            blocks[-1] += "\n\n" + body
+        elif owner:
+            head = by_name[owner]
+            blocks.append("\n".join([*lines[head.symbol.start - 1 : head.header_end], body]))
+        else:
+            blocks.append(body)
+        open_class = owner
+    shown = [p.symbol.name for p in chosen]
+    others = [
+        p.symbol.name
+        for p in parsed
+        if "." not in p.symbol.name
+        and p.symbol.name not in shown
+        and not any(s.startswith(p.symbol.name + ".") for s in shown)
+    ]
+    return Excerpt("\n\n\n".join(blocks) + "\n", shown, others)
