@@ -26,6 +26,7 @@ from tiercode.tools import shell
 from tiercode.tools.checks import TestRun
 from tiercode.tools.files import truncate_middle
 from tiercode.tools.outline import excerpt, focus_symbols, outline
+from tiercode.tools.tracebacks import digest
 
 MAX_ATTEMPTS = 3
 FILE_CHARS = 6000
@@ -81,7 +82,7 @@ def _act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
         state["step"],
         files,
         feedback=state.get("feedback", ""),
-        test_output=truncate_middle(test_output, prompts.OUTPUT_CHARS)
+        test_output=truncate_middle(digest(test_output), prompts.OUTPUT_CHARS)
         if not baseline or not baseline.passed or state.get("test_output")
         else "",
     )

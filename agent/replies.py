@@ -207,6 +207,8 @@ class _Parser:
         path = self._path_before()
         python = language in _PYTHON or (not language and (path or "").endswith(".py"))
         body = self._fence_body(fence, python)
+        if not language and body and body[0].strip().lower() in _PYTHON | {*_LANGUAGES.values()}:
+            language = body.pop(0).strip().lower()  # "```\npython": the tag on its own line
         if any(_HEAD.match(line) for line in body):
             self._fenced_search_replace(body, path)
             return

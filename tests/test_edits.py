@@ -602,3 +602,8 @@ def test_a_fence_line_inside_a_docstring_does_not_end_the_python_block() -> None
     assert left_open.edits[0].code == code and left_open.confidence == 70
     two = parse(f"calc.py\n```\n{code}```\n\nmore.py\n```\nX = 1\n```\n", ["calc.py", "more.py"])
     assert [e.code for e in two.edits] == [code, "X = 1\n"]
+
+
+def test_a_language_tag_on_the_line_after_the_fence_is_not_code() -> None:
+    reply = parse("calc.py\n```\npython\ndef f():\n    return 1\n```\n", ["calc.py"])
+    assert reply.edits[0].code == "def f():\n    return 1\n"

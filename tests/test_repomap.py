@@ -14,7 +14,7 @@ import pytest
 from tiercode.tools.outline import excerpt, focus_symbols, outline
 from tiercode.tools.repomap import RepoMap, Symbol, is_test_file, symbols
 from tiercode.tools.splice import splice
-from tiercode.tools.tracebacks import Frame, failing_tests, frames, suspects
+from tiercode.tools.tracebacks import Frame, digest, failing_tests, frames, suspects
 
 SAMPLE = textwrap.dedent(
     '''\
@@ -488,3 +488,28 @@ def test_frames_drop_site_packages_stdlib_and_missing_files(failing_project: Pat
     )
     assert frames(output, failing_project) == [Frame("shop/cart.py", 5, "total")]
     assert failing_tests(output) == ["tests/test_cart.py::test_total", "tests/test_other.py"]
+
+
+def test_digest_keeps_each_failure_s_failing_line_error_and_location(tmp_path: Path) -> None:
+    (tmp_path / "calc.py").write_text("def half(x):\n    return x // 3\n")
+    cases = ", ".join(f"({n}, {n / 2})" for n in range(10))
+    (tmp_path / "test_calc.py").write_text(
+        "import pytest\nfrom calc import half\n\n\n"
+        f"@pytest.mark.parametrize('n, want', [{cases}])\n"
+        "def test_half(n, want):\n    assert half(n) == want\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    short = digest(run.stdout, most=3)
+    assert len(short) < len(run.stdout) / 3
+    assert "test_calc.py::test_half[1-0.5]:\n>       assert half(n) == want\nE       assert 0 == 0.5" in short
+    assert "test_calc.py:7: AssertionError" in short and "(6 more failures)" in short
+    assert short.endswith("9 failed, 1 passed in " + run.stdout.split(" passed in ")[1].strip())
+    assert digest("Traceback (most recent call last):\nValueError: x") == (
+        "Traceback (most recent call last):\nValueError: x"
+    )

@@ -65,6 +65,49 @@ def suspects(output: str, root: Path) -> list[Frame]:
     return found
 
 
+_HEADER = re.compile(r"^_{3,} (.+?) _{3,}$")
+_BANNER = re.compile(r"^={3,} .* ={3,}$")
+_TALLY = re.compile(r"^=*\s*\d+ (?:failed|passed|errors?)\b.*$")
+_DIFF_LINE = re.compile(r"^[-+?] ")
+DIGEST_LINES = 10
+"""Most lines kept per failure: the failing source lines, their locations and the error."""
+
+
+def digest(output: str, most: int = 8) -> str:
+    """Each failure as its name, the lines that failed with their locations, and the error:
+    what a model needs from a pytest run, without the parametrize tables and fixture code
+    that fill most of it. Output that holds no pytest failure report comes back as it is."""
+    failures: list[tuple[str, list[str]]] = []
+    current: list[str] | None = None
+    tally = ""
+    for line in _clean(output).splitlines():
+        if header := _HEADER.match(line):
+            current = []
+            failures.append((header.group(1), current))
+        elif _BANNER.match(line) or _TALLY.match(line):
+            current = None
+            tally = line.strip("= ") if _TALLY.match(line) else tally
+        elif current is not None and _kept(line) and len(current) < DIGEST_LINES:
+            current.append(line)
+    if not failures:
+        return output
+    ids = failing_tests(output)
+    parts = [
+        next((i for i in ids if i.endswith(f"::{name}")), name) + ":\n" + "\n".join(lines)
+        for name, lines in failures[:most]
+    ]
+    if len(failures) > most:
+        parts.append(f"({len(failures) - most} more failures)")
+    return "\n\n".join([*parts, tally] if tally else parts)
+
+
+def _kept(line: str) -> bool:
+    """A failing source line, a location, or an error line that is not part of a diff."""
+    if line.startswith("E "):
+        return bool(line[1:].strip()) and not _DIFF_LINE.match(line[1:].strip())
+    return line.startswith(">") or bool(_PYTEST_LOCATION.match(line))
+
+
 def _clean(output: str) -> str:
     return _ANSI.sub("", output)
 
