@@ -82,10 +82,21 @@ def _act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
         state["step"],
         files,
         feedback=state.get("feedback", ""),
+        attempt=_previous_attempt(state),
         test_output=truncate_middle(digest(test_output), prompts.OUTPUT_CHARS)
         if not baseline or not baseline.passed or state.get("test_output")
         else "",
     )
+
+
+def _previous_attempt(state: AgentState) -> str:
+    """The edits this step's failed attempt sent, in the reply format: the test output
+    the model reads is from that code, and without it a retry repeats the same answer."""
+    edits = state.get("action", {}).get("edits") if state.get("attempt") else None
+    if not edits or not state.get("feedback"):
+        return ""
+    text = replies.format_reply([replies.Edit(**e) for e in edits])
+    return truncate_middle(text, prompts.OUTPUT_CHARS)
 
 
 def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:

@@ -84,9 +84,10 @@ def act_messages(
     files: Mapping[str, str | Shown | None],
     feedback: str = "",
     test_output: str = "",
+    attempt: str = "",
 ) -> list[dict[str, str]]:
     """The step, the files it names (a str is the whole file, None: it does not exist
-    yet), the last test output, and why the previous attempt failed. The plan comes first
+    yet), the last test output, and the previous attempt and why it failed. The plan comes first
     so it is a shared prefix across steps and the local model does not re-read it.
 
     Files are shown exactly as a reply sends them back (path line, fenced block): small
@@ -103,6 +104,8 @@ def act_messages(
             parts.append(replies.show_file(path, shown))
     if test_output:
         parts.append(f"<output>\n{test_output}\n</output>")
+    if attempt:
+        parts.append(f"Your previous attempt was:\n{attempt}")
     if feedback:
         parts.append(f"Your previous attempt failed: {feedback}")
     parts.append(f"{replies.FORMAT_RULES}\n\nCurrent step {index + 1}: {plan[index]['goal']}")

@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from tiercode.tools.files import EditFailed, _apply
+from tiercode.tools.outline import restore_docstrings
 from tiercode.tools.repomap import is_test_file
 from tiercode.tools.splice import looks_whole, splice
 
@@ -146,6 +147,8 @@ def _apply_edit(edit: Edit, source: str | None, path: str, whole: bool) -> str:
     if not source or not source.strip():
         return code
     python = path.endswith((".py", ".pyi"))
+    if python:
+        code = restore_docstrings(code, source)
     if not whole and not python:
         raise EditFailed(
             f"{path} is too large to send whole; change it with a search/replace block"

@@ -313,3 +313,22 @@ def test_a_failed_attempt_adds_no_evidence(git_repo: Path) -> None:
         "imports: calc.ops",
         "tests: 2 passed (now passing: tests/test_ops.py::test_sub)",
     ]
+
+
+def test_a_retry_sees_the_code_its_failed_attempt_sent(git_repo: Path) -> None:
+    commit(git_repo, BUGGY)
+    wrong = "def sub(a, b):\n    return b - a\n"
+    outcome, _, model = run(
+        git_repo,
+        "the test suite fails, please fix the bug",
+        [
+            plan(("fix sub", ["calc/ops.py"])),
+            code("calc/ops.py", wrong),
+            code("calc/ops.py", FIXED_SUB),
+        ],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    first, retry = act_prompt(model.calls[1]), act_prompt(model.calls[2])
+    assert "previous attempt" not in first
+    assert f"Your previous attempt was:\ncalc/ops.py\n```python\n{wrong}```" in retry
+    assert "assert -2 == 2" in retry  # the output of that attempt, not of the original code

@@ -595,7 +595,8 @@ def test_an_import_of_the_file_itself_is_dropped_not_spliced_in() -> None:
 
 
 def test_a_fence_line_inside_a_docstring_does_not_end_the_python_block() -> None:
-    code = 'def f():\n    """Example:\n\n    ```\n    >>> f()\n    1\n    ```\n    """\n    return 1\n'
+    code = 'def f():\n    """Example:\n\n    ```\n    >>> f()\n    1\n    ```\n    """\n'
+    code += "    return 1\n"
     closed = parse(f"calc.py\n```python\n{code}```\nConfidence: 80\n", ["calc.py"])
     assert closed.edits[0].code == code and closed.confidence == 80
     left_open = parse(f"calc.py\n```python\n{code}\nConfidence: 70\n", ["calc.py"])

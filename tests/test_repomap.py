@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tiercode.tools.outline import excerpt, focus_symbols, outline
+from tiercode.tools.outline import (
+    DOCSTRING_MARK,
+    excerpt,
+    focus_symbols,
+    outline,
+    restore_docstrings,
+)
 from tiercode.tools.repomap import RepoMap, Symbol, is_test_file, symbols
 from tiercode.tools.splice import splice
 from tiercode.tools.tracebacks import Frame, digest, failing_tests, frames, suspects
@@ -343,6 +349,22 @@ def test_excerpt_puts_a_method_inside_its_class_header_and_keeps_to_the_budget()
     assert excerpt("m.py", SAMPLE, []) is None and excerpt("m.txt", SAMPLE, ["slugify"]) is None
 
 
+def test_a_long_docstring_is_shown_short_and_restored_byte_for_byte() -> None:
+    doc = '    """Sum it.\n\n    Longer words\n\n    ```\n    >>> f(1)\n    ```\n    """\n'
+    source = f"import os\n\n\ndef f(x):\n{doc}    return x + 1\n\n\n"
+    source += f"class C:\n    def g(self):\n    {doc}        return 2\n"
+    part = excerpt("m.py", source, ["f", "C.g"])
+    assert part is not None and "Longer words" not in part.code
+    assert f'    """Sum it. {DOCSTRING_MARK}"""\n    return x + 1' in part.code
+    assert splice(source, restore_docstrings(part.code, source)) == source
+    fixed = part.code.replace("return x + 1", "return x + 2")
+    assert splice(source, restore_docstrings(fixed, source)) == source.replace("x + 1", "x + 2")
+    moved = f'def f(x):\n  """Sum it. {DOCSTRING_MARK}"""\n  return x\n'
+    assert restore_docstrings(moved, source).startswith(
+        'def f(x):\n  """Sum it.\n\n  Longer words\n'
+    )
+
+
 def test_focus_symbols_most_specific_first() -> None:
     source = textwrap.dedent(
         """\
@@ -507,7 +529,10 @@ def test_digest_keeps_each_failure_s_failing_line_error_and_location(tmp_path: P
     )
     short = digest(run.stdout, most=3)
     assert len(short) < len(run.stdout) / 3
-    assert "test_calc.py::test_half[1-0.5]:\n>       assert half(n) == want\nE       assert 0 == 0.5" in short
+    assert (
+        "test_calc.py::test_half[1-0.5]:\n>       assert half(n) == want\nE       assert 0 == 0.5"
+        in short
+    )
     assert "test_calc.py:7: AssertionError" in short and "(6 more failures)" in short
     assert short.endswith("9 failed, 1 passed in " + run.stdout.split(" passed in ")[1].strip())
     assert digest("Traceback (most recent call last):\nValueError: x") == (

@@ -3,8 +3,9 @@ matter in full, other bodies elided, and nothing cut out of the middle of a Pyth
 
 from __future__ import annotations
 
+import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from tiercode.tools.repomap import CONTEXT_RUN_KEEP, Parsed, parse, symbols
@@ -198,6 +199,11 @@ def _line(n: int, lines: list[str], width: int) -> str:
     return f"{n:>{width}}| {text}"
 
 
+DOCSTRING_MARK = "[rest of docstring hidden]"
+"""Ends a long docstring shortened for the model; a reply that keeps it keeps the original."""
+_LONG_DOCSTRING = 4
+
+
 @dataclass(frozen=True)
 class Excerpt:
     """Definitions of a large file copied verbatim, in the shape a reply sends them back."""
@@ -210,7 +216,9 @@ class Excerpt:
 def excerpt(path: str, source: str, focus: Iterable[str], max_chars: int = 6000) -> Excerpt | None:
     """The focused definitions, byte for byte and without line numbers, so that a model
     that copies what it sees writes a valid splice. A method comes inside its class's
-    header line. None when nothing is focused or the file does not parse.
+    header line. A long docstring shows only its first line and `DOCSTRING_MARK`, which
+    `restore_docstrings` turns back into the original. None when nothing is focused or
+    the file does not parse.
 
     Small models echo the shape of their input: shown a numbered outline they send the
     outline back. Shown the functions alone, they send back the functions they changed.
@@ -230,18 +238,19 @@ def excerpt(path: str, source: str, focus: Iterable[str], max_chars: int = 6000)
         used += size
     if not chosen:
         return None
-    lines = source.splitlines()
+    lines = _short_docstrings(source)
     chosen.sort(key=lambda p: p.symbol.start)
     blocks: list[str] = []
     open_class = ""
     for p in chosen:
         owner = p.symbol.name.rsplit(".", 1)[0] if "." in p.symbol.name else ""
-        body = "\n".join(lines[p.symbol.start - 1 : p.symbol.end])
+        body = "\n".join(x for x in lines[p.symbol.start - 1 : p.symbol.end] if x is not None)
         if owner and owner == open_class:
             blocks[-1] += "\n\n" + body
         elif owner:
             head = by_name[owner]
-            blocks.append("\n".join([*lines[head.symbol.start - 1 : head.header_end], body]))
+            header = [x for x in lines[head.symbol.start - 1 : head.header_end] if x is not None]
+            blocks.append("\n".join([*header, body]))
         else:
             blocks.append(body)
         open_class = owner
@@ -254,3 +263,65 @@ def excerpt(path: str, source: str, focus: Iterable[str], max_chars: int = 6000)
         and not any(s.startswith(p.symbol.name + ".") for s in shown)
     ]
     return Excerpt("\n\n\n".join(blocks) + "\n", shown, others)
+
+
+_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+def _docstrings(tree: ast.AST) -> Iterator[tuple[str, str, int, int, int]]:
+    """(definition name, docstring text, first line, last line, column) of each docstring."""
+    for node in ast.walk(tree):
+        if isinstance(node, _Def) and node.body:
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                end = first.end_lineno or first.lineno
+                yield node.name, first.value.value, first.lineno, end, first.col_offset
+
+
+def _short_docstrings(source: str) -> list[str | None]:
+    """The source's lines with each long docstring shown as its first line and the mark
+    (the lines it hides are None): a model reads and copies back far fewer tokens."""
+    lines: list[str | None] = list(source.splitlines())
+    for _, text, first, last, column in _docstrings(ast.parse(source)):
+        summary = next((t.strip() for t in text.splitlines() if t.strip()), "")
+        if last - first + 1 < _LONG_DOCSTRING or '"""' in summary or "\\" in summary:
+            continue
+        indent = str(lines[first - 1])[:column]
+        lines[first - 1] = f'{indent}"""{summary} {DOCSTRING_MARK}"""'
+        for n in range(first, last):
+            lines[n] = None
+    return lines
+
+
+def restore_docstrings(code: str, source: str) -> str:
+    """`code` with every docstring that ends in the mark replaced by the original docstring
+    of the definition of the same name in `source`, re-indented to where it now stands."""
+    if DOCSTRING_MARK not in code:
+        return code
+    try:
+        new_tree, old_tree = ast.parse(code), ast.parse(source)
+    except SyntaxError:
+        return code
+    old_lines = source.splitlines(keepends=True)
+    originals: dict[str, tuple[list[str], str]] = {}
+    for name, _, first, last, column in _docstrings(old_tree):
+        originals.setdefault(name, (old_lines[first - 1 : last], old_lines[first - 1][:column]))
+    lines = code.splitlines(keepends=True)
+    marked = [
+        (name, first, last, column)
+        for name, text, first, last, column in _docstrings(new_tree)
+        if text.endswith(DOCSTRING_MARK) and name in originals
+    ]
+    for name, first, last, column in sorted(marked, key=lambda m: -m[1]):
+        span, old_indent = originals[name]
+        indent = lines[first - 1][:column]
+        if indent != old_indent:
+            span = [
+                indent + line.removeprefix(old_indent) if line.strip() else line for line in span
+            ]
+        lines[first - 1 : last] = span
+    return "".join(lines)
