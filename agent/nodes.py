@@ -174,7 +174,11 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     except ValueError as exc:
         action["error"] = str(exc)
     action["confidence"] = _confidence(reply, stated, ctx.settings.confidence_signal)
-    return {"action": action}
+    if reply.tier == d["tier"]:
+        return {"action": action}
+    # The cloud was down and the local tier answered: record the tier that did the work.
+    fallback = {"tier": reply.tier, "reason": "cloud unavailable, fell back", "gate": None}
+    return {"action": action, "decision": fallback}
 
 
 def _retry_temperature(state: AgentState, tier: str) -> float:
