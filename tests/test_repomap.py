@@ -535,6 +535,17 @@ def test_digest_keeps_each_failure_s_failing_line_error_and_location(tmp_path: P
     )
     assert "test_calc.py:7: AssertionError" in short and "(6 more failures)" in short
     assert short.endswith("9 failed, 1 passed in " + run.stdout.split(" passed in ")[1].strip())
+    (tmp_path / "test_print.py").write_text(
+        "def test_table():\n    print('Expected: a b')\n    print('Got: a  b')\n    assert False\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_print.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Expected: a b\nGot: a  b" in digest(run.stdout)
     assert digest("Traceback (most recent call last):\nValueError: x") == (
         "Traceback (most recent call last):\nValueError: x"
     )

@@ -68,6 +68,7 @@ def suspects(output: str, root: Path) -> list[Frame]:
 _HEADER = re.compile(r"^_{3,} (.+?) _{3,}$")
 _BANNER = re.compile(r"^={3,} .* ={3,}$")
 _TALLY = re.compile(r"^=*\s*\d+ (?:failed|passed|errors?)\b.*$")
+_CAPTURED = re.compile(r"^-{3,} Captured (?:stdout|stderr) call -{3,}$")
 _DIFF_LINE = re.compile(r"^[-+?] ")
 DIGEST_LINES = 10
 """Most lines kept per failure: the failing source lines, their locations and the error."""
@@ -79,15 +80,24 @@ def digest(output: str, most: int = 8) -> str:
     that fill most of it. Output that holds no pytest failure report comes back as it is."""
     failures: list[tuple[str, list[str]]] = []
     current: list[str] | None = None
-    tally = ""
+    captured = 0  # lines of captured output still to keep: an `assert_equal` helper
+    tally = ""  # prints the expected and actual values there, not in its error
     for line in _clean(output).splitlines():
         if header := _HEADER.match(line):
-            current = []
+            current, captured = [], 0
             failures.append((header.group(1), current))
         elif _BANNER.match(line) or _TALLY.match(line):
             current = None
             tally = line.strip("= ") if _TALLY.match(line) else tally
-        elif current is not None and _kept(line) and len(current) < DIGEST_LINES:
+        elif current is None:
+            continue
+        elif _CAPTURED.match(line):
+            current.append(line)
+            captured = DIGEST_LINES
+        elif captured and line.strip():
+            current.append(line)
+            captured -= 1
+        elif _kept(line) and len(current) < DIGEST_LINES:
             current.append(line)
     if not failures:
         return output
