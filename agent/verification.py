@@ -81,8 +81,14 @@ def check_step(
         return verdict
     if baseline is None:
         return verdict
-    tests = checks.run_tests(root, baseline.command)
+    tests = checks.run_tests(root, baseline.command, timeout_s=baseline.rerun_timeout())
     verdict.tests = tests
+    if tests.timed_out:
+        verdict.failure = (
+            f"the tests did not finish within {baseline.rerun_timeout():g} s (before this "
+            f"edit they took {baseline.seconds:.1f} s): the change may loop forever"
+        )
+        return verdict
     broken = tests.broken_since(baseline)
     if broken:
         verdict.failure = (

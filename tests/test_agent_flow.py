@@ -4,6 +4,7 @@ the agent now either finishes with evidence or fails and leaves the branch as it
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -332,3 +333,28 @@ def test_a_retry_sees_the_code_its_failed_attempt_sent(git_repo: Path) -> None:
     assert "previous attempt" not in first
     assert f"Your previous attempt was:\ncalc/ops.py\n```python\n{wrong}```" in retry
     assert "assert -2 == 2" in retry  # the output of that attempt, not of the original code
+
+
+def test_an_edit_that_loops_forever_is_stopped_put_back_and_retried(
+    git_repo: Path, monkeypatch
+) -> None:
+    from tiercode.tools import checks
+
+    monkeypatch.setattr(checks, "RERUN_FLOOR_S", 2.0)
+    commit(git_repo, BUGGY)
+    endless = "def sub(a, b):\n    while True:\n        pass\n"
+    outcome, events, model = run(
+        git_repo,
+        "the test suite fails, please fix the bug",
+        [
+            plan(("fix sub", ["calc/ops.py"])),
+            code("calc/ops.py", endless),
+            code("calc/ops.py", FIXED_SUB),
+        ],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    detail = of_type(events, "step.completed")[0]["detail"]
+    assert re.match(
+        r"the tests did not finish within [\d.]+ s \(before this edit they took", detail
+    )
+    assert "while True" in act_prompt(model.calls[2])  # the retry sees what looped

@@ -21,6 +21,7 @@ from tiercode.tools.repomap import is_test_file
 from tiercode.tools.tracebacks import failing_tests
 
 TEST_TIMEOUT_S = 300.0
+RERUN_FLOOR_S = 30.0
 IMPORT_TIMEOUT_S = 60.0
 _COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)\b")
 
@@ -36,6 +37,13 @@ class TestRun:
     output: str = field(default="", repr=False)
     counts: str = ""
     """pytest's closing tally, e.g. "41 passed, 2 failed"."""
+    seconds: float = 0.0
+    timed_out: bool = False
+
+    def rerun_timeout(self) -> float:
+        """How long a run after an edit may take: ten times this one, at least the floor.
+        An edit that loops forever is caught in seconds, not at the 300 s ceiling."""
+        return min(TEST_TIMEOUT_S, max(RERUN_FLOOR_S, 10 * self.seconds))
 
     @classmethod
     def from_state(cls, data: dict[str, Any] | None) -> TestRun | None:
@@ -66,12 +74,20 @@ class TestRun:
         return [t for t in before.failing if t not in self.failing]
 
 
-def run_tests(root: Path, command: str) -> TestRun:
+def run_tests(root: Path, command: str, timeout_s: float = TEST_TIMEOUT_S) -> TestRun:
     """Run `command` in the sandbox and read pytest's summary from its output."""
-    result = shell.run(command, root, timeout_s=TEST_TIMEOUT_S, max_output_chars=60_000)
+    result = shell.run(command, root, timeout_s=timeout_s, max_output_chars=60_000)
     failing = tuple(failing_tests(result.output))
     tally = ", ".join(f"{n} {what}" for n, what in _COUNTS.findall(result.output[-2000:]))
-    return TestRun(command, result.returncode == 0, failing, result.output, tally)
+    return TestRun(
+        command,
+        result.returncode == 0,
+        failing,
+        result.output,
+        tally,
+        round(result.duration_s, 3),
+        result.timed_out,
+    )
 
 
 def compile_errors(root: Path, paths: list[str]) -> list[str]:
