@@ -3,6 +3,7 @@ failure is one line with a documented exit code (see `ExitCode`)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -27,8 +28,27 @@ app = typer.Typer(
     "a cloud model where it pays off.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tiercode {importlib.metadata.version('tiercode')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Agentic coding with tiered inference: a local GGUF for routine and sensitive work,
+    a cloud model where it pays off."""
 
 
 # A whole escape sequence (CSI, OSC up to BEL or ST, DCS/PM/APC strings, two-byte forms),

@@ -179,3 +179,10 @@ def test_binary_file_named_in_a_task_is_not_sent_and_not_damaged(git_repo: Path)
     assert (git_repo / "logo.png").read_bytes() == blob
     prompt = local.calls[1][-1]["content"]
     assert "(logo.png is not shown:" in prompt and "\x00" not in prompt
+
+
+def test_version_and_short_help() -> None:
+    version = tiercode("--version")
+    assert version.returncode == 0 and version.stdout.strip().startswith("tiercode 0.")
+    short = tiercode("run", "-h")
+    assert short.returncode == 0 and "--policy" in short.stdout
