@@ -153,8 +153,31 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if not steps:
         steps = [{"goal": task, "files": []}]
     _fix_plan_files(steps, task, mentioned, baseline, candidates)
+    if baseline and baseline.failing and not _ASKS_FOR_TESTS.search(task):
+        _retarget_test_goals(ctx, steps, baseline)
     ctx.emit(Planned(run_id, [dict(s) for s in steps]))
     return {"plan": steps, "step": 0, "attempt": 0, "status": "running"}
+
+
+def _retarget_test_goals(ctx: RunContext, steps: list[Step], baseline: TestRun) -> None:
+    """A goal that names a helper or test of the failing test files (`_check_signature`)
+    leads the step to rewrite that helper in the code: say what to fix instead."""
+    test_files = dict.fromkeys(node.split("::", 1)[0] for node in baseline.failing)
+    helpers = {name for f in test_files for name in _names(ctx, f)}
+    for step in steps:
+        named = set(re.findall(r"\w+", step["goal"]))
+        defined = {name for f in step["files"] for name in _names(ctx, f)}
+        if named & (helpers - defined):
+            failing = ", ".join(baseline.failing[:3])
+            step["goal"] = f"change the code under test so that these failing tests pass: {failing}"
+
+
+def _names(ctx: RunContext, path: str) -> set[str]:
+    """Bare names of the functions, classes and methods a file defines."""
+    try:
+        return {s.name.rsplit(".", 1)[-1] for s in symbols(path, ctx.files.read(path))}
+    except TiercodeError:
+        return set()
 
 
 def _copied_instruction(goal: str) -> bool:

@@ -358,3 +358,18 @@ def test_an_edit_that_loops_forever_is_stopped_put_back_and_retried(
         r"the tests did not finish within [\d.]+ s \(before this edit they took", detail
     )
     assert "while True" in act_prompt(model.calls[2])  # the retry sees what looped
+
+
+def test_a_goal_naming_a_test_helper_is_retargeted_at_the_code_under_test(git_repo: Path) -> None:
+    commit(git_repo, BUGGY)
+    outcome, events, model = run(
+        git_repo,
+        "the test suite fails, please fix the bug",
+        [plan(("rewrite test_sub to pass", ["calc/ops.py"])), code("calc/ops.py", FIXED_SUB)],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    goal = of_type(events, "plan")[0]["steps"][0]["goal"]
+    assert goal == "change the code under test so that these failing tests pass: " + (
+        "tests/test_ops.py::test_sub"
+    )
+    assert "rewrite test_sub" not in act_prompt(model.calls[1])
