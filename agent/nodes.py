@@ -9,6 +9,7 @@ that already has its commit is not applied again.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +26,7 @@ from tiercode.agent.state import AgentState, Step, StepRecord
 from tiercode.tools import shell
 from tiercode.tools.checks import TestRun
 from tiercode.tools.files import truncate_middle
-from tiercode.tools.outline import excerpt, focus_symbols, outline
+from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, outline
 from tiercode.tools.tracebacks import digest
 
 MAX_ATTEMPTS = 3
@@ -38,7 +39,9 @@ def _ctx(runtime: Runtime[RunContext]) -> RunContext:
     return runtime.context
 
 
-def _show(ctx: RunContext, path: str, hints: str) -> str | prompts.Shown | None:
+def _show(
+    ctx: RunContext, path: str, hints: str, frames: Sequence[int] = ()
+) -> str | prompts.Shown | None:
     """A file as the model should see it: whole when small, else only the definitions the
     task, step and tracebacks name, verbatim; an outline with line numbers when none is
     named. Never a file with its middle cut out."""
@@ -50,7 +53,7 @@ def _show(ctx: RunContext, path: str, hints: str) -> str | prompts.Shown | None:
         return prompts.Shown("", f"{path} is not shown: {exc}")
     if len(text) <= FILE_CHARS:
         return text
-    focus = focus_symbols(path, text, hints)
+    focus = [*enclosing_symbols(path, text, frames), *focus_symbols(path, text, hints)]
     size = f"{path} has {text.count(chr(10)) + 1} lines"
     if part := excerpt(path, text, focus, FILE_CHARS):
         others = ", ".join(part.others[:12])
@@ -74,8 +77,11 @@ def _act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
     baseline = TestRun.from_state(state.get("baseline"))
     test_output = state.get("test_output", "") or (baseline.output if baseline else "")
     hints = " ".join([state["task"], step["goal"], state.get("feedback", ""), test_output])
-    hints += " " + " ".join(s.rsplit(":", 1)[-1] for s in state.get("suspects", []))
-    files = {path: _show(ctx, path, hints) for path in step["files"]}
+    frames: dict[str, list[int]] = {}
+    for suspect in state.get("suspects", []):  # "path:line:function", innermost first
+        path, line, _ = suspect.rsplit(":", 2)
+        frames.setdefault(path, []).append(int(line))
+    files = {path: _show(ctx, path, hints, frames.get(path, ())) for path in step["files"]}
     return prompts.act_messages(
         state["task"],
         state["plan"],

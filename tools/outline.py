@@ -1,5 +1,6 @@
-"""A large file as a model should see it: every shown line numbered, the symbols that
-matter in full, other bodies elided, and nothing cut out of the middle of a Python file."""
+"""A large file as a model should see it: the definitions that matter verbatim (an
+excerpt), or, when none is named, an outline with numbered lines and other bodies
+elided. Nothing is ever cut out of the middle of a Python file."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from tiercode.tools.repomap import CONTEXT_RUN_KEEP, Parsed, parse, symbols
+
+_DUNDER = re.compile(r"^__\w+__$")
 
 
 def focus_symbols(source_path: str, source: str, text: str) -> list[str]:
@@ -24,9 +27,22 @@ def focus_symbols(source_path: str, source: str, text: str) -> list[str]:
         bare = s.name.rsplit(".", 1)[-1]
         if "." in s.name and re.search(rf"\b{re.escape(s.name)}\b", text):
             hits.append((2, len(s.name), s.name))
+        elif _DUNDER.match(bare):
+            continue  # every class has an `__init__`: only a qualified mention counts
         elif _mentions(bare, text, names, s.kind == "class"):
             hits.append((1, len(s.name), s.name))
     return [name for *_, name in sorted(hits, reverse=True)]
+
+
+def enclosing_symbols(source_path: str, source: str, lines: Iterable[int]) -> list[str]:
+    """The innermost symbol around each line (a traceback frame's), in the order given."""
+    found = symbols(source_path, source)
+    names: list[str] = []
+    for line in lines:
+        around = [s for s in found if s.start <= line <= s.end]
+        if around:
+            names.append(min(around, key=lambda s: s.end - s.start).name)
+    return list(dict.fromkeys(names))
 
 
 def _mentions(bare: str, text: str, names: set[str], is_class: bool) -> bool:
