@@ -27,6 +27,7 @@ from tiercode.tools import shell
 from tiercode.tools.checks import TestRun
 from tiercode.tools.files import truncate_middle
 from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, outline
+from tiercode.tools.repomap import is_test_file
 from tiercode.tools.tracebacks import digest
 
 MAX_ATTEMPTS = 3
@@ -285,25 +286,28 @@ def _check(
         rel: None if data is None else data.decode("utf-8", "replace")
         for rel, data in before.items()
     }
-    verdict = verification.check_step(
-        ctx.root,
-        ctx.files.list(),
-        touched,
-        texts,
-        TestRun.from_state(state.get("baseline")),
-        last_step=state["step"] + 1 == len(state["plan"]),
-    )
+    baseline = TestRun.from_state(state.get("baseline"))
     last = state["step"] + 1 == len(state["plan"])
+    verdict = verification.check_step(
+        ctx.root, ctx.files.list(), touched, texts, baseline, last_step=last
+    )
     code = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
     code = [f for f in dict.fromkeys([*code, *touched]) if f.endswith(".py")]
+    shown_by_tests = bool(
+        verdict.tests is not None
+        and baseline is not None
+        and (verdict.tests.fixed_since(baseline) or any(is_test_file(f) for f in code))
+    )
     checked = False
     if (
         not verdict.failure
-        and verdict.tests is None
+        and not shown_by_tests
         and last
         and code
         and ctx.settings.acceptance_check
     ):
+        # Tests that passed before and pass now show nothing broke, not that the task is
+        # done: unless a test now passes that failed, or the run added tests, check it.
         verdict.failure = _acceptance(ctx, state, code, verdict.evidence)
         checked = True
     gate = state["decision"].get("gate")
@@ -315,8 +319,8 @@ def _check(
 
 
 def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: list[str]) -> str:
-    """With no tests to run, a model writes a short check from the task and the changed
-    signatures; the run is done only if it passes. Returns the failure, if any."""
+    """With no test that shows the change, a model writes a short check from the task and
+    the changed signatures; the run is done only if it passes. Returns the failure, if any."""
     run_id, step, attempt = state["run_id"], state["step"] + 1, state.get("attempt", 0)
     messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
     decision = ctx.route(run_id, step, attempt, messages, code)

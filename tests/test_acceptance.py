@@ -88,3 +88,17 @@ def test_a_check_that_passes_before_the_change_proves_nothing(git_repo: Path) ->
         "the acceptance check passes on the code from before the change too: no evidence"
     )
     assert GitRepo.open(git_repo).agent_commits() == []
+
+
+def test_tests_that_passed_before_and_after_do_not_show_a_feature_is_done(git_repo: Path) -> None:
+    (git_repo / "test_words.py").write_text(
+        "from textutils import words\n\n\ndef test_words():\n    assert words('a b') == ['a', 'b']\n"
+    )
+    code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
+    outcome, events, _ = run(git_repo, [PLAN, code(WRONG), CHECK, code(RIGHT), CHECK])
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
+    assert details[0].startswith("the acceptance check fails:")
+    done = next(e.to_dict() for e in events if e.type == "run.completed")
+    assert any(v.startswith("tests: 1 passed") for v in done["verified"])
+    assert "acceptance check (2 assert(s), written by the local tier)" in done["verified"]
