@@ -147,6 +147,11 @@ def _checked_value(secret: PotentialSecret, line: str, plugins: list[Any]) -> st
     return value
 
 
+_CODE_REFERENCE = re.compile(r"^(?=[^\d]*$)[A-Za-z_]\w*(?:[._]\w+)+$")
+"""`token = floor_token`, `key = self.api_key`: a name in code, not a secret's value.
+(Letters joined by `_` or `.`, no digit: real secrets carry digits or mixed symbols.)"""
+
+
 def _assigned_secret(line: str) -> str | None:
     """The value of an unquoted `DB_PASSWORD=...` / `api_key: ...` line, if it looks real."""
     match = _ASSIGNMENT.match(line)
@@ -156,7 +161,7 @@ def _assigned_secret(line: str) -> str | None:
     value = match.group("value")
     if not _SECRET_KEY.search(key) or len(value) < 6 or _NOT_A_VALUE.search(value):
         return None
-    if value.lower() in {"true", "false", "null", "none"}:
+    if value.lower() in {"true", "false", "null", "none"} or _CODE_REFERENCE.match(value):
         return None
     return value
 

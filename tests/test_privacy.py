@@ -133,6 +133,7 @@ def test_all_secrets_together() -> None:
         "def add(a: int, b: int) -> int:\n    return a + b\n",
         'password = request.form["password"]\ntoken = os.environ.get("TOKEN")',
         "api_key: ${OPENAI_API_KEY}\nmax_tokens: 768\n",
+        "        token = floor_token\n        key = self.api_key\n",  # humanize's clamp
         "The quick brown fox jumps over the lazy dog.",
     ],
 )
