@@ -26,8 +26,8 @@ from tiercode.agent.state import AgentState, Step, StepRecord
 from tiercode.tools import shell
 from tiercode.tools.checks import TestRun
 from tiercode.tools.files import truncate_middle
-from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, outline
-from tiercode.tools.repomap import is_test_file
+from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, imports, outline
+from tiercode.tools.repomap import is_test_file, symbols
 from tiercode.tools.tracebacks import digest
 
 MAX_ATTEMPTS = 3
@@ -44,8 +44,9 @@ def _show(
     ctx: RunContext, path: str, hints: str, frames: Sequence[int] = ()
 ) -> str | prompts.Shown | None:
     """A file as the model should see it: whole when small, else only the definitions the
-    task, step and tracebacks name, verbatim; an outline with line numbers when none is
-    named. Never a file with its middle cut out."""
+    task, step and tracebacks name, verbatim; when none is named, its imports and the
+    names it defines (a new definition needs no more); an outline with line numbers only
+    for a file that is not Python. Never a file with its middle cut out."""
     try:
         text = ctx.files.read(path)
     except TiercodeError as exc:
@@ -65,6 +66,13 @@ def _show(
             part.code,
             f"{size}; only {', '.join(part.shown)} shown.{also} "
             "Send back only the definitions you change.",
+        )
+    names = ", ".join(s.name for s in symbols(path, text) if "." not in s.name)
+    if names and (head := imports(path, text)) is not None:
+        return prompts.Shown(
+            head,
+            f"{size}; only its imports shown. It defines {truncate_middle(names, 600)}. "
+            "Send only the definitions you add or change.",
         )
     return prompts.Shown(
         outline(path, text, focus, FILE_CHARS),

@@ -373,3 +373,23 @@ def test_a_goal_naming_a_test_helper_is_retargeted_at_the_code_under_test(git_re
         "tests/test_ops.py::test_sub"
     )
     assert "rewrite test_sub" not in act_prompt(model.calls[1])
+
+
+def test_a_definition_added_to_a_large_file_sees_its_imports_not_an_outline(
+    git_repo: Path,
+) -> None:
+    helpers = "".join(f"def helper_{i}(x):\n    return x + {i}\n\n\n" for i in range(400))
+    commit(git_repo, {"big.py": "import math\n\n\n" + helpers})
+    new = "def triple(x):\n    return 3 * x\n"
+    outcome, _, model = run(
+        git_repo,
+        "add a function triple to big.py",
+        [plan(("add it", ["big.py"])), code("big.py", new)],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    prompt = act_prompt(model.calls[1])
+    assert "only its imports shown" in prompt and "\nbig.py\n```python\nimport math\n```" in prompt
+    assert "|" not in prompt.split("Task:")[1].split("Reply in plain text")[0]
+    text = (git_repo / "big.py").read_text()
+    assert text.startswith("import math\n\n\n" + helpers.rstrip())
+    assert text.endswith("return x + 399\n\n\n" + new)

@@ -284,6 +284,24 @@ def excerpt(path: str, source: str, focus: Iterable[str], max_chars: int = 6000)
 _Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
+def imports(path: str, source: str) -> str | None:
+    """A Python file's module-level imports, verbatim: what a model adding a definition to a
+    large file needs to see of it. None when the file does not parse."""
+    if not path.endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    lines = source.splitlines()
+    spans = [
+        lines[node.lineno - 1 : node.end_lineno]
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+    ]
+    return "\n".join(line for span in spans for line in span) + "\n"
+
+
 def _docstrings(tree: ast.AST) -> Iterator[tuple[str, str, int, int, int]]:
     """(definition name, docstring text, first line, last line, column) of each docstring."""
     for node in ast.walk(tree):
