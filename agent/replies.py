@@ -224,7 +224,25 @@ class _Parser:
         if path is None and language in _SHELLS:
             self.command = code.strip()
             return
-        self.edits.append(Edit(self._resolve(path, language, code), "code", code=code))
+        for target, lines in self._by_path_lines(path, body):
+            if any(line.strip() for line in lines) or lines is body:
+                code = "\n".join(lines) + "\n" if lines else ""
+                self.edits.append(Edit(self._resolve(target, language, code), "code", code=code))
+            elif target is not None:
+                self.prose.append(target)  # "```\npath\n```": it names the next block's file
+
+    def _by_path_lines(
+        self, path: str | None, body: list[str]
+    ) -> list[tuple[str | None, list[str]]]:
+        """The block cut at lines that are an editable file's path: small models put the
+        path inside the fence, or run two files' code together in one block."""
+        cuts = [i for i, line in enumerate(body) if _path_of(line, self.allowed) in self.allowed]
+        if not cuts:
+            return [(path, body)]
+        parts = [(path, body[: cuts[0]])] if any(x.strip() for x in body[: cuts[0]]) else []
+        for at, end in zip(cuts, [*cuts[1:], len(body)], strict=True):
+            parts.append((_path_of(body[at], self.allowed), body[at + 1 : end]))
+        return parts
 
     def _tagged(self, path: str) -> None:
         """`<file path="…">` … `</file>`: small models answer in the shape the files were

@@ -608,3 +608,20 @@ def test_a_fence_line_inside_a_docstring_does_not_end_the_python_block() -> None
 def test_a_language_tag_on_the_line_after_the_fence_is_not_code() -> None:
     reply = parse("calc.py\n```\npython\ndef f():\n    return 1\n```\n", ["calc.py"])
     assert reply.edits[0].code == "def f():\n    return 1\n"
+
+
+def test_a_path_written_inside_a_fence_names_the_file_of_the_code_after_it() -> None:
+    allowed = ["sales/parsing.py", "tests/test_sales.py"]
+    alone = parse(
+        "```python\nsales/parsing.py\n```\n```python\ndef f():\n    return 1\n```\n", allowed
+    )
+    assert [(e.path, e.code) for e in alone.edits] == [
+        ("sales/parsing.py", "def f():\n    return 1\n")
+    ]
+    joined = parse(
+        "sales/parsing.py\n```python\ndef f():\n    return 1\n\ntests/test_sales.py\n"
+        "def test_f():\n    assert f() == 1\n```\n",
+        allowed,
+    )
+    assert [e.path for e in joined.edits] == allowed
+    assert joined.edits[1].code == "def test_f():\n    assert f() == 1\n"
