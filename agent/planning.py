@@ -43,6 +43,8 @@ def localize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         return {}
     command = ctx.settings.test_cmd or shell.detect_test_command(ctx.root)
     baseline = checks.run_tests(ctx.root, command) if command else None
+    if baseline is not None and baseline.found_none:
+        baseline = None  # judged as a repository without tests: by the acceptance check
     frames = tracebacks.suspects(baseline.output, ctx.root) if baseline else []
     repo_map = RepoMap.build(ctx.root, ctx.files.list())
     tested = _code_under_test(ctx, repo_map, baseline.failing if baseline else ())

@@ -92,7 +92,8 @@ def test_a_check_that_passes_before_the_change_proves_nothing(git_repo: Path) ->
 
 def test_tests_that_passed_before_and_after_do_not_show_a_feature_is_done(git_repo: Path) -> None:
     (git_repo / "test_words.py").write_text(
-        "from textutils import words\n\n\ndef test_words():\n    assert words('a b') == ['a', 'b']\n"
+        "from textutils import words\n\n\n"
+        "def test_words():\n    assert words('a b') == ['a', 'b']\n"
     )
     code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
     outcome, events, _ = run(git_repo, [PLAN, code(WRONG), CHECK, code(RIGHT), CHECK])

@@ -78,6 +78,7 @@ def test_test_runs_tell_what_broke_and_what_was_fixed(tmp_path: Path) -> None:
     after = checks.run_tests(tmp_path, command)
     assert after.broken_since(before) == ["tests/test_calc.py::test_mul"]
     assert after.fixed_since(before) == ["tests/test_calc.py::test_add"]
+    assert not before.found_none and before.seconds > 0
 
 
 def test_a_rename_is_not_verified_while_a_caller_uses_the_old_name(tmp_path: Path) -> None:
@@ -148,3 +149,9 @@ def test_a_folder_that_is_not_a_package_holds_no_importable_module(tmp_path: Pat
     assert checks.module_name("test/common.py", tmp_path) is None  # would import stdlib `test`
     assert checks.module_name("pkg/mod.py", tmp_path) == "pkg.mod"
     assert checks.importers(tmp_path, ["test/common.py"], ["test/common.py"]) == []
+
+
+def test_a_test_command_in_a_repository_without_tests_finds_none(tmp_path: Path) -> None:
+    write(tmp_path, {"calc.py": "X = 1\n"})
+    run = checks.run_tests(tmp_path, "python -m pytest -q -p no:cacheprovider")
+    assert run.found_none and not run.passed and run.rerun_timeout() >= checks.RERUN_FLOOR_S

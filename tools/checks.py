@@ -40,6 +40,11 @@ class TestRun:
     seconds: float = 0.0
     timed_out: bool = False
 
+    @property
+    def found_none(self) -> bool:
+        """pytest ran and found no test (its exit code 5): the repository has no tests."""
+        return not self.passed and not self.failing and "no tests ran" in self.output[-2000:]
+
     def rerun_timeout(self) -> float:
         """How long a run after an edit may take: ten times this one, at least the floor.
         An edit that loops forever is caught in seconds, not at the 300 s ceiling."""
