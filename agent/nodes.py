@@ -9,6 +9,7 @@ that already has its commit is not applied again.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -23,7 +24,7 @@ from tiercode.agent.events import ApprovalNeeded, StepCompleted, StepEscalated
 from tiercode.agent.models import Completion
 from tiercode.agent.router import Decision, Signals
 from tiercode.agent.state import AgentState, Step, StepRecord
-from tiercode.tools import shell
+from tiercode.tools import rename, shell
 from tiercode.tools.checks import TestRun
 from tiercode.tools.files import truncate_middle
 from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, imports, outline
@@ -260,6 +261,41 @@ def _apply(
     return touched, ""
 
 
+def _follow_renames(
+    ctx: RunContext, state: AgentState, touched: list[str], before: dict[str, bytes | None]
+) -> str:
+    """When an edit renamed a definition to a name the task or step asks for, rope renames
+    every reference too (other files, imports, tests): a small model edits the definition
+    and forgets the callers. The files rope changes join the step. Returns a failure."""
+    asked = f"{state['task']} {state['plan'][state['step']]['goal']}"
+    for rel in [t for t in touched if t.endswith(".py")]:
+        if (data := before.get(rel)) is None:
+            continue
+        now = (ctx.root / rel).read_text(encoding="utf-8")
+        found = rename.detect(rel, data.decode("utf-8", "replace"), now)
+        if found is None or not re.search(rf"\b{re.escape(found.new)}\b", asked):
+            continue
+        try:
+            texts = rename.follow(ctx.root, found)
+        except ValueError:
+            continue  # the checks that follow say which references are left
+        for path, text in texts.items():
+            if path in ctx.user_dirty:
+                return (
+                    f"renaming {found.old} would change {path}, which has your uncommitted changes"
+                )
+            real = ctx.root / path
+            if path not in before:
+                before[path] = real.read_bytes() if real.is_file() else None
+            try:
+                ctx.files.write(path, text)
+            except TiercodeError as exc:
+                return str(exc)
+            if path not in touched:
+                touched.append(path)
+    return ""
+
+
 def _undo(ctx: RunContext, before: dict[str, bytes | None]) -> None:
     """Put every file the failed step touched back byte for byte; remove the ones it made."""
     for rel, data in before.items():
@@ -372,6 +408,8 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         failure = action.get("error", "")
         if not failure:
             touched, failure = _apply(ctx, step, action.get("edits", []), before)
+        if not failure:
+            failure = _follow_renames(ctx, state, touched, before)
         if not failure:
             verdict = _check(ctx, state, touched, before)
             failure, evidence = verdict.failure, verdict.evidence

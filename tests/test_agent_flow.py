@@ -141,7 +141,7 @@ def test_a_rename_is_done_only_when_no_caller_uses_the_old_name(git_repo: Path) 
     caller = "import stats\n\n\ndef show(xs):\n    return stats.sum_all(xs)\n"
     outcome, events, model = run(
         git_repo,
-        "rename total in stats.py to sum_all",
+        "give total in stats.py a clearer name",  # the new name is the model's: no rope
         [
             plan(("rename total", ["stats.py"])),
             reply_from(
@@ -393,3 +393,40 @@ def test_a_definition_added_to_a_large_file_sees_its_imports_not_an_outline(
     text = (git_repo / "big.py").read_text()
     assert text.startswith("import math\n\n\n" + helpers.rstrip())
     assert text.endswith("return x + 399\n\n\n" + new)
+
+
+def test_a_rename_the_task_asks_for_is_carried_to_every_reference(git_repo: Path) -> None:
+    start = commit(
+        git_repo,
+        {
+            "sales/__init__.py": "",
+            "sales/parsing.py": "def parse_row(row):\n    return dict(row)\n\n\n"
+            "def load(rows):\n    return [parse_row(r) for r in rows]\n",
+            "sales/summary.py": "from sales.parsing import parse_row\n\n\n"
+            "def first(rows):\n    return parse_row(rows[0])\n",
+            "tests/test_sales.py": "from sales import parsing\n\n\n"
+            "def test_parse():\n    assert parsing.parse_row({'a': 1}) == {'a': 1}\n",
+        },
+    )
+    outcome, events, _ = run(
+        git_repo,
+        "Rename parse_row to parse_record everywhere",
+        [
+            plan(("rename parse_row", ["sales/parsing.py"])),
+            code("sales/parsing.py", "def parse_record(row):\n    return dict(row)\n"),
+        ],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert of_type(events, "step.completed")[0]["files"] == [
+        "sales/parsing.py",
+        "sales/summary.py",
+        "tests/test_sales.py",
+    ]
+    for rel in ("sales/parsing.py", "sales/summary.py", "tests/test_sales.py"):
+        text = (git_repo / rel).read_text()
+        assert "parse_record" in text and "parse_row" not in text, rel
+    changed = subprocess.run(
+        ["git", "diff", "--name-only", start, "HEAD"], cwd=git_repo, capture_output=True, text=True
+    ).stdout.split()
+    assert sorted(changed) == ["sales/parsing.py", "sales/summary.py", "tests/test_sales.py"]
+    assert not (git_repo / ".ropeproject").exists()
