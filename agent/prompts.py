@@ -87,15 +87,17 @@ def act_messages(
     attempt: str = "",
 ) -> list[dict[str, str]]:
     """The step, the files it names (a str is the whole file, None: it does not exist
-    yet), the last test output, and the previous attempt and why it failed. The plan comes first
-    so it is a shared prefix across steps and the local model does not re-read it.
+    yet), the last test output, and the previous attempt and why it failed. The plan comes
+    first so it is a shared prefix across steps and the local model does not re-read it.
 
     Files are shown exactly as a reply sends them back (path line, fenced block): small
     models echo the shape of what they read, so the echo is a valid edit."""
     steps = "\n".join(f"{i + 1}. {s['goal']}" for i, s in enumerate(plan))
     parts = [f"Task: {task}\nPlan:\n{steps}"]
     for path, shown in files.items():
-        if shown is None:
+        if not path.isprintable():  # a name with a newline could start a line of its own
+            parts.append(f"(a file named {path!r} is not shown: its name holds control characters)")
+        elif shown is None:
             parts.append(f"{path} does not exist yet.")
         elif isinstance(shown, Shown):
             block = f"\n{replies.show_file(path, shown.code)}" if shown.code else ""

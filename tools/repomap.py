@@ -208,10 +208,12 @@ class RepoMap:
 
     @classmethod
     def build(cls, root: Path, files: list[str]) -> RepoMap:
-        """Map `files` (repo-relative POSIX paths); large, binary or unreadable ones are skipped."""
+        """Map `files` (repo-relative POSIX paths); large, binary or unreadable ones are
+        skipped, and so are names with control characters (a newline in a name would let a
+        repository write its own lines into a prompt)."""
         entries: dict[str, _Entry] = {}
         for rel in files:
-            text = _read_text(root / rel)
+            text = _read_text(root / rel) if rel.isprintable() else None
             if text is None:
                 continue
             parsed = parse(rel, text) if rel.endswith(".py") else []
@@ -262,6 +264,7 @@ class RepoMap:
         """Each file's path, then its symbols' line ranges and signatures, within `max_chars`."""
         out: list[str] = []
         used = 0
+        paths = [p for p in paths if p.isprintable()]
         for shown, path in enumerate(paths):
             block = self._render_file(path)
             left = len(paths) - shown
