@@ -282,8 +282,11 @@ def load(
         if env is not None:
             source = f"TIERCODE_{name.upper()}"
             values[name], sources[name] = _coerce(name, env, source), source
-    if os.environ.get("OPENAI_BASE_URL") and "cloud_base_url" not in values:
+    if os.environ.get("OPENAI_BASE_URL") and sources.get("cloud_base_url") != (
+        "TIERCODE_CLOUD_BASE_URL"
+    ):  # the environment beats config files; TIERCODE_CLOUD_BASE_URL beats OPENAI_BASE_URL
         values["cloud_base_url"] = os.environ["OPENAI_BASE_URL"]
+        sources["cloud_base_url"] = "OPENAI_BASE_URL"
     for key, value in (flags or {}).items():
         if value is not None:
             source = f"--{key.replace('_', '-')}"

@@ -7,6 +7,7 @@ so that a misspelt model name cannot make spend look free.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -86,9 +87,11 @@ def price_for(model: str, overrides: dict[str, dict[str, str]] | None = None) ->
             return _parse_override(candidate, raw, base)
         if base is not None:
             return base
+    key = model if re.fullmatch(r"[A-Za-z0-9_-]+", model) else json.dumps(model)
     raise ConfigError(
-        f"no price for cloud model '{model}': "
-        f"add [prices.{model}] input/cached_input/output to config"
+        f"no price for cloud model '{model}': add [prices.{key}] with input, cached_input "
+        "and output (USD per 1M tokens) to ~/.config/tiercode/config.toml, or set "
+        "cloud_price_as to a priced model"
     )
 
 

@@ -24,7 +24,7 @@ from tiercode.agent.errors import ConfigError, ExitCode, RepoError, TiercodeErro
 from tiercode.agent.events import Event, RunCompleted, RunStarted
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import ChatModel, CloudModel, LocalModel
-from tiercode.agent.pricing import price_for
+from tiercode.agent.pricing import Price, price_for
 from tiercode.agent.standin import StandInServer, standin_price_model
 from tiercode.tools.git import GitRepo
 
@@ -62,7 +62,7 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
                 max_retry_wait_s=settings.cloud_max_retry_wait_s,
             )
 
-        return Tiers(local, cloud, settings.cloud_price_as or settings.cloud_model, False)
+        return Tiers(local, cloud, price_model(settings), False)
 
     def standin() -> ChatModel:
         catalog.resolve(settings.cloud_model, auto_pull=True, progress=_progress)
@@ -77,7 +77,31 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
             schema_in_request=True,
         )
 
-    return Tiers(local, standin, settings.cloud_price_as or standin_price_model(), True)
+    return Tiers(local, standin, price_model(settings), True)
+
+
+def price_model(settings: Settings) -> str:
+    """The model whose list price cloud tokens are charged at."""
+    if settings.cloud_price_as:
+        return settings.cloud_price_as
+    return settings.cloud_model if settings.cloud_base_url else standin_price_model()
+
+
+def cloud_price(settings: Settings, model: str | None = None) -> tuple[str, Price]:
+    """The price model and its price. A `--local-only` run never calls the cloud: when
+    its model has no price, its all-cloud counterfactual is priced as the stand-in's."""
+    model = model or price_model(settings)
+    try:
+        return model, price_for(model, settings.prices)
+    except ConfigError:
+        if settings.local_only:
+            return standin_price_model(), price_for(standin_price_model(), settings.prices)
+        if settings.cloud_base_url and model == Settings().cloud_model:
+            raise ConfigError(
+                f"cloud endpoint {settings.cloud_base_url} is set but cloud_model is still the "
+                f"stand-in's '{model}': set TIERCODE_CLOUD_MODEL to the model it serves"
+            ) from None
+        raise
 
 
 def _progress(message: str) -> None:
@@ -191,14 +215,16 @@ class Runner:
         s = self.settings
         status, message, code = "failed", "", ExitCode.TASK_FAILED
         verified: list[str] = []
+        # Priced before any model is pulled or started: a missing price is a config error.
+        price_model, price = cloud_price(s, self.tiers.price_model if self.tiers else None)
         with contextlib.ExitStack() as stack:
             tiers = self.tiers or default_tiers(s, stack)
             ctx = RunContext(
                 settings=s,
                 root=self.root,
                 ledger=self.ledger,
-                cloud_price=price_for(tiers.price_model, s.prices),
-                price_model=tiers.price_model,
+                cloud_price=price,
+                price_model=price_model,
                 simulated=tiers.simulated,
                 local_factory=tiers.local,
                 cloud_factory=tiers.cloud,

@@ -74,3 +74,37 @@ def test_bad_config_names_the_key_and_file(tiercode_home: Path, toml: str, messa
 def test_flags_are_typed_and_policy_threshold_parsed() -> None:
     s, _ = config.load(None, {"policy": "auto:0.35", "max_cost_usd": "0.50"})
     assert s.base_policy == "auto" and s.threshold == 0.35 and s.max_cost_usd == Decimal("0.50")
+
+
+def test_the_environment_names_the_endpoint_over_the_config_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config.home().mkdir(parents=True, exist_ok=True)
+    (config.home() / "config.toml").write_text('cloud_base_url = "http://127.0.0.1:1/v1"\n')
+    assert config.load(None)[0].cloud_base_url == "http://127.0.0.1:1/v1"
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:2/v1")
+    assert config.load(None)[0].cloud_base_url == "http://127.0.0.1:2/v1"
+    monkeypatch.setenv("TIERCODE_CLOUD_BASE_URL", "http://127.0.0.1:3/v1")
+    assert config.load(None)[0].cloud_base_url == "http://127.0.0.1:3/v1"
+
+
+def test_a_cloud_price_is_found_or_the_error_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tiercode.agent.errors import ConfigError
+    from tiercode.agent.runner import cloud_price
+
+    assert cloud_price(config.load(None)[0])[0] == "gpt-4.1-mini"  # the stand-in's price
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:2/v1")
+    with pytest.raises(ConfigError, match="set TIERCODE_CLOUD_MODEL to the model it serves"):
+        cloud_price(config.load(None)[0])
+    local_only = config.load(None, {"local_only": True})[0]
+    assert cloud_price(local_only)[0] == "gpt-4.1-mini"  # it never calls the cloud
+    monkeypatch.setenv("TIERCODE_CLOUD_MODEL", "org/coder-7b.q4")
+    with pytest.raises(ConfigError, match=r'\[prices\."org/coder-7b.q4"\]'):
+        cloud_price(config.load(None)[0])
+    config.home().mkdir(parents=True, exist_ok=True)
+    (config.home() / "config.toml").write_text(
+        '[prices."org/coder-7b.q4"]\ninput = "0.1"\ncached_input = "0.05"\noutput = "0.2"\n'
+    )
+    assert cloud_price(config.load(None)[0])[0] == "org/coder-7b.q4"  # the hint's TOML works
