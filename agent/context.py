@@ -164,7 +164,7 @@ class RunContext:
             self.emit(StepEscalated(run_id, step, CLOUD, LOCAL, f"cloud fallback: {exc}"))
             tier, decision = (
                 LOCAL,
-                Decision(LOCAL, f"cloud unavailable, fell back: {exc}", decision.signals),
+                Decision(LOCAL, f"cloud unavailable, fell back: {exc}"),
             )
             reply = self.model(LOCAL).complete(
                 messages,

@@ -22,7 +22,7 @@ from tiercode.agent.context import RunContext
 from tiercode.agent.errors import TiercodeError
 from tiercode.agent.events import ApprovalNeeded, StepCompleted, StepEscalated
 from tiercode.agent.models import Completion
-from tiercode.agent.router import Decision, Signals
+from tiercode.agent.router import Decision
 from tiercode.agent.state import AgentState, Step, StepRecord
 from tiercode.tools import rename, shell
 from tiercode.tools.checks import TestRun
@@ -138,13 +138,7 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 state.get("escalation") or state.get("feedback", ""),
             )
         )
-    return {
-        "decision": {
-            "tier": decision.tier,
-            "reason": decision.reason,
-            "gate": decision.confidence_gate,
-        }
-    }
+    return {"decision": decision.to_state()}
 
 
 def _confidence(reply: Completion, stated: int | None, signal: str) -> dict[str, float | None]:
@@ -162,8 +156,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     No grammar: the reply format is parsed strictly instead, at full decoding speed."""
     ctx = _ctx(runtime)
     index, attempt = state["step"], state.get("attempt", 0)
-    d = state["decision"]
-    decision = Decision(d["tier"], d["reason"], _NO_SIGNALS, d.get("gate"))
+    decision = Decision.from_state(state["decision"])
     files = state["plan"][index]["files"]
     messages = _act_messages(ctx, state)
     reply, cost = ctx.call_model(
@@ -176,7 +169,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         None,
         files,
         max_chars=_reply_room(messages),
-        temperature=_retry_temperature(state, d["tier"]),
+        temperature=_retry_temperature(state, decision.tier),
     )
     action: dict[str, Any] = {"usage": _usage(reply, cost, ctx), "edits": []}
     stated = None
@@ -190,11 +183,11 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     except ValueError as exc:
         action["error"] = str(exc)
     action["confidence"] = _confidence(reply, stated, ctx.settings.confidence_signal)
-    if reply.tier == d["tier"]:
+    if reply.tier == decision.tier:
         return {"action": action}
     # The cloud was down and the local tier answered: record the tier that did the work.
-    fallback = {"tier": reply.tier, "reason": "cloud unavailable, fell back", "gate": None}
-    return {"action": action, "decision": fallback}
+    fallback = Decision(reply.tier, "cloud unavailable, fell back")
+    return {"action": action, "decision": fallback.to_state()}
 
 
 def _retry_temperature(state: AgentState, tier: str) -> float:
@@ -209,9 +202,6 @@ def _reply_room(messages: list[dict[str, str]]) -> int:
     """Twice what an edit can need: everything the step shows, plus room for new code. A
     reply past this is a runaway, stopped now rather than at the token cap."""
     return 2 * (len(messages[-1]["content"]) + REPLY_ROOM_CHARS)
-
-
-_NO_SIGNALS = Signals(policy="", threshold=0.0, prompt_tokens=0, local_window=0, reply_tokens=0)
 
 
 def _usage(reply: Completion, cost: Any, ctx: RunContext) -> dict[str, Any]:

@@ -7,11 +7,12 @@ user's explicit choice, then what physically fits, then money, then confidence.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
 from tiercode.agent.errors import BudgetExhausted
+from tiercode.agent.state import Route
 
 LOCAL, CLOUD = "local", "cloud"
 
@@ -47,11 +48,20 @@ class Signals:
 
 @dataclass(frozen=True)
 class Decision:
+    """Which tier takes a call and why: what the graph state, the ledger and the events
+    record of a route (the signals behind it are recorded beside it, once)."""
+
     tier: str
     reason: str
-    signals: Signals = field(repr=False)
     confidence_gate: float | None = None
     """Under `auto`, a local answer below this confidence is escalated before it is used."""
+
+    def to_state(self) -> Route:
+        return {"tier": self.tier, "reason": self.reason, "gate": self.confidence_gate}
+
+    @classmethod
+    def from_state(cls, route: Route) -> Decision:
+        return cls(route["tier"], route["reason"], route.get("gate"))
 
 
 def _fits_local(s: Signals) -> bool:
@@ -67,10 +77,10 @@ def decide(s: Signals) -> Decision:
     it and the budget cannot pay for it."""
 
     def local(reason: str, gate: float | None = None) -> Decision:
-        return Decision(LOCAL, reason, s, gate)
+        return Decision(LOCAL, reason, gate)
 
     def cloud(reason: str) -> Decision:
-        return Decision(CLOUD, reason, s)
+        return Decision(CLOUD, reason)
 
     if s.local_only:
         return local("--local-only: nothing leaves the machine")

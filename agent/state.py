@@ -24,6 +24,14 @@ class StepRecord(TypedDict):
     files: list[str]
 
 
+class Route(TypedDict):
+    """A routing decision as checkpointed state (`router.Decision.to_state`)."""
+
+    tier: str
+    reason: str
+    gate: float | None
+
+
 class AgentState(TypedDict, total=False):
     run_id: str
     task: str
@@ -34,7 +42,8 @@ class AgentState(TypedDict, total=False):
     """Index of the step being worked on."""
     attempt: int
     """0 for the first try at a step; each retry or escalation adds one."""
-    decision: dict[str, Any]
+    decision: Route
+    """The tier that takes the current attempt (the one that answered, after a fallback)."""
     action: dict[str, Any]
     """The parsed reply of the last act: edits, command, confidence."""
     feedback: str
