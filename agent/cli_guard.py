@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -14,7 +15,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def guarded(fn: F) -> F:
-    """`tiercode: <message>` on stderr and the error's exit code, never a traceback."""
+    """`tiercode: <message>` on stderr and the error's exit code, never a traceback. Under
+    `--json` the error is also a last JSON line on stdout, so `tail -1 | jq` always works."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -22,6 +24,9 @@ def guarded(fn: F) -> F:
             return fn(*args, **kwargs)
         except TiercodeError as exc:
             typer.echo(f"tiercode: {exc}", err=True)
+            if kwargs.get("as_json"):
+                line = {"type": "error", "exit_code": int(exc.exit_code), "message": str(exc)}
+                typer.echo(json.dumps(line))
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             typer.echo("tiercode: interrupted", err=True)

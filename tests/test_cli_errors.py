@@ -186,3 +186,13 @@ def test_version_and_short_help() -> None:
     assert version.returncode == 0 and version.stdout.strip().startswith("tiercode 0.")
     short = tiercode("run", "-h")
     assert short.returncode == 0 and "--policy" in short.stdout
+
+
+def test_under_json_an_error_before_the_run_is_a_json_line_on_stdout(tmp_path: Path) -> None:
+    import json
+
+    r = tiercode("run", "x", "--repo", str(tmp_path / "missing"), "--json")
+    assert r.returncode == ExitCode.REPO_STATE
+    line = json.loads(r.stdout.strip().splitlines()[-1])
+    assert line["type"] == "error" and line["exit_code"] == ExitCode.REPO_STATE
+    assert "does not exist" in line["message"] and "does not exist" in r.stderr
