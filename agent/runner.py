@@ -212,6 +212,18 @@ class Runner:
         return self._drive(run_id, None, state.get("user_dirty", []))
 
     def _drive(self, run_id: str, initial: dict[str, Any] | None, dirty: list[str]) -> Outcome:
+        """Run the graph; a run that cannot even start (no price, no model) is still
+        closed in the ledger, not left `running` forever."""
+        try:
+            return self._run(run_id, initial, dirty)
+        except TiercodeError:
+            self.ledger.finish_run(run_id, "error")
+            raise
+        except KeyboardInterrupt:
+            self.ledger.finish_run(run_id, "interrupted")
+            raise
+
+    def _run(self, run_id: str, initial: dict[str, Any] | None, dirty: list[str]) -> Outcome:
         s = self.settings
         status, message, code = "failed", "", ExitCode.TASK_FAILED
         verified: list[str] = []

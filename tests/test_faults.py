@@ -155,3 +155,13 @@ def test_wrong_api_key_ends_the_run_non_zero(git_repo: Path) -> None:
     assert "rejected the API key" in outcome.message and len(server.bodies) == 1
     assert events[-1].to_dict()["status"] == "error"
     assert Decimal(events[-1].to_dict()["cloud_usd"]) == 0
+
+
+def test_a_run_that_cannot_start_is_closed_in_the_ledger(git_repo: Path) -> None:
+    from tiercode.agent.errors import ModelUnavailable
+
+    settings, _ = config.load(git_repo, {"policy": "local", "local_model": "/nonexistent.gguf"})
+    with pytest.raises(ModelUnavailable):
+        Runner(settings, git_repo).start("create util.py", run_id="never-started")
+    run = Ledger().run("never-started")
+    assert run is not None and run["status"] == "error"
