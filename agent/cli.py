@@ -112,8 +112,9 @@ def describe(event: Event) -> str | None:
     if t == "step.completed":
         conf = "-" if d["confidence"] is None else f"{d['confidence']:.2f}"
         mark = "ok" if d["success"] else "FAILED"
+        label = "plan" if d["step"] == 0 else f"step {d['step']}"
         return (
-            f"step {d['step']} {mark} on {d['tier']} ({d['model']}): {d['prompt_tokens']}+"
+            f"{label} {mark} on {d['tier']} ({d['model']}): {d['prompt_tokens']}+"
             f"{d['completion_tokens']} tokens, {d['latency_s']:.1f}s, ttft {d['ttft_s']:.2f}s, "
             f"{usd(Decimal(d['cost_usd']))}, confidence {conf} — {d['detail']}"
         )

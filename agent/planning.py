@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 from tiercode.agent import prompts
 from tiercode.agent.context import RunContext
 from tiercode.agent.errors import TiercodeError
-from tiercode.agent.events import Planned
+from tiercode.agent.events import Planned, StepCompleted
 from tiercode.agent.state import AgentState, Step
 from tiercode.tools import checks, shell, tracebacks
 from tiercode.tools.checks import TestRun
@@ -138,7 +138,7 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         task, repo_map, baseline.failing if baseline else (), state.get("suspects", [])
     )
     decision = ctx.route(run_id, 0, 0, messages, mentioned)
-    reply, _ = ctx.call_model(
+    reply, cost = ctx.call_model(
         run_id, 0, 0, "plan", decision, messages, prompts.PLAN_SCHEMA, mentioned
     )
     steps: list[Step] = []
@@ -152,12 +152,32 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 )
     except (ValueError, AttributeError):
         steps = []
+    planned = bool(steps)
     if not steps:
         steps = [{"goal": task, "files": []}]
     _fix_plan_files(steps, task, mentioned, baseline, candidates)
     if baseline and baseline.failing and not _ASKS_FOR_TESTS.search(task):
         _retarget_test_goals(ctx, steps, baseline)
     ctx.emit(Planned(run_id, [dict(s) for s in steps]))
+    ctx.emit(  # the plan call's usage, like every step's: summed events equal the run's
+        StepCompleted(
+            run_id,
+            0,
+            0,
+            reply.tier,
+            reply.model,
+            planned,
+            f"planned {len(steps)} step(s)" if planned else "no usable plan: one step, the task",
+            reply.prompt_tokens,
+            reply.completion_tokens,
+            round(reply.latency_s, 3),
+            round(reply.ttft_s, 3),
+            None,
+            cost,
+            ctx.simulated and reply.tier == "cloud",
+            [],
+        )
+    )
     return {"plan": steps, "step": 0, "attempt": 0, "status": "running"}
 
 

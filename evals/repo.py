@@ -183,7 +183,7 @@ def run_policy(
     escalations = [e.to_dict() for e in events if e.type == "step.escalated"]
     route = [
         f"{d['step']}:{d['tier']}{'✓' if d['success'] else '✗'}"
-        for d in (e.to_dict() for e in events if e.type == "step.completed")
+        for d in (e.to_dict() for e in events if e.type == "step.completed" and e.step)
     ]
     result = PolicyOutcome(
         policy=policy.name,

@@ -42,7 +42,7 @@ def test_a_wrong_change_fails_the_check_and_the_retry_must_pass_it(git_repo: Pat
     code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
     outcome, events, model = run(git_repo, [PLAN, code(WRONG), CHECK, code(RIGHT), CHECK])
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
-    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details[0].startswith("the acceptance check fails:")
     assert "AssertionError" in details[0]
     done = next(e.to_dict() for e in events if e.type == "run.completed")
@@ -56,7 +56,7 @@ def test_a_check_that_asserts_nothing_is_no_evidence(git_repo: Path) -> None:
     nothing = "```python\nimport textutils\nprint('ok')\n```\n"
     outcome, events, _ = run(git_repo, [PLAN, *[code, nothing] * 3])
     assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
-    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details == ["no usable acceptance check: the acceptance check asserts nothing"] * 3
     assert GitRepo.open(git_repo).agent_commits() == []
 
@@ -83,7 +83,7 @@ def test_a_check_that_passes_before_the_change_proves_nothing(git_repo: Path) ->
     weak = "```python\nfrom textutils import words\n\nassert words('a b') == ['a', 'b']\n```\n"
     outcome, events, _ = run(git_repo, [PLAN, *[code, weak] * 3])
     assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
-    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details[0] == (
         "the acceptance check passes on the code from before the change too: no evidence"
     )
@@ -98,7 +98,7 @@ def test_tests_that_passed_before_and_after_do_not_show_a_feature_is_done(git_re
     code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
     outcome, events, _ = run(git_repo, [PLAN, code(WRONG), CHECK, code(RIGHT), CHECK])
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
-    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details[0].startswith("the acceptance check fails:")
     done = next(e.to_dict() for e in events if e.type == "run.completed")
     assert any(v.startswith("tests: 1 passed") for v in done["verified"])

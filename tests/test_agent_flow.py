@@ -52,6 +52,11 @@ def of_type(events: list[Event], kind: str) -> list[dict]:
     return [e.to_dict() for e in events if e.type == kind]
 
 
+def step_results(events: list[Event]) -> list[dict]:
+    """The `step.completed` events of plan steps (step 0 is the plan call)."""
+    return [d for d in of_type(events, "step.completed") if d["step"]]
+
+
 def act_prompt(messages: list[Message]) -> str:
     return messages[-1]["content"]
 
@@ -160,7 +165,7 @@ def test_a_rename_is_done_only_when_no_caller_uses_the_old_name(git_repo: Path) 
         ],
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
-    first = of_type(events, "step.completed")[0]
+    first = step_results(events)[0]
     assert first["detail"] == "the old name is still used: report.py:5: return stats.total(xs)"
     assert "\nreport.py\n```python\n" in act_prompt(model.calls[2])
     assert (git_repo / "report.py").read_text() == caller
@@ -176,7 +181,7 @@ def test_a_broken_rewrite_is_undone_byte_for_byte(git_repo: Path) -> None:
         [plan(("upper", ["app.py"])), *[code("app.py", "def f(:\n    return 1\n")] * 3],
     )
     assert outcome.exit_code == ExitCode.TASK_FAILED
-    details = [e["detail"] for e in of_type(events, "step.completed")]
+    details = [e["detail"] for e in step_results(events)]
     assert details[0].startswith("the code block for app.py does not parse")
     assert (git_repo / "app.py").read_bytes() == original.encode()
 
@@ -353,7 +358,7 @@ def test_an_edit_that_loops_forever_is_stopped_put_back_and_retried(
         ],
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
-    detail = of_type(events, "step.completed")[0]["detail"]
+    detail = step_results(events)[0]["detail"]
     assert re.match(
         r"the tests did not finish within [\d.]+ s \(before this edit they took", detail
     )
@@ -417,7 +422,7 @@ def test_a_rename_the_task_asks_for_is_carried_to_every_reference(git_repo: Path
         ],
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
-    assert of_type(events, "step.completed")[0]["files"] == [
+    assert step_results(events)[0]["files"] == [
         "sales/parsing.py",
         "sales/summary.py",
         "tests/test_sales.py",

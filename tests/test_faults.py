@@ -141,7 +141,7 @@ def test_cloud_outage_falls_back_to_local_and_the_run_finishes(
     calls = Ledger().calls(outcome.run_id)
     assert [c.tier for c in calls] == ["local", "local"]
     assert "fell back" in calls[-1].route_reason
-    done = [e.to_dict() for e in events if e.type == "step.completed"]
+    done = [e.to_dict() for e in events if e.type == "step.completed" and e.step]
     assert [d["tier"] for d in done] == ["local"]  # the tier that answered, not the one asked
     outcomes = Ledger().outcomes(outcome.run_id)
     assert [o.tier for o in outcomes] == ["local"]

@@ -74,6 +74,7 @@ def test_two_step_task_completes_with_one_commit_per_step(git_repo: Path) -> Non
         "run.started",
         "step.routed",
         "plan",
+        "step.completed",
         "step.routed",
         "step.completed",
         "step.routed",
@@ -83,6 +84,9 @@ def test_two_step_task_completes_with_one_commit_per_step(git_repo: Path) -> Non
     done = events[-1].to_dict()
     assert done["status"] == "done" and len(done["commits"]) == 2
     assert done["local_calls"] == 3 and done["cloud_calls"] == 0
+    usage = [e.to_dict() for e in events if e.type == "step.completed"]
+    assert sum(u["prompt_tokens"] for u in usage) == done["prompt_tokens"]  # plan call included
+    assert sum(u["completion_tokens"] for u in usage) == done["completion_tokens"]
     assert cloud.calls == []
 
 
@@ -110,7 +114,7 @@ def test_low_confidence_local_answer_with_no_test_to_confirm_it_escalates(
     outcome, events = run(git_repo, local, cloud, policy="auto:0.5")
     assert outcome.exit_code == ExitCode.OK
     assert (git_repo / "util.py").read_text() == "good = 1\n"
-    first = next(e.to_dict() for e in events if e.type == "step.completed")
+    first = next(e.to_dict() for e in events if e.type == "step.completed" and e.step)
     assert first["detail"].startswith("low confidence") and not first["success"]
 
 
@@ -138,7 +142,7 @@ def test_malformed_reply_is_fed_back_and_recovered(git_repo: Path) -> None:
     outcome, events = run(git_repo, local, ScriptedModel([], tier="cloud"), policy="local")
     assert outcome.exit_code == ExitCode.OK
     assert "the reply has no code block" in local.calls[2][-1]["content"]
-    completed = [e.to_dict()["success"] for e in events if e.type == "step.completed"]
+    completed = [e.to_dict()["success"] for e in events if e.type == "step.completed" and e.step]
     assert completed == [False, True]
 
 

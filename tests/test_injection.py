@@ -49,7 +49,7 @@ def test_obedient_model_cannot_act_outside_policy(git_repo: Path, tmp_path: Path
     ).start("update the notes")
     assert not (git_repo.parent / "leak.txt").exists()
     assert not Path("/etc/passwd_copy").exists()
-    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert "not a file you may edit here" in details[0] and "not a file you may edit" in details[1]
     approvals = [e.to_dict() for e in events if e.type == "approval.needed"]
     assert approvals and all(a["granted"] is False for a in approvals)

@@ -90,21 +90,6 @@ class RunView:
     def _planned(self, e: Planned) -> None:
         self.plan_size = len(e.steps)
         self.w.plan.set_plan(e.steps)
-        calls = [c for c in self.ledger.calls(e.run_id) if c.step == 0]
-        if calls:  # the plan call has no step.completed event: its usage is in the ledger
-            c = calls[-1]
-            self.w.table.filled(
-                0,
-                c.attempt,
-                tier_name=c.tier,
-                model=c.model,
-                prompt_tokens=c.prompt_tokens,
-                completion_tokens=c.completion_tokens,
-                latency_s=c.latency_s,
-                ttft_s=c.ttft_s,
-                confidence_used=c.confidence,
-                cost=c.cost_usd,
-            )
         self.refresh_cost("running")
 
     def _step_routed(self, e: StepRouted) -> None:
@@ -127,7 +112,8 @@ class RunView:
             cost=e.cost_usd,
             failed="" if e.success else e.detail,
         )
-        self.w.plan.finished(e.step, e.success)
+        if e.step:  # step 0 is the plan call, not a step of the plan
+            self.w.plan.finished(e.step, e.success)
         self.refresh_cost("running")
 
     def _step_escalated(self, e: StepEscalated) -> None:
