@@ -9,6 +9,7 @@ all-cloud", as the ledger defines it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -101,3 +102,25 @@ def summarize(results: Sequence[TaskResult], policy: str) -> dict[str, Any]:
 
 def summarize_all(results: Sequence[TaskResult], policies: Sequence[str]) -> dict[str, Any]:
     return {p: summarize(results, p) for p in policies}
+
+
+def wilson(passed: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The 95 % Wilson interval of a pass rate: honest at small n and at 0 or n passes,
+    where the normal approximation gives an interval of width zero."""
+    if n == 0:
+        return None
+    rate = passed / n
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> dict[str, Any]:
+    """Exact two-sided McNemar test of two policies on the same tasks: only the tasks one
+    passes and the other fails count. p is the binomial probability of a split at least
+    this uneven if neither policy were better."""
+    only_a = sum(1 for x, y in zip(a, b, strict=True) if x and not y)
+    only_b = sum(1 for x, y in zip(a, b, strict=True) if y and not x)
+    n, k = only_a + only_b, min(only_a, only_b)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
+    return {"only_a": only_a, "only_b": only_b, "p": p}

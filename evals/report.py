@@ -15,6 +15,7 @@ from typing import Any
 from tiercode.agent import config
 from tiercode.agent.errors import ConfigError
 from tiercode.agent.pricing import usd
+from tiercode.evals import metrics
 
 
 def default_dir() -> Path:
@@ -70,23 +71,49 @@ def markdown(data: dict[str, Any]) -> str:
         f"Cloud priced as `{data['price_model']}`{sim}. "
         f"Counterfactual = the same calls' tokens at cloud prices. {data.get('cascade', '')}",
         "",
-        "| policy | pass@1 | passed | cloud spend | all-cloud counterfactual | local steps "
-        "| local tokens | escalations | p50 s | p95 s | AUROC | ECE |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| policy | pass@1 | 95% interval | passed | false done | cloud spend "
+        "| all-cloud counterfactual | local steps | local tokens | escalations | p50 s | p95 s "
+        "| AUROC | ECE |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, m in data["policies"].items():
         cal = m["calibration"]["confidence"]
+        interval = metrics.wilson(m["passed"], m["tasks"])
+        shown = f"{_pct(interval[0])}–{_pct(interval[1])}" if interval else "-"
         lines.append(
-            f"| {name} | {_pct(m['pass_rate'])} | {m['passed']}/{m['tasks']} "
+            f"| {name} | {_pct(m['pass_rate'])} | {shown} | {m['passed']}/{m['tasks']} "
+            f"| {m.get('false_done', '-')} "
             f"| {money(m['cloud_usd'])} | {money(m['counterfactual_usd'])} "
             f"| {_pct(m['local_step_share'])} | {_pct(m['local_token_share'])} "
             f"| {m['escalations']} | {_num(m['latency_p50_s'], 1)} | {_num(m['latency_p95_s'], 1)} "
             f"| {_num(cal['auroc'])} | {_num(cal['ece'])} |"
         )
-    verdict = best_auto(data)
-    if verdict:
-        lines += ["", verdict]
+    notes = [note for note in [*paired(data), best_auto(data)] if note]
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines) + "\n"
+
+
+MIN_VERDICT_TASKS = 20
+"""Fewer tasks than this, or a partial run, get figures but no verdict on `auto`."""
+
+
+def paired(data: dict[str, Any]) -> list[str]:
+    """Each auto policy against cloud on the same tasks: an exact McNemar test."""
+    tasks = data.get("tasks") or []
+    if not tasks or "cloud" not in data["policies"]:
+        return []
+    out = []
+    for name in (n for n in data["policies"] if n.startswith("auto")):
+        both = [t["outcomes"] for t in tasks if name in t["outcomes"] and "cloud" in t["outcomes"]]
+        test = metrics.mcnemar(
+            [o[name]["passed"] for o in both], [o["cloud"]["passed"] for o in both]
+        )
+        out.append(
+            f"{name} against cloud on {len(both)} tasks: {test['only_a']} passed only under "
+            f"{name}, {test['only_b']} only under cloud (exact McNemar p = {test['p']:.2f})."
+        )
+    return out
 
 
 def best_auto(data: dict[str, Any]) -> str:
@@ -94,6 +121,9 @@ def best_auto(data: dict[str, Any]) -> str:
     Names the cheapest threshold that matches, else the best-scoring one."""
     pol = data["policies"]
     cloud = pol.get("cloud")
+    if cloud and (data.get("status") != "complete" or cloud["tasks"] < MIN_VERDICT_TASKS):
+        why = "a partial run" if data.get("status") != "complete" else f"{cloud['tasks']} tasks"
+        return f"No verdict on auto against cloud from {why} (at least {MIN_VERDICT_TASKS} needed)."
     autos = [(n, m) for n, m in pol.items() if n.startswith("auto") and m["pass_rate"] is not None]
     if not cloud or cloud["pass_rate"] is None or not autos or Decimal(cloud["cloud_usd"]) == 0:
         return ""

@@ -195,7 +195,9 @@ def test_humaneval_metrics_reports_and_cascade(tmp_path: Path) -> None:
     assert set(paths) == {"json", "markdown", "plot"}
     assert paths["plot"].read_bytes()[:4] == b"\x89PNG"
     table = paths["markdown"].read_text()
-    assert "| auto:0.5 | 100.0% | 3/3 |" in table and "(simulated)" in table
+    assert "| auto:0.5 | 100.0% | 43.8%–100.0% | 3/3 | 0 |" in table and "(simulated)" in table
+    assert "No verdict on auto against cloud from 3 tasks (at least 20 needed)." in table
+    assert "exact McNemar p = " in table
     stored = report.load(data["run_id"], tmp_path / "out")
     pins = stored["pins"]
     assert pins["models"]["local"]["sha256"] == catalog.CATALOG["qwen2.5-coder-0.5b"].sha256
@@ -227,7 +229,7 @@ def test_compare_shows_changed_pins_figures_and_flipped_tasks(tmp_path: Path) ->
     res = CliRunner().invoke(app, ["eval", "compare", a["run_id"], b["run_id"], "--out", out])
     assert res.exit_code == 0 and "now pass (1)" in res.stdout
     res = CliRunner().invoke(app, ["eval", "show", a["run_id"], "--out", out])
-    assert res.exit_code == 0 and "| local | 66.7% | 2/3 |" in res.stdout
+    assert res.exit_code == 0 and "| local | 66.7% | 20.8%–93.9% | 2/3 |" in res.stdout
 
 
 def test_cli_errors_are_one_line_with_exit_codes(tmp_path: Path) -> None:
@@ -454,3 +456,14 @@ def test_real_repo_task_with_policy_local(tmp_path: Path) -> None:
     assert outcome["calls"] and {c["tier"] for c in outcome["calls"]} == {"local"}
     assert data["tasks"][0]["detail"]["runs"]["local"]["status"] in ("done", "failed")
     assert data["policies"]["local"]["cloud_usd"] == "0"
+
+
+def test_wilson_interval_and_exact_mcnemar() -> None:
+    from tiercode.evals import metrics
+
+    low, high = metrics.wilson(0, 13)  # type: ignore[misc]
+    assert low == 0.0 and 0.22 < high < 0.23  # zero passes still leave up to 23 %
+    assert metrics.wilson(0, 0) is None
+    test = metrics.mcnemar([True] * 5 + [False] * 5, [False] * 10)
+    assert test == {"only_a": 5, "only_b": 0, "p": 0.0625}  # 2 × 0.5**5
+    assert metrics.mcnemar([True, False], [False, True])["p"] == 1.0
