@@ -47,7 +47,7 @@ def _show(
     """A file as the model should see it: whole when small, else only the definitions the
     task, step and tracebacks name, verbatim; when none is named, its imports and the
     names it defines (a new definition needs no more); an outline with line numbers only
-    for a file that is not Python. Never a file with its middle cut out."""
+    for a file that is not Python or does not parse. Never a file with its middle cut out."""
     try:
         text = ctx.files.read(path)
     except TiercodeError as exc:

@@ -1,6 +1,7 @@
-"""A large file as a model should see it: the definitions that matter verbatim (an
-excerpt), or, when none is named, an outline with numbered lines and other bodies
-elided. Nothing is ever cut out of the middle of a Python file."""
+"""A large file as a model should see it: the definitions that matter, verbatim (an
+excerpt); its imports when none is named; an outline with numbered lines and bodies
+elided for a file that is not Python or does not parse. Nothing is ever cut out of the
+middle of a Python file."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ _TALLY = re.compile(r"^=*\s*\d+ (?:failed|passed|errors?)\b.*$")
 _CAPTURED = re.compile(r"^-{3,} Captured (?:stdout|stderr) call -{3,}$")
 _DIFF_LINE = re.compile(r"^[-+?] ")
 DIGEST_LINES = 10
-"""Most lines kept per failure: the failing source lines, their locations and the error."""
+"""Most lines kept per failure (failing lines, locations, errors), and of its captured output."""
 
 
 def digest(output: str, most: int = 8) -> str:
@@ -80,8 +80,10 @@ def digest(output: str, most: int = 8) -> str:
     that fill most of it. Output that holds no pytest failure report comes back as it is."""
     failures: list[tuple[str, list[str]]] = []
     current: list[str] | None = None
-    captured = 0  # lines of captured output still to keep: an `assert_equal` helper
-    tally = ""  # prints the expected and actual values there, not in its error
+    # Captured output is kept too: an `assert_equal` helper prints the expected and the
+    # actual value there, and its error says only "AssertionError".
+    captured = 0  # lines of captured output still to keep
+    tally = ""
     for line in _clean(output).splitlines():
         if header := _HEADER.match(line):
             current, captured = [], 0
