@@ -72,8 +72,9 @@ def test_test_runs_tell_what_broke_and_what_was_fixed(tmp_path: Path) -> None:
     before = checks.run_tests(tmp_path, command)
     assert not before.passed and before.failing == ("tests/test_calc.py::test_add",)
     assert before.counts == "1 failed, 1 passed"
+    # A new size, so that Python never reuses bytecode cached in the same second.
     (tmp_path / "calc.py").write_text(
-        "def add(a, b):\n    return a + b\n\ndef mul(a, b):\n    return a + b\n"
+        "def add(a, b):\n    return a + b\n\ndef mul(a, b):\n    return (a + b)\n"
     )
     after = checks.run_tests(tmp_path, command)
     assert after.broken_since(before) == ["tests/test_calc.py::test_mul"]

@@ -53,7 +53,7 @@ def test_fit_threshold_meets_targets() -> None:
 
 
 @pytest.mark.real
-def test_a_real_local_reply_parses_applies_and_carries_both_signals() -> None:
+def test_a_real_local_reply_parses_applies_and_carries_its_signals() -> None:
     from tiercode.agent import catalog, prompts, replies
     from tiercode.agent.models import LocalModel
 
@@ -73,5 +73,8 @@ def test_a_real_local_reply_parses_applies_and_carries_both_signals() -> None:
     compile(new, "calc.py", "exec")
     self_score = c.self_confidence(parsed.confidence)
     lp_score = c.logprob_confidence(reply.tokens, reply.logprobs)
-    assert self_score is not None and 0 <= self_score <= 1
+    assert "def sub(a, b):\n    return a - b\n" in new
+    # The stated confidence is optional: shown files in the reply's own shape, the 0.5B
+    # often answers with the block alone. The log-probability signal is always there.
+    assert self_score is None or 0 <= self_score <= 1
     assert lp_score is not None and 0 < lp_score <= 1
