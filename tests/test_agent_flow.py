@@ -71,6 +71,19 @@ BUGGY = {
 FIXED_SUB = "def sub(a, b):\n    return a - b\n"
 
 
+def fix_sub_after(repo: Path, wrong: str) -> tuple[Outcome, list[Event], ScriptedModel]:
+    """On the committed failing-test repo: a first answer `wrong` for `sub`, then the right one."""
+    return run(
+        repo,
+        "the test suite fails, please fix the bug",
+        [
+            plan(("fix sub", ["calc/ops.py"])),
+            code("calc/ops.py", wrong),
+            code("calc/ops.py", FIXED_SUB),
+        ],
+    )
+
+
 def test_a_placeholder_path_copied_into_the_plan_is_never_created(git_repo: Path) -> None:
     commit(git_repo, {"mathutils.py": "def half(x):\n    return x / 2\n"})
     outcome, events, _ = run(
@@ -273,12 +286,7 @@ def test_a_failing_test_named_in_the_task_is_the_symptom_not_the_file_to_edit(
 
 def test_a_tier_that_retries_a_step_samples_instead_of_repeating_itself(git_repo: Path) -> None:
     start = commit(git_repo, BUGGY)
-    wrong = code("calc/ops.py", "def sub(a, b):\n    return b - a\n")
-    outcome, _, model = run(
-        git_repo,
-        "the test suite fails, please fix the bug",
-        [plan(("fix sub", ["calc/ops.py"])), wrong, code("calc/ops.py", FIXED_SUB)],
-    )
+    outcome, _, model = fix_sub_after(git_repo, "def sub(a, b):\n    return b - a\n")
     assert outcome.exit_code == ExitCode.OK, outcome.message
     assert model.temperatures == [0.0, 0.0, 0.7]  # plan, first answer, the retry
     assert head(git_repo) != start
@@ -307,12 +315,7 @@ def test_the_code_under_test_is_found_through_the_failing_tests_imports(git_repo
 
 def test_a_failed_attempt_adds_no_evidence(git_repo: Path) -> None:
     commit(git_repo, BUGGY)
-    wrong = code("calc/ops.py", "def sub(a, b):\n    return b - a\n")
-    outcome, events, _ = run(
-        git_repo,
-        "the test suite fails, please fix the bug",
-        [plan(("fix sub", ["calc/ops.py"])), wrong, code("calc/ops.py", FIXED_SUB)],
-    )
+    outcome, events, _ = fix_sub_after(git_repo, "def sub(a, b):\n    return b - a\n")
     assert outcome.exit_code == ExitCode.OK, outcome.message
     assert of_type(events, "run.completed")[0]["verified"] == [
         "compiles: calc/ops.py",
@@ -324,15 +327,7 @@ def test_a_failed_attempt_adds_no_evidence(git_repo: Path) -> None:
 def test_a_retry_sees_the_code_its_failed_attempt_sent(git_repo: Path) -> None:
     commit(git_repo, BUGGY)
     wrong = "def sub(a, b):\n    return b - a\n"
-    outcome, _, model = run(
-        git_repo,
-        "the test suite fails, please fix the bug",
-        [
-            plan(("fix sub", ["calc/ops.py"])),
-            code("calc/ops.py", wrong),
-            code("calc/ops.py", FIXED_SUB),
-        ],
-    )
+    outcome, _, model = fix_sub_after(git_repo, wrong)
     assert outcome.exit_code == ExitCode.OK, outcome.message
     first, retry = act_prompt(model.calls[1]), act_prompt(model.calls[2])
     assert "previous attempt" not in first
@@ -347,15 +342,8 @@ def test_an_edit_that_loops_forever_is_stopped_put_back_and_retried(
 
     monkeypatch.setattr(checks, "RERUN_FLOOR_S", 2.0)
     commit(git_repo, BUGGY)
-    endless = "def sub(a, b):\n    while True:\n        pass\n"
-    outcome, events, model = run(
-        git_repo,
-        "the test suite fails, please fix the bug",
-        [
-            plan(("fix sub", ["calc/ops.py"])),
-            code("calc/ops.py", endless),
-            code("calc/ops.py", FIXED_SUB),
-        ],
+    outcome, events, model = fix_sub_after(
+        git_repo, "def sub(a, b):\n    while True:\n        pass\n"
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
     detail = step_results(events)[0]["detail"]
