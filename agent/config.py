@@ -62,6 +62,11 @@ class Settings:
     max_cost_usd: Decimal | None = _doc("Cap on cloud spend per run, in USD.", None)
     max_steps: int = _doc("Most plan steps a run may carry out.", 6)
     max_tokens: int = _doc("Most tokens one model reply may have.", 768)
+    samples: int = _doc(
+        "Answers a tier may sample from one prompt, each applied and checked, before the step "
+        "is retried with the failure shown or escalated; 1 retries at once.",
+        3,
+    )
     local_only: bool = _doc("Never send anything off the machine.", False)
     privacy_mode: str = _doc(
         "What a secret in a cloud-bound prompt does: local or redact.", "local"
@@ -119,7 +124,15 @@ class Settings:
 
 
 REPO_SAFE_KEYS = frozenset(
-    {"policy", "auto_threshold", "max_steps", "max_tokens", "local_n_ctx", "sensitive_paths"}
+    {
+        "policy",
+        "auto_threshold",
+        "max_steps",
+        "max_tokens",
+        "samples",
+        "local_n_ctx",
+        "sensitive_paths",
+    }
 )
 _FIELDS = {f.name: f for f in fields(Settings)}
 
@@ -212,7 +225,7 @@ def _validate(s: Settings, sources: dict[str, str]) -> Settings:
     for key, allowed in choices.items():
         if getattr(s, key) not in allowed:
             raise bad(key, f"must be {' or '.join(allowed)}, got '{getattr(s, key)}'")
-    for key, low in (("max_steps", 1), ("max_tokens", 16), ("local_n_ctx", 512)):
+    for key, low in (("max_steps", 1), ("max_tokens", 16), ("samples", 1), ("local_n_ctx", 512)):
         if getattr(s, key) < low:
             raise bad(key, f"must be at least {low}")
     return s

@@ -1,4 +1,4 @@
-"""Wiring only: localize → plan → route → act → verify → advance | escalate | finish."""
+"""Wiring only: localize → plan → route → act → verify → advance | resample | escalate | finish."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def build(checkpointer: Any = None) -> Any:
     graph.add_node("act", nodes.act)
     graph.add_node("verify", nodes.verify)
     graph.add_node("advance", nodes.advance)
+    graph.add_node("resample", nodes.resample)
     graph.add_node("escalate", nodes.escalate)
     graph.add_node("finish", nodes.finish)
     graph.add_edge(START, "localize")
@@ -26,8 +27,11 @@ def build(checkpointer: Any = None) -> Any:
     graph.add_edge("plan", "route")
     graph.add_edge("route", "act")
     graph.add_edge("act", "verify")
-    graph.add_conditional_edges("verify", nodes.after_verify, ["advance", "escalate", "finish"])
+    graph.add_conditional_edges(
+        "verify", nodes.after_verify, ["advance", "resample", "escalate", "finish"]
+    )
     graph.add_edge("advance", "route")
+    graph.add_edge("resample", "route")
     graph.add_edge("escalate", "route")
     graph.add_edge("finish", END)
     return graph.compile(checkpointer=checkpointer)

@@ -1,7 +1,11 @@
 """The graph's nodes after planning (see `planning` for localize and plan): small
 functions from state to a partial update.
 
-localize → plan → route → act → verify → (advance → route | escalate → route | finish).
+localize → plan → route → act → verify →
+    (advance → route | resample → route | escalate → route | finish).
+A failed answer is first sampled again from the same prompt (checks pick the candidate,
+not the model's own word), then the step is retried with the failure shown, one tier up
+under `auto`.
 Side effects happen only in `verify` and `finish` and are idempotent on resume: a step
 that already has its commit is not applied again.
 """
@@ -31,7 +35,8 @@ from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, im
 from tiercode.tools.repomap import is_test_file, symbols
 from tiercode.tools.tracebacks import digest
 
-MAX_ATTEMPTS = 3
+MAX_ROUNDS = 2
+"""Prompts per step: the first, and one retry that shows why the first round failed."""
 FILE_CHARS = 6000
 REPLY_ROOM_CHARS = 1500
 RETRY_TEMPERATURE = 0.7
@@ -120,11 +125,12 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     index, attempt = state["step"], state.get("attempt", 0)
     step = state["plan"][index]
     previous = state.get("decision", {})
+    messages = state.get("messages") or _act_messages(ctx, state)
     decision = ctx.route(
         state["run_id"],
         index + 1,
         attempt,
-        _act_messages(ctx, state),
+        messages,
         step["files"],
         escalation=state.get("escalation") or None,
     )
@@ -138,7 +144,7 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 state.get("escalation") or state.get("feedback", ""),
             )
         )
-    return {"decision": decision.to_state()}
+    return {"decision": decision.to_state(), "messages": messages}
 
 
 def _confidence(reply: Completion, stated: int | None, signal: str) -> dict[str, float | None]:
@@ -158,7 +164,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     index, attempt = state["step"], state.get("attempt", 0)
     decision = Decision.from_state(state["decision"])
     files = state["plan"][index]["files"]
-    messages = _act_messages(ctx, state)
+    messages = state["messages"]
     reply, cost = ctx.call_model(
         state["run_id"],
         index + 1,
@@ -462,19 +468,41 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     }
 
 
-def after_verify(state: AgentState) -> str:
+def after_verify(state: AgentState, runtime: Runtime[RunContext]) -> str:
     if state["records"][-1]["success"]:
         return "advance" if state["step"] + 1 < len(state["plan"]) else "finish"
-    return "escalate" if state.get("attempt", 0) + 1 < MAX_ATTEMPTS else "finish"
+    samples = _ctx(runtime).settings.samples
+    if state.get("sample", 0) + 1 < samples:
+        return "resample"
+    return "escalate" if state.get("attempt", 0) + 1 < MAX_ROUNDS * samples else "finish"
 
 
 def advance(state: AgentState) -> dict[str, Any]:
-    return {"step": state["step"] + 1, "attempt": 0, "feedback": "", "escalation": ""}
+    return {
+        "step": state["step"] + 1,
+        "attempt": 0,
+        "sample": 0,
+        "messages": [],
+        "feedback": "",
+        "escalation": "",
+    }
+
+
+def resample(state: AgentState) -> dict[str, Any]:
+    """Another answer from the same prompt, sampled: a small model that misses at first
+    often finds the fix among a few tries, and the tests tell which one it is."""
+    return {"attempt": state.get("attempt", 0) + 1, "sample": state.get("sample", 0) + 1}
 
 
 def escalate(state: AgentState) -> dict[str, Any]:
-    """Retry the step: the router sends it one tier up unless policy keeps it local."""
-    return {"attempt": state.get("attempt", 0) + 1, "escalation": state.get("feedback", "")}
+    """A new round that shows why the last one failed; the router sends it one tier up
+    unless policy keeps it local."""
+    return {
+        "attempt": state.get("attempt", 0) + 1,
+        "sample": 0,
+        "messages": [],
+        "escalation": state.get("feedback", ""),
+    }
 
 
 def finish(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:

@@ -42,6 +42,11 @@ class AgentState(TypedDict, total=False):
     """Index of the step being worked on."""
     attempt: int
     """0 for the first try at a step; each retry or escalation adds one."""
+    sample: int
+    """0 for a round's first answer; each answer sampled again from the same prompt adds one."""
+    messages: list[dict[str, str]]
+    """The act prompt of this round: every sample reads the same prompt, so a model reuses
+    its cached prefix and pays only for the new answer. Empty: build it afresh."""
     decision: Route
     """The tier that takes the current attempt (the one that answered, after a fallback)."""
     action: dict[str, Any]

@@ -41,7 +41,7 @@ def code(path: str, text: str, confidence: int = 90) -> str:
 
 def run(repo: Path, task: str, replies: list) -> tuple[Outcome, list[Event], ScriptedModel]:
     local = ScriptedModel(replies)
-    settings, _ = config.load(repo, {"policy": "local", "on_dirty": "keep"})
+    settings, _ = config.load(repo, {"policy": "local", "on_dirty": "keep", "samples": 1})
     events: list[Event] = []
     tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
     outcome = Runner(settings, repo, emit=events.append, tiers=tiers).start(task)

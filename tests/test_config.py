@@ -60,6 +60,7 @@ def test_env_names_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
         ('policy = "auto:2"', "outside 0..1"),
         ("max_cost_usd = -1", "must not be negative"),
         ('privacy_mode = "yolo"', "privacy_mode"),
+        ("samples = 0", "'samples' must be at least 1"),
     ],
 )
 def test_bad_config_names_the_key_and_file(tiercode_home: Path, toml: str, message: str) -> None:

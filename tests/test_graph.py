@@ -33,7 +33,7 @@ def run(
     task: str = "create or change the files in the plan",
     **flags,
 ):
-    settings, _ = config.load(repo, flags)
+    settings, _ = config.load(repo, {"samples": 1, **flags})
     events: list[Event] = []
     tiers = Tiers(lambda: local, lambda: cloud, "gpt-4.1-mini", simulated=True)
     outcome = Runner(settings, repo, emit=events.append, tiers=tiers).start(task)
@@ -123,16 +123,54 @@ def test_sensitive_step_never_escalates(git_repo: Path) -> None:
     (git_repo / "settings.py").write_text(f'AWS_ACCESS_KEY_ID = "{key}"\nDEBUG = True\n')
     subprocess.run(["git", "add", "."], cwd=git_repo, check=True)
     subprocess.run(["git", "commit", "-qm", "settings"], cwd=git_repo, check=True)
-    local = ScriptedModel([edit("settings.py", "nope", "x")] * 3)
+    local = ScriptedModel([edit("settings.py", "nope", "x")] * 4)
     cloud = ScriptedModel([plan(("turn debug off", ["settings.py"]))], tier="cloud")
-    outcome, events = run(git_repo, local, cloud, policy="cloud")
+    outcome, events = run(git_repo, local, cloud, policy="cloud", samples=2)
     assert outcome.exit_code == ExitCode.TASK_FAILED
     assert len(cloud.calls) == 1  # the plan, which holds no secret
     assert key not in json.dumps(cloud.calls)
     routed = [e.to_dict() for e in events if e.type == "step.routed"]
-    assert [r["tier"] for r in routed] == ["cloud", "local", "local", "local"]
+    assert [r["tier"] for r in routed] == ["cloud", "local", "local", "local", "local"]
     assert all(r["reason"].startswith("sensitive") for r in routed[1:])
     assert len(Ledger().egress()) == 1
+
+
+def test_a_failed_answer_is_sampled_again_from_the_same_prompt_before_escalating(
+    git_repo: Path,
+) -> None:
+    local = ScriptedModel(
+        [plan(("create util", ["util.py"])), "I would add x.", edit("util.py", "", "x = 1\n")]
+    )
+    outcome, events = run(git_repo, local, ScriptedModel([], tier="cloud"), samples=2)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert local.calls[1] == local.calls[2]  # the same prompt, so its prefix is reused
+    assert local.temperatures[1:] == [0.0, 0.7]
+    routed = [e.to_dict() for e in events if e.type == "step.routed" and e.step]
+    assert [(r["attempt"], r["tier"]) for r in routed] == [(0, "local"), (1, "local")]
+    assert not [e for e in events if e.type == "step.escalated"]
+
+
+def test_after_its_samples_fail_the_step_escalates_with_the_failure_shown(
+    git_repo: Path,
+) -> None:
+    local = ScriptedModel([plan(("create util", ["util.py"])), "I would add x.", "Me too."])
+    cloud = ScriptedModel([edit("util.py", "", "x = 1\n")], tier="cloud")
+    outcome, events = run(git_repo, local, cloud, samples=2)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    tiers = [e.to_dict()["tier"] for e in events if e.type == "step.routed" and e.step]
+    assert tiers == ["local", "local", "cloud"]
+    assert "the reply has no code block" in cloud.calls[0][-1]["content"]
+    assert "the reply has no code block" not in local.calls[2][-1]["content"]
+
+
+def test_a_step_ends_after_two_rounds_of_samples(git_repo: Path) -> None:
+    local = ScriptedModel([plan(("create util", ["util.py"]))] + ["No code."] * 6)
+    outcome, _ = run(
+        git_repo, local, ScriptedModel([], tier="cloud"), policy="local", samples=3
+    )
+    assert outcome.exit_code == ExitCode.TASK_FAILED
+    assert len(local.calls) == 7 and local.replies == []
+    assert local.calls[1] == local.calls[3] != local.calls[4] == local.calls[6]
 
 
 def test_malformed_reply_is_fed_back_and_recovered(git_repo: Path) -> None:

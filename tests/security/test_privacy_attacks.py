@@ -119,14 +119,16 @@ def test_a_dotenv_value_in_pytest_output_never_reaches_the_cloud(
     leaky = reply_from([{"path": "app.py", "search": "", "replace": LEAKY}], 95)
     fixed = reply_from([{"path": "app.py", "search": "", "replace": FIXED}], 95)
     # The cloud plans, then writes code whose failing test prints the password; the retry
-    # carries that output. Local or redacted, the value must not be in any request.
+    # (not a resample of the first prompt) carries that output. Local or redacted, the
+    # value must not be in any request.
     script = [plan, leaky, fixed, fixed, fixed]
     local = ScriptedModel([fixed, fixed, fixed])
     seen_by_local: list[list[Message]] = local.calls
     with FakeOpenAI(_cloud_answer(script)) as server:
         cloud = CloudModel(name="gpt-4.1-mini", base_url=server.base_url, api_key="test")
         settings, _ = config.load(
-            git_repo, {"policy": "cloud", "privacy_mode": privacy_mode, "max_steps": 2}
+            git_repo,
+            {"policy": "cloud", "privacy_mode": privacy_mode, "max_steps": 2, "samples": 1},
         )
         events: list[Event] = []
         tiers = Tiers(lambda: local, lambda: cloud, "gpt-4.1-mini", simulated=False)
