@@ -165,9 +165,7 @@ def test_after_its_samples_fail_the_step_escalates_with_the_failure_shown(
 
 def test_a_step_ends_after_two_rounds_of_samples(git_repo: Path) -> None:
     local = ScriptedModel([plan(("create util", ["util.py"]))] + ["No code."] * 6)
-    outcome, _ = run(
-        git_repo, local, ScriptedModel([], tier="cloud"), policy="local", samples=3
-    )
+    outcome, _ = run(git_repo, local, ScriptedModel([], tier="cloud"), policy="local", samples=3)
     assert outcome.exit_code == ExitCode.TASK_FAILED
     assert len(local.calls) == 7 and local.replies == []
     assert local.calls[1] == local.calls[3] != local.calls[4] == local.calls[6]
