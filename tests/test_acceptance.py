@@ -29,7 +29,7 @@ def run(repo: Path, replies: list[str]) -> tuple[object, list[Event], ScriptedMo
     GitRepo.open(repo).repo.git.execute(["git", "add", "-A"])
     GitRepo.open(repo).repo.git.execute(["git", "commit", "-qm", "textutils"])
     model = ScriptedModel(replies)
-    settings, _ = config.load(repo, {"policy": "local", "acceptance_check": True})
+    settings, _ = config.load(repo, {"policy": "local", "acceptance_check": True, "samples": 1})
     events: list[Event] = []
     tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
     outcome = Runner(settings, repo, emit=events.append, tiers=tiers).start(
@@ -54,10 +54,10 @@ def test_a_wrong_change_fails_the_check_and_the_retry_must_pass_it(git_repo: Pat
 def test_a_check_that_asserts_nothing_is_no_evidence(git_repo: Path) -> None:
     code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
     nothing = "```python\nimport textutils\nprint('ok')\n```\n"
-    outcome, events, _ = run(git_repo, [PLAN, *[code, nothing] * 3])
+    outcome, events, _ = run(git_repo, [PLAN, *[code, nothing] * 2])
     assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
-    assert details == ["no usable acceptance check: the acceptance check asserts nothing"] * 3
+    assert details == ["no usable acceptance check: the acceptance check asserts nothing"] * 2
     assert GitRepo.open(git_repo).agent_commits() == []
 
 
@@ -81,7 +81,7 @@ def test_unusable_checks_are_refused(reply: str, error: str) -> None:
 def test_a_check_that_passes_before_the_change_proves_nothing(git_repo: Path) -> None:
     code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
     weak = "```python\nfrom textutils import words\n\nassert words('a b') == ['a', 'b']\n```\n"
-    outcome, events, _ = run(git_repo, [PLAN, *[code, weak] * 3])
+    outcome, events, _ = run(git_repo, [PLAN, *[code, weak] * 2])
     assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details[0] == (

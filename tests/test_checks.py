@@ -156,3 +156,47 @@ def test_a_test_command_in_a_repository_without_tests_finds_none(tmp_path: Path)
     write(tmp_path, {"calc.py": "X = 1\n"})
     run = checks.run_tests(tmp_path, "python -m pytest -q -p no:cacheprovider")
     assert run.found_none and not run.passed and run.rerun_timeout() >= checks.RERUN_FLOOR_S
+
+
+def test_only_a_plain_pytest_run_is_narrowed_to_the_failing_tests(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    ids = ["tests/test_a.py::test_x[a b]"]
+    assert checks.narrowed("python -m pytest -q -p no:cacheprovider", tmp_path, ids) == (
+        "python -m pytest -q -p no:cacheprovider 'tests/test_a.py::test_x[a b]'"
+    )
+    assert checks.narrowed("make test", tmp_path, ids) is None
+    assert checks.narrowed("pytest tests", tmp_path, ids) is None  # it names its own paths
+    assert checks.narrowed("pytest -q", tmp_path, []) is None
+
+
+def test_a_candidate_that_still_fails_is_judged_by_the_failing_tests_alone(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "calc.py": "def add(a, b):\n    return a - b\n",
+            "tests/test_calc.py": "from calc import add\n\n"
+            "def test_add():\n    assert add(2, 2) == 4\n\n"
+            "def test_zero():\n    assert add(0, 0) == 0\n",
+        },
+    )
+    baseline = checks.run_tests(tmp_path, "python -m pytest -q -p no:cacheprovider")
+    assert baseline.failing == ("tests/test_calc.py::test_add",)
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return b - a\n")
+    verdict = verification.check_step(
+        tmp_path,
+        ["calc.py", "tests/test_calc.py"],
+        ["calc.py"],
+        {"calc.py": "def add(a, b):\n    return a - b\n"},
+        baseline,
+        last_step=True,
+    )
+    assert verdict.failure == "the tests still fail: tests/test_calc.py::test_add"
+    assert verdict.tests is not None and verdict.tests.counts == "1 failed"  # test_zero not run
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b  # fixed\n")
+    verdict = verification.check_step(
+        tmp_path, ["calc.py"], ["calc.py"], {"calc.py": ""}, baseline, last_step=True
+    )
+    assert verdict.failure == "" and verdict.tests is not None
+    assert verdict.tests.counts == "2 passed"  # then the whole suite

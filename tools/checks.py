@@ -10,7 +10,9 @@ import ast
 import dataclasses
 import json
 import re
+import shlex
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from tiercode.tools.tracebacks import failing_tests
 
 TEST_TIMEOUT_S = 300.0
 RERUN_FLOOR_S = 30.0
+TARGET_FLOOR_S = 15.0
 IMPORT_TIMEOUT_S = 60.0
 _COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)\b")
 
@@ -50,6 +53,11 @@ class TestRun:
         An edit that loops forever is caught in seconds, not at the 300 s ceiling."""
         return min(TEST_TIMEOUT_S, max(RERUN_FLOOR_S, 10 * self.seconds))
 
+    def target_timeout(self) -> float:
+        """How long a run of only the failing tests may take: a candidate that loops is
+        rejected in seconds, and one that passes them still faces the whole suite."""
+        return min(self.rerun_timeout(), max(TARGET_FLOOR_S, 3 * self.seconds))
+
     @classmethod
     def from_state(cls, data: dict[str, Any] | None) -> TestRun | None:
         """Back from the checkpointed form that `to_state` wrote (None: no tests)."""
@@ -77,6 +85,19 @@ class TestRun:
 
     def fixed_since(self, before: TestRun) -> list[str]:
         return [t for t in before.failing if t not in self.failing]
+
+
+def narrowed(command: str, root: Path, tests: Sequence[str]) -> str | None:
+    """`command` run on these pytest node ids only, or None when it is not a plain pytest
+    run (another runner, or one that names its own test paths)."""
+    words = shlex.split(command)
+    at = next((i for i, w in enumerate(words) if w == "pytest" or w.endswith("/pytest")), None)
+    if at is None or not tests:
+        return None
+    args = [w for w in words[at + 1 :] if not w.startswith("-")]
+    if any((root / w.split("::")[0]).exists() for w in args):
+        return None
+    return " ".join([command, *map(shlex.quote, tests)])
 
 
 def run_tests(root: Path, command: str, timeout_s: float = TEST_TIMEOUT_S) -> TestRun:
