@@ -381,52 +381,58 @@ def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: l
     return ""
 
 
-def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Apply, check, test and commit one step; undo the step's edits when it fails."""
-    ctx = _ctx(runtime)
-    run_id, index, attempt = state["run_id"], state["step"], state.get("attempt", 0)
+@dataclasses.dataclass
+class _Outcome:
+    """What applying one answer came to: a failure to show the model, or evidence."""
+
+    failure: str = ""
+    touched: list[str] = dataclasses.field(default_factory=list)
+    commits: list[str] = dataclasses.field(default_factory=list)
+    evidence: list[str] = dataclasses.field(default_factory=list)
+    test_output: str | None = None
+    """The test run's output when the tests judged the answer (empty when they passed)."""
+    more_files: list[str] = dataclasses.field(default_factory=list)
+
+
+def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
+    """Apply the answer's edits, follow renames, check, run its command and commit; put
+    every touched file back byte for byte when any of it fails."""
+    index, action = state["step"], state.get("action", {})
     step = state["plan"][index]
+    before: dict[str, bytes | None] = {}
+    out = _Outcome(failure=action.get("error", ""))
+    if not out.failure:
+        out.touched, out.failure = _apply(ctx, step, action.get("edits", []), before)
+    if not out.failure:
+        out.failure = _follow_renames(ctx, state, out.touched, before)
+    if not out.failure:
+        verdict = _check(ctx, state, out.touched, before)
+        out.failure, out.evidence, out.more_files = (
+            verdict.failure,
+            verdict.evidence,
+            verdict.more_files,
+        )
+        if verdict.tests is not None:
+            out.test_output = verdict.tests.output if verdict.failure else ""
+    if not out.failure and (command := str(action.get("command") or "").strip()):
+        _run_command(ctx, state, command)
+    if not out.failure:
+        message = f"tiercode: {step['goal'][:60]}\n\nTask: {state['task'][:200]}"
+        try:
+            out.commits = [ctx.git.commit(out.touched, message, state["run_id"], step=index + 1)]
+        except TiercodeError as exc:
+            out.failure = str(exc)
+    if out.failure:
+        _undo(ctx, before)
+    return out
+
+
+def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
+    """Record the attempt in the ledger and the event stream; returns its record."""
+    run_id, index, attempt = state["run_id"], state["step"], state.get("attempt", 0)
     action = state.get("action", {})
-    usage = action.get("usage", {})
-    tier = state["decision"]["tier"]
-    scores = action.get("confidence", {})
-    existing = ctx.git.commit_for(run_id, index + 1)
-    touched: list[str] = []
-    commits: list[str] = []
-    evidence: list[str] = []
-    update: dict[str, Any] = {}
-    test_output = state.get("test_output", "")
-    if existing:
-        failure = ""
-        commits = [] if existing in state.get("commits", []) else [existing]
-    else:
-        before: dict[str, bytes | None] = {}
-        failure = action.get("error", "")
-        if not failure:
-            touched, failure = _apply(ctx, step, action.get("edits", []), before)
-        if not failure:
-            failure = _follow_renames(ctx, state, touched, before)
-        if not failure:
-            verdict = _check(ctx, state, touched, before)
-            failure, evidence = verdict.failure, verdict.evidence
-            if verdict.tests is not None:
-                test_output = verdict.tests.output if verdict.failure else ""
-            if verdict.more_files:
-                plan = [dict(s) for s in state["plan"]]
-                plan[index]["files"] = list(dict.fromkeys([*step["files"], *verdict.more_files]))
-                update["plan"] = plan
-        if not failure and (command := str(action.get("command") or "").strip()):
-            _run_command(ctx, state, command)
-        if failure:
-            _undo(ctx, before)
-        else:
-            message = f"tiercode: {step['goal'][:60]}\n\nTask: {state['task'][:200]}"
-            try:
-                commits = [ctx.git.commit(touched, message, run_id, step=index + 1)]
-            except TiercodeError as exc:
-                failure = str(exc)
-                _undo(ctx, before)
-    success = not failure
+    usage, scores = action.get("usage", {}), action.get("confidence", {})
+    tier, success = state["decision"]["tier"], not out.failure
     ctx.ledger.record_outcome(
         run_id, index + 1, attempt, tier, scores.get("self"), scores.get("logprob"), success
     )
@@ -435,9 +441,9 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         "attempt": attempt,
         "tier": tier,
         "success": success,
-        "detail": failure or "applied, verified and committed",
+        "detail": out.failure or "applied, verified and committed",
         "confidence": scores.get("used"),
-        "files": touched,
+        "files": out.touched,
     }
     ctx.emit(
         StepCompleted(
@@ -455,15 +461,33 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             scores.get("used"),
             Decimal(usage.get("cost_usd", "0")),
             usage.get("simulated", False),
-            touched,
+            out.touched,
         )
     )
+    return record
+
+
+def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Apply, check, test and commit one answer; undo its edits when it fails. Idempotent
+    on resume: a step that already has its commit is not applied again."""
+    ctx = _ctx(runtime)
+    index = state["step"]
+    if existing := ctx.git.commit_for(state["run_id"], index + 1):
+        out = _Outcome(commits=[] if existing in state.get("commits", []) else [existing])
+    else:
+        out = _apply_and_check(ctx, state)
+    update: dict[str, Any] = {}
+    if out.more_files:
+        plan = [dict(s) for s in state["plan"]]
+        plan[index]["files"] = list(dict.fromkeys([*plan[index]["files"], *out.more_files]))
+        update["plan"] = plan
+    test_output = state.get("test_output", "") if out.test_output is None else out.test_output
     return {
         **update,
-        "records": [record],
-        "commits": commits,
-        "evidence": [] if failure else evidence,
-        "feedback": failure,
+        "records": [_report(ctx, state, out)],
+        "commits": out.commits,
+        "evidence": [] if out.failure else out.evidence,
+        "feedback": out.failure,
         "test_output": truncate_middle(test_output, prompts.OUTPUT_CHARS * 2),
     }
 
