@@ -25,6 +25,19 @@ from tiercode.agent import catalog
 from tiercode.agent.errors import ModelUnavailable
 
 DEFAULT_STANDIN = "qwen2.5-coder-1.5b"
+_TIED_TO_PARENT = """
+import os, runpy, sys, threading, time
+parent = os.getppid()
+def watch():
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+sys.argv = sys.argv[1:]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
+"""Runs a module as `python -m` would, and ends it within half a second of its parent's
+death: a run killed with SIGKILL, which no cleanup code sees, leaves no server behind."""
 _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 """Health polls go straight to 127.0.0.1, whatever proxy the environment names."""
 
@@ -77,7 +90,8 @@ class StandInServer:
     def command(self, path: Path) -> list[str]:
         return [
             sys.executable,
-            "-m",
+            "-c",
+            _TIED_TO_PARENT,
             "llama_cpp.server",
             "--model",
             str(path),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -104,3 +105,36 @@ def test_a_busy_port_is_a_clear_error() -> None:
         server = StandInServer(model=TINY, threads=1, port=port, startup_timeout_s=30)
         with pytest.raises(ModelUnavailable):
             server.start()
+
+
+def test_a_run_killed_outright_leaves_no_stand_in_behind() -> None:
+    script = textwrap.dedent(
+        f"""
+        import time
+        from tiercode.agent.standin import StandInServer
+        server = StandInServer(model={TINY!r}, threads=1).start()
+        print(server.proc.pid, server.port, flush=True)
+        time.sleep(600)
+        """
+    )
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    pid = 0
+    try:
+        assert run.stdout is not None
+        pid, port = map(int, run.stdout.readline().split())
+        assert not refused(port)
+        run.kill()  # SIGKILL: no cleanup code of the run gets to stop the server
+        run.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not refused(port):
+            time.sleep(0.2)
+        assert refused(port), "the stand-in outlived the run that started it"
+        with pytest.raises(ProcessLookupError):
+            for _ in range(50):  # reaped by init once it exits
+                os.kill(pid, 0)
+                time.sleep(0.1)
+    finally:
+        run.kill()
+        if pid:  # when the test fails, the server it started must not outlive it either
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
