@@ -75,7 +75,7 @@ def run_calls(ledger: Ledger, run_id: str) -> list[dict[str, Any]]:
                 "prompt_tokens": c.prompt_tokens,
                 "completion_tokens": c.completion_tokens,
                 "latency_s": round(c.latency_s, 3),
-                "ttft_s": round(c.ttft_s, 3),
+                "ttft_s": None if c.ttft_s is None else round(c.ttft_s, 3),
                 "cost_usd": c.cost_usd,
                 "simulated": c.simulated,
                 "self_confidence": o.self_confidence if o else None,

@@ -291,10 +291,10 @@ def busy_other_tasks() -> float:
     if counts:
         return float(min(counts))
     try:
-        load = psutil.getloadavg()[0]
+        load = float(psutil.getloadavg()[0])
     except (AttributeError, OSError):
         return 0.0
-    return max(0.0, load - _SELF.cpu_percent(interval=None) / 100)
+    return max(0.0, load - float(_SELF.cpu_percent(interval=None)) / 100)
 
 
 def _runnable_tasks() -> int | None:

@@ -203,7 +203,8 @@ class LocalModel:
         max_chars: int | None = None,
         temperature: float = 0.0,
     ) -> Completion:
-        from llama_cpp import LlamaGrammar, LogitsProcessorList
+        from llama_cpp import LogitsProcessorList
+        from llama_cpp.llama_grammar import LlamaGrammar
 
         prompt = self.prompt_text(messages)
         prompt_tokens = self.llm.tokenize(prompt.encode(), special=True)
@@ -234,7 +235,7 @@ class LocalModel:
                 stream=True,
             )
             for chunk in stream:
-                choice = chunk["choices"][0]
+                choice: Any = chunk["choices"][0]  # type: ignore[index]
                 piece, runaway = clip(text, choice["text"], max_chars)
                 if piece and not text:
                     ttft = time.perf_counter() - start
@@ -284,7 +285,7 @@ def _chat_formatter(llm: Any) -> Callable[[list[Message]], str]:
     )
 
     def fmt(messages: list[Message]) -> str:
-        return formatter(messages=messages).prompt
+        return formatter(messages=messages).prompt  # type: ignore[arg-type]
 
     return fmt
 
@@ -382,12 +383,12 @@ class CloudModel:
         try:
             stream = self.client.chat.completions.create(
                 model=self.name,
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 max_tokens=max_tokens,
                 temperature=temperature,
                 stream=True,
                 stream_options={"include_usage": True},
-                **({"response_format": fmt} if fmt else {}),  # type: ignore[arg-type]
+                **({"response_format": fmt} if fmt else {}),
             )
             for chunk in stream:
                 if chunk.usage:
@@ -426,8 +427,10 @@ class CloudModel:
         latency = time.perf_counter() - start
         finish = finish or "stream_cut"  # the stream ended without saying why
         estimated = usage is None or not usage.prompt_tokens
-        prompt_tokens = self.count_tokens(messages) if estimated else usage.prompt_tokens
-        completion_tokens = self._count(text) if estimated else usage.completion_tokens
+        if usage is None or estimated:
+            prompt_tokens, completion_tokens = self.count_tokens(messages), self._count(text)
+        else:
+            prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
         details = getattr(usage, "prompt_tokens_details", None)
         return Completion(
             text=text,

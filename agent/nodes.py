@@ -478,7 +478,7 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         out = _apply_and_check(ctx, state)
     update: dict[str, Any] = {}
     if out.more_files:
-        plan = [dict(s) for s in state["plan"]]
+        plan = [Step(goal=s["goal"], files=list(s["files"])) for s in state["plan"]]
         plan[index]["files"] = list(dict.fromkeys([*plan[index]["files"], *out.more_files]))
         update["plan"] = plan
     test_output = state.get("test_output", "") if out.test_output is None else out.test_output

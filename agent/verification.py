@@ -67,8 +67,8 @@ def check_step(
     failed = checks.import_errors(root, modules)
     if failed:
         verdict.failure = "after this edit a module no longer imports: " + "; ".join(failed[:3])
-        broken = {line.split(":", 1)[0] for line in failed}
-        verdict.more_files = [f for f in files if checks.module_name(f, root) in broken]
+        unimportable = {line.split(":", 1)[0] for line in failed}
+        verdict.more_files = [f for f in files if checks.module_name(f, root) in unimportable]
         return verdict
     if modules:
         verdict.evidence.append(f"imports: {', '.join(modules[:8])}")

@@ -32,7 +32,7 @@ def extract_code(reply: str, entry_point: str) -> str:
     if not blocks:
         return reply
     defining = [b for b in blocks if re.search(rf"\bdef\s+{re.escape(entry_point)}\s*\(", b)]
-    return max(defining or blocks, key=len)
+    return str(max(defining or blocks, key=len))
 
 
 def _defined(tree: ast.Module) -> set[str]:

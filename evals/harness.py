@@ -67,7 +67,7 @@ def select(req: Request) -> list[Any]:
         if unknown:
             raise ConfigError(f"--task: no task {', '.join(unknown)} in suite {req.suite}")
         tasks = [t for t in tasks if executor.task_id(t) in req.only]
-    return tasks[: req.limit] if req.limit else tasks
+    return list(tasks[: req.limit] if req.limit else tasks)
 
 
 def _resumed(req: Request, stream: Path, ids: list[str]) -> list[TaskResult]:

@@ -46,7 +46,7 @@ def apply(model: ChatModel, sampling: str, *, standin: bool) -> ChatModel:
         )
     elif isinstance(model, CloudModel) and standin:
         completions = model.client.chat.completions
-        completions.create = _forcing(  # type: ignore[method-assign]
+        completions.create = _forcing(
             completions.create, extra_body={"repeat_penalty": REFERENCE_PENALTY}
         )
     return model
