@@ -174,6 +174,9 @@ def run(
     no_sandbox: Annotated[
         bool, typer.Option("--no-sandbox", help="Run commands and tests unconfined.")
     ] = False,
+    branch: Annotated[
+        str, typer.Option(help="Create this branch at HEAD and commit there.")
+    ] = "",
 ) -> None:
     """Carry out TASK in the repo, headless. Commands needing approval are denied."""
     from tiercode.agent.runner import Runner
@@ -193,7 +196,7 @@ def run(
         local_model=local_model,
         max_steps=max_steps,
     )
-    outcome = Runner(settings, root, emit=printer(as_json)).start(task)
+    outcome = Runner(settings, root, emit=printer(as_json)).start(task, branch=branch)
     finish(outcome)
 
 

@@ -171,7 +171,9 @@ class Runner:
         """
         return GitRepo.open(self.repo).root.resolve()
 
-    def start(self, task: str, run_id: str | None = None) -> Outcome:
+    def start(self, task: str, run_id: str | None = None, branch: str = "") -> Outcome:
+        """Run `task`; with `branch`, first create that branch at HEAD and work on it (a CI
+        job on a detached HEAD names the branch its commits go to)."""
         task = task.strip()
         if not task:
             raise ConfigError("the task is empty: say what to change")
@@ -184,6 +186,8 @@ class Runner:
             raise RepoError(
                 f"uncommitted changes in {shown}: commit or stash them, or use --on-dirty keep"
             )
+        if branch:
+            git.branch(branch)
         run_id = run_id or uuid.uuid4().hex[:12]
         initial = {
             "run_id": run_id,

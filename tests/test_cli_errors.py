@@ -51,9 +51,10 @@ def test_not_a_git_repo(tmp_path: Path) -> None:
     assert_one_line(r, ExitCode.REPO_STATE, "not inside a git repository")
 
 
-def test_detached_head(git_repo: Path) -> None:
+def test_a_branch_that_exists_is_refused_before_any_work(git_repo: Path) -> None:
     subprocess.run(["git", "checkout", "-q", "--detach"], cwd=git_repo, check=True)
-    assert_one_line(tiercode("run", "x", "--repo", str(git_repo)), ExitCode.REPO_STATE, "detached")
+    r = tiercode("run", "x", "--repo", str(git_repo), "--branch", "main")
+    assert_one_line(r, ExitCode.REPO_STATE, "already exists")
 
 
 def test_dirty_worktree_is_refused_and_left_as_it_was(git_repo: Path) -> None:

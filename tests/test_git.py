@@ -49,10 +49,16 @@ def test_open_repo_without_commits(tmp_path: Path) -> None:
         GitRepo.open(tmp_path / "empty")
 
 
-def test_open_detached_head(git_repo: Path) -> None:
+def test_a_detached_head_takes_commits_and_refuses_undo(git_repo: Path) -> None:
     git(git_repo, "checkout", "-q", "--detach")
+    start = head(git_repo)
+    repo = GitRepo.open(git_repo)
+    (git_repo / "a.txt").write_text("a\n")
+    sha = repo.commit(["a.txt"], "a", run_id="r")
+    assert head(git_repo) == sha and repo.agent_commits("r") == [sha]
+    assert git(git_repo, "rev-parse", "main").strip() == start  # no branch moved
     with pytest.raises(RepoError, match="detached"):
-        GitRepo.open(git_repo)
+        repo.undo()
 
 
 def test_errors_are_one_line(tmp_path: Path) -> None:

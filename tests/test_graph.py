@@ -44,6 +44,11 @@ def types(events: list[Event]) -> list[str]:
     return [e.type for e in events if e.type != "token"]
 
 
+def git_head(repo: Path) -> str:
+    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
 def git_log(repo: Path) -> list[str]:
     out = subprocess.run(["git", "log", "--format=%s"], cwd=repo, capture_output=True, text=True)
     return out.stdout.splitlines()
@@ -245,3 +250,21 @@ def test_usage_shows_each_call_with_tier_reason_cost_and_confidence(git_repo: Pa
     assert rows[1]["success"] is False and rows[2]["success"] is True
     assert rows[1]["logprob_confidence"] is not None and rows[2]["self_confidence"] == 0.9
     assert rows[2]["reason"].startswith("escalated") and rows[2]["cost_usd"] > 0
+
+
+@pytest.mark.parametrize("branch", ["", "fix/util"])
+def test_a_run_on_a_detached_head_commits_there_or_on_the_branch_it_names(
+    git_repo: Path, branch: str
+) -> None:
+    subprocess.run(["git", "checkout", "-q", "--detach"], cwd=git_repo, check=True)
+    start = git_head(git_repo)
+    local = ScriptedModel([plan(("create util", ["util.py"])), edit("util.py", "", "x = 1\n")])
+    settings, _ = config.load(git_repo, {"policy": "local"})
+    tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
+    outcome = Runner(settings, git_repo, tiers=tiers).start("add util.py", branch=branch)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    where = subprocess.run(
+        ["git", "branch", "--show-current"], cwd=git_repo, capture_output=True, text=True
+    ).stdout.strip()
+    assert where == branch and git_head(git_repo) != start
+    assert git_log(git_repo)[0] == "tiercode: create util"

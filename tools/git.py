@@ -56,7 +56,8 @@ class GitRepo:
         """Open the repository containing `path`.
 
         Raises RepoError, with one line saying what is wrong, for a missing path, a folder
-        outside any git repo, a bare repo, a repo without commits, or a detached HEAD.
+        outside any git repo, a bare repo, or a repo without commits. A detached HEAD is
+        fine (CI checks pull requests out that way): commits then go on HEAD itself.
         """
         if not Path(path).exists():
             raise RepoError(f"no such directory: {path}")
@@ -70,8 +71,6 @@ class GitRepo:
             raise RepoError(f"{path} is a bare repository; tiercode needs a working tree")
         if not repo.head.is_valid():
             raise RepoError(f"{path} has no commits yet; make a first commit before running")
-        if repo.head.is_detached:
-            raise RepoError(f"{path} has a detached HEAD; check out a branch first")
         opened = cls(repo)
         opened.dirty_at_open = frozenset(opened.dirty_paths())
         return opened
@@ -83,7 +82,8 @@ class GitRepo:
         return self.repo.active_branch.name
 
     def branch(self, name: str) -> None:
-        """Create branch `name` at HEAD and check it out, keeping uncommitted changes."""
+        """Create branch `name` at HEAD and check it out, keeping uncommitted changes;
+        RepoError if it exists or is not a valid branch name."""
         self._git("switch", "-c", name)
 
     def dirty_paths(self) -> set[str]:
@@ -156,7 +156,6 @@ class GitRepo:
             raise RepoError(f"invalid run id {run_id!r}")
         if not paths:
             raise RepoError("no paths given to commit")
-        self.current_branch()
         rel = [self._relative(p) for p in paths]
         self._refuse_partial_staging(rel)
         head = self.repo.head.commit.hexsha
