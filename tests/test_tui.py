@@ -194,7 +194,7 @@ def test_cost_panel_equals_the_ledger(git_repo: Path) -> None:
     local = ScriptedModel([plan(("create util", ["util.py"])), edit("util.py", "nope", "x")])
     cloud = ScriptedModel([edit("util.py", "", "def f():\n    return 1\n")], tier="cloud")
     ledger = Ledger()
-    settings, _ = config.load(git_repo, {"policy": "auto", "max_cost_usd": "0.50"})
+    settings, _ = config.load(git_repo, {"policy": "auto", "max_cost_usd": "0.50", "samples": 1})
     tiers = Tiers(lambda: local, lambda: cloud, "gpt-4.1-mini", simulated=True)
     app = make_app(git_repo, settings, tiers, ledger, device=DEVICE)
 
@@ -406,3 +406,22 @@ def test_real_run_on_the_embedded_default_models(git_repo: Path) -> None:
     assert all(cell(app, str(k.value), "tier") == "local" for k in app.w.table.rows)
     assert app.w.cost.totals == Ledger().run_totals(done.run_id)
     assert "Qwen2.5" in cell(app, "0:0", "model")
+
+
+def test_keys_work_from_the_first_frame_and_text_typed_in_the_task_field_stays_text(
+    git_repo: Path,
+) -> None:
+    app = scripted_app(git_repo, ScriptedModel([]), ScriptedModel([], tier="cloud"))
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        assert app.focused is app.w.table
+        await pilot.press("n")
+        assert app.focused is app.task_input
+        await pilot.press("q", "u")
+        assert app.task_input.value == "qu" and app.is_running
+        await pilot.press("escape")
+        assert app.focused is app.w.table
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, "the app to exit", timeout=10)
+
+    drive(app, scenario)

@@ -97,7 +97,7 @@ def test_escalation_banner(snap_compare: Any, git_repo: Path) -> None:
     """A local answer that does not apply is retried on the cloud, and the banner says why."""
     local = SteadyModel([plan(("create util", ["util.py"])), edit("util.py", "nope", "x")])
     cloud = SteadyModel([STEP1], tier="cloud", name="cloud-scripted", latency_s=1.5)
-    app = scripted_app(git_repo, local, cloud, policy="auto")
+    app = scripted_app(git_repo, local, cloud, policy="auto", samples=1)
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await submit(pilot, "create util.py with f")

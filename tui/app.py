@@ -37,7 +37,7 @@ from tiercode.tui.run_view import RunView, Widgets
 from tiercode.tui.step_table import StepTable
 from tiercode.tui.stream_log import StreamLog
 
-TASK_HINT = "What should change? e.g. add a function slugify to textutils.py"
+TASK_HINT = "n, then say what should change: e.g. add a function slugify to textutils.py"
 
 
 class TiercodeApp(App[None]):
@@ -52,6 +52,7 @@ class TiercodeApp(App[None]):
         Binding("D", "diff", "Diff"),
         Binding("n", "new_task", "New task"),
         Binding("q", "quit", "Quit"),
+        Binding("escape", "leave_task", "Back to the keys", show=False),
     ]
 
     def __init__(
@@ -101,7 +102,10 @@ class TiercodeApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Focus starts on the step table, so every key works and shows in the footer from
+        the first frame; `n` moves to the task field and Escape back."""
         self.w.spark.border_title = "tokens per call"
+        self.w.table.focus()
 
     @property
     def run_id(self) -> str | None:
@@ -234,6 +238,9 @@ class TiercodeApp(App[None]):
 
     def action_new_task(self) -> None:
         self.task_input.focus()
+
+    def action_leave_task(self) -> None:
+        self.w.table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out keys that cannot act now, so the footer tells the truth."""
