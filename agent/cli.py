@@ -174,9 +174,7 @@ def run(
     no_sandbox: Annotated[
         bool, typer.Option("--no-sandbox", help="Run commands and tests unconfined.")
     ] = False,
-    branch: Annotated[
-        str, typer.Option(help="Create this branch at HEAD and commit there.")
-    ] = "",
+    branch: Annotated[str, typer.Option(help="Create this branch at HEAD and commit there.")] = "",
 ) -> None:
     """Carry out TASK in the repo, headless. Commands needing approval are denied."""
     from tiercode.agent.runner import Runner

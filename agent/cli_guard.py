@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import typer
 
 from tiercode.agent.errors import ExitCode, TiercodeError
+from tiercode.agent.events import SCHEMA_VERSION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,7 +26,12 @@ def guarded(fn: F) -> F:
         except TiercodeError as exc:
             typer.echo(f"tiercode: {exc}", err=True)
             if kwargs.get("as_json"):
-                line = {"type": "error", "exit_code": int(exc.exit_code), "message": str(exc)}
+                line = {
+                    "type": "error",
+                    "schema_version": SCHEMA_VERSION,
+                    "exit_code": int(exc.exit_code),
+                    "message": str(exc),
+                }
                 typer.echo(json.dumps(line))
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:

@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+SCHEMA_VERSION = 1
+"""Every JSON line carries it; it goes up when a field changes meaning or goes away."""
+
 
 @dataclass
 class Event:
@@ -19,7 +22,7 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         body = {k: _plain(v) for k, v in asdict(self).items()}
-        return {"type": self.type, **body}
+        return {"type": self.type, "schema_version": SCHEMA_VERSION, **body}
 
 
 def _plain(value: Any) -> Any:
@@ -121,6 +124,8 @@ class RunCompleted(Event):
     simulated: bool
     verified: list[str] = field(default_factory=list)
     """What was checked before the run said done: compiles, imports, tests."""
+    total_cost_usd: Decimal = Decimal(0)
+    """Cloud spend plus the local energy estimate: what the run cost in all."""
 
 
 class EventSink(Protocol):

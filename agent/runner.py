@@ -296,6 +296,7 @@ class Runner:
                 t.cloud_calls,
                 t.simulated,
                 verified,
+                t.cloud_usd + t.local_usd,
             )
         )
         return Outcome(run_id, code, status, message)

@@ -172,7 +172,7 @@ def test_binary_file_named_in_a_task_is_not_sent_and_not_damaged(git_repo: Path)
     subprocess.run(["git", "commit", "-qm", "logo"], cwd=git_repo, check=True)
     plan = json.dumps({"steps": [{"goal": "shrink logo.png", "files": ["logo.png"]}]})
     bad = reply_from([{"path": "logo.png", "search": "x", "replace": "y"}], 50)
-    local = ScriptedModel([plan, bad, bad, bad])
+    local = ScriptedModel([plan, *[bad] * 6])
     settings, _ = config.load(git_repo, {"policy": "local"})
     tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
     outcome = Runner(settings, git_repo, tiers=tiers).start("shrink logo.png")
@@ -196,4 +196,5 @@ def test_under_json_an_error_before_the_run_is_a_json_line_on_stdout(tmp_path: P
     assert r.returncode == ExitCode.REPO_STATE
     line = json.loads(r.stdout.strip().splitlines()[-1])
     assert line["type"] == "error" and line["exit_code"] == ExitCode.REPO_STATE
+    assert line["schema_version"] == 1
     assert "does not exist" in line["message"] and "does not exist" in r.stderr

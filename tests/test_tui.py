@@ -96,7 +96,8 @@ def test_submitting_a_task_fills_the_plan_and_the_step_table(git_repo: Path) -> 
 
 
 def test_c_while_planning_forces_the_next_step_to_cloud(git_repo: Path) -> None:
-    local, cloud = two_step_models(delay_s=0.5)
+    # The plan call takes 2 s, so `c` lands while it runs even on a busy machine.
+    local, cloud = two_step_models(delay_s=2.0)
     local.replies.pop(1)  # step 1 goes to the cloud, so local never answers it
     cloud.replies.insert(0, edit("util.py", "", "def f():\n    return 1\n"))
     cloud.replies.pop()
