@@ -39,3 +39,18 @@ check: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Peer agents for side-by-side benchmarks (bench/peers/), each in its own venv so that
+# none of their pinned dependencies reach .venv. aider 0.86.x is the reference version.
+AIDER_VENV ?= .venv-aider
+AIDER_SPEC ?= aider-chat>=0.86.2,<0.87
+
+.PHONY: peers
+
+$(AIDER_VENV)/.deps: Makefile
+	$(PYTHON) -m venv $(AIDER_VENV)
+	$(AIDER_VENV)/bin/python -m pip install -q '$(AIDER_SPEC)'
+	touch $@
+
+peers: install $(AIDER_VENV)/.deps
+	$(AIDER_VENV)/bin/python -c "import importlib.metadata as m; print('aider-chat', m.version('aider-chat'))"
