@@ -1,9 +1,9 @@
 """What this machine can run: RAM, cores, CPU flags, GPU offload, free disk, and which
 catalog model to use as the local tier.
 
-`tiercode doctor` prints it, and `tiercode setup` pulls what it recommends. On a small
-CPU-only machine, prompt reading dominates a step's latency, so the recommendation
-prefers the smaller model unless there is real compute to spare.
+`tiercode doctor` prints it, and `tiercode setup` pulls what it recommends: the largest
+model that fits in RAM. The smaller one answers faster, but on real repository tasks
+only the larger one fixed bugs as the local tier; a fast wrong answer saves nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from tiercode.agent import catalog
 GB = 1024**3
 HEADROOM_GB = 1.0
 """RAM left for the OS, the agent and the stand-in on top of twice the model's own."""
-FAST_CORES = 8
-"""Physical cores at which the 1.5B model reads prompts fast enough for the local tier."""
 
 LOCAL_CANDIDATES = ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "smollm2-135m")
 """Catalog models usable as the local tier, largest first."""
@@ -140,22 +138,18 @@ def fits_in(ram_gb: float, available_gb: float) -> bool:
 def recommend(available_gb: float, cores_physical: int, offload: bool) -> tuple[str, str]:
     """The local-tier model for this much RAM and compute, and why, in one sentence."""
     big, default, tiny = (catalog.CATALOG[n] for n in LOCAL_CANDIDATES)
-    fast = offload or cores_physical >= FAST_CORES
     compute = "GPU offload" if offload else f"{cores_physical} physical cores"
-    if fits_in(big.ram_gb, available_gb) and fast:
+    if fits_in(big.ram_gb, available_gb):
+        # Measured on held-out real-code tasks: as the local tier the 1.5B fixes bugs
+        # where the 0.5B fixed none, so it pays for its slower steps on any core count.
         return big.name, (
-            f"{big.name} fits {available_gb:.1f} GB available RAM and {compute} read "
-            f"prompts fast enough for it to run every local step"
+            f"{big.name} fits {available_gb:.1f} GB available RAM; on real repository tasks "
+            f"it fixes bugs that {default.name} does not, slower per step on {compute}"
         )
     if fits_in(default.ram_gb, available_gb):
-        why_not_big = (
-            f"{big.name} would fit, but needs GPU offload or >= {FAST_CORES} physical cores "
-            f"(here: {compute}) to keep prompt reading fast"
-            if fits_in(big.ram_gb, available_gb)
-            else f"{big.name} needs {2 * big.ram_gb + HEADROOM_GB:.1f} GB available"
-        )
         return default.name, (
-            f"{default.name} (the default) fits {available_gb:.1f} GB available RAM; {why_not_big}"
+            f"{default.name} (the default) fits {available_gb:.1f} GB available RAM; "
+            f"{big.name} needs {2 * big.ram_gb + HEADROOM_GB:.1f} GB available"
         )
     if fits_in(tiny.ram_gb, available_gb):
         return tiny.name, (

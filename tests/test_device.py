@@ -33,12 +33,12 @@ def test_report_has_the_documented_shape() -> None:
     assert report.recommended_local in report.reason
 
 
-def test_recommendation_follows_ram_and_compute() -> None:
-    assert device.recommend(16, 2, False)[0] == "qwen2.5-coder-0.5b"
-    assert "GPU offload or >= 8 physical cores" in device.recommend(16, 2, False)[1]
-    assert device.recommend(16, 8, False)[0] == "qwen2.5-coder-1.5b"
+def test_recommendation_is_the_largest_model_that_fits() -> None:
+    assert device.recommend(16, 2, False)[0] == "qwen2.5-coder-1.5b"
+    assert "slower per step on 2 physical cores" in device.recommend(16, 2, False)[1]
     assert device.recommend(16, 2, True)[0] == "qwen2.5-coder-1.5b"
     assert device.recommend(3.5, 16, True)[0] == "qwen2.5-coder-0.5b"
+    assert "needs" in device.recommend(3.5, 16, True)[1]
     assert device.recommend(2.0, 2, False)[0] == "smollm2-135m"
     name, reason = device.recommend(0.5, 2, False)
     assert name == "smollm2-135m" and "free memory" in reason
