@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tiercode.agent.errors import ModelUnavailable
+from tiercode.tools.errors import ModelUnavailable
 
 GGUF_MAGIC = b"GGUF"
 

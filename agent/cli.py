@@ -17,10 +17,10 @@ import typer
 
 from tiercode.agent import cli_setup, cli_usage, config
 from tiercode.agent.cli_guard import guarded
-from tiercode.agent.errors import ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.agent.events import Event
 from tiercode.agent.pricing import usd
 from tiercode.evals.cli import register as register_eval
+from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
 
 app = typer.Typer(
     name="tiercode",

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import typer
 
-from tiercode.agent.errors import ExitCode, TiercodeError
 from tiercode.agent.events import SCHEMA_VERSION
+from tiercode.tools.errors import ExitCode, TiercodeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

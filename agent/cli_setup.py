@@ -16,8 +16,8 @@ import typer
 
 from tiercode.agent import catalog, device
 from tiercode.agent.cli_guard import guarded, progress
-from tiercode.agent.errors import ConfigError, ModelUnavailable
 from tiercode.agent.standin import DEFAULT_STANDIN, StandInServer, standin_price_model
+from tiercode.tools.errors import ConfigError, ModelUnavailable
 
 DEFAULT_MODELS = ("qwen2.5-coder-0.5b", DEFAULT_STANDIN)
 

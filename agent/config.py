@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent.errors import ConfigError
+from tiercode.tools.errors import ConfigError
 
 POLICIES = ("local", "cloud", "auto")
 

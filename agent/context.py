@@ -17,12 +17,12 @@ from typing import Any
 
 from tiercode.agent import privacy
 from tiercode.agent.config import Settings
-from tiercode.agent.errors import Cancelled, CloudUnavailable, TiercodeError
 from tiercode.agent.events import Event, StepEscalated, StepRouted, TokenStreamed
 from tiercode.agent.ledger import CallRecord, Ledger
 from tiercode.agent.models import ChatModel, Completion, Message
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
 from tiercode.agent.router import CLOUD, LOCAL, Decision, Signals, decide
+from tiercode.tools.errors import Cancelled, CloudUnavailable, TiercodeError
 from tiercode.tools.files import RepoFiles
 from tiercode.tools.git import GitRepo
 

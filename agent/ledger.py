@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tiercode.agent.config import home
-from tiercode.agent.errors import ConfigError
+from tiercode.tools.errors import ConfigError
 
 LOCAL_TIER = "local"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from tiercode.agent.errors import CloudUnavailable, ModelUnavailable
+from tiercode.tools.errors import CloudUnavailable, ModelUnavailable
 
 Message = dict[str, str]
 OnToken = Callable[[str], None]

@@ -23,13 +23,13 @@ from langgraph.runtime import Runtime
 from tiercode.agent import acceptance, prompts, replies, verification
 from tiercode.agent import confidence as conf
 from tiercode.agent.context import RunContext
-from tiercode.agent.errors import TiercodeError
 from tiercode.agent.events import ApprovalNeeded, StepCompleted, StepEscalated
 from tiercode.agent.models import Completion
 from tiercode.agent.router import Decision
 from tiercode.agent.state import AgentState, Step, StepRecord
 from tiercode.tools import rename, shell
 from tiercode.tools.checks import TestRun
+from tiercode.tools.errors import TiercodeError
 from tiercode.tools.files import truncate_middle
 from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, imports, outline
 from tiercode.tools.repomap import is_test_file, symbols

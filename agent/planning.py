@@ -16,11 +16,11 @@ from langgraph.runtime import Runtime
 
 from tiercode.agent import prompts
 from tiercode.agent.context import RunContext
-from tiercode.agent.errors import TiercodeError
 from tiercode.agent.events import Planned, StepCompleted
 from tiercode.agent.state import AgentState, Step
 from tiercode.tools import checks, shell, tracebacks
 from tiercode.tools.checks import TestRun
+from tiercode.tools.errors import TiercodeError
 from tiercode.tools.repomap import RepoMap, is_test_file, symbols
 
 MAP_CHARS = 3000

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from tiercode.agent.errors import ConfigError
+from tiercode.tools.errors import ConfigError
 
 _MILLION = Decimal(1_000_000)
 _JOULES_PER_KWH = Decimal(3_600_000)

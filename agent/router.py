@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from tiercode.agent.errors import BudgetExhausted
 from tiercode.agent.state import Route
+from tiercode.tools.errors import BudgetExhausted
 
 LOCAL, CLOUD = "local", "cloud"
 

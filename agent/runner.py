@@ -20,12 +20,12 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from tiercode.agent import catalog, config, graph
 from tiercode.agent.config import Settings
 from tiercode.agent.context import ModelFactory, RunContext
-from tiercode.agent.errors import ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.agent.events import Event, RunCompleted, RunStarted
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import ChatModel, CloudModel, LocalModel
 from tiercode.agent.pricing import Price, price_for
 from tiercode.agent.standin import StandInServer, standin_price_model
+from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.tools.git import GitRepo
 
 MAX_TASK_CHARS = 20_000

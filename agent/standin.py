@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tiercode.agent import catalog
-from tiercode.agent.errors import ModelUnavailable
+from tiercode.tools.errors import ModelUnavailable
 
 DEFAULT_STANDIN = "qwen2.5-coder-1.5b"
 _TIED_TO_PARENT = """

@@ -18,10 +18,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from tiercode.agent import config
-from tiercode.agent.errors import ConfigError, ExitCode, TiercodeError
 from tiercode.evals import policy as policies
 from tiercode.evals import report
 from tiercode.evals.sampling import SAMPLING
+from tiercode.tools.errors import ConfigError, ExitCode, TiercodeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

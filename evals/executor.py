@@ -19,10 +19,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import util as mp_util
 from typing import Any
 
-from tiercode.agent.errors import ConfigError, ModelUnavailable
 from tiercode.evals.policy import Policy
 from tiercode.evals.records import PolicyOutcome, TaskResult
 from tiercode.evals.tiers import TierSpec, Workbench
+from tiercode.tools.errors import ConfigError, ModelUnavailable
 
 EXECUTORS = ("local", "ray")
 OnResult = Callable[[TaskResult], None]

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from tiercode.agent.config import Settings
-from tiercode.agent.errors import ConfigError
 from tiercode.evals import executor, metrics, pinning, plot, report
 from tiercode.evals.policy import Policy
 from tiercode.evals.records import TaskResult, task_from_dict, task_to_dict
 from tiercode.evals.tiers import TierFactory, TierSpec, default_factory
+from tiercode.tools.errors import ConfigError
 
 Progress = Callable[[str], None]
 SNAPSHOT_EVERY = 10

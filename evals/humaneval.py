@@ -23,7 +23,6 @@ from typing import Any
 
 from tiercode.agent import confidence as conf
 from tiercode.agent.config import Settings
-from tiercode.agent.errors import CloudUnavailable
 from tiercode.agent.models import Completion
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
 from tiercode.agent.router import CLOUD, LOCAL, Signals, decide
@@ -31,6 +30,7 @@ from tiercode.evals import codegen, sandbox
 from tiercode.evals.policy import Policy
 from tiercode.evals.records import Call, PolicyOutcome, TaskResult
 from tiercode.evals.tiers import Workbench
+from tiercode.tools.errors import CloudUnavailable
 
 NAME = "humaneval"
 SAMPLING = "reference"

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from tiercode.agent import confidence as conf
-from tiercode.agent.errors import ConfigError
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import CallRecord, Ledger
 from tiercode.agent.runner import Runner
@@ -32,6 +31,7 @@ from tiercode.evals.policy import Policy
 from tiercode.evals.records import Call, PolicyOutcome, TaskResult
 from tiercode.evals.tiers import Workbench
 from tiercode.tools import shell
+from tiercode.tools.errors import ConfigError
 
 NAME = "repo"
 SAMPLING = "agent"

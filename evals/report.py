@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from tiercode.agent import config
-from tiercode.agent.errors import ConfigError
 from tiercode.agent.pricing import usd
 from tiercode.evals import metrics
+from tiercode.tools.errors import ConfigError
 
 
 def default_dir() -> Path:

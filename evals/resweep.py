@@ -13,12 +13,12 @@ import copy
 import json
 from typing import Any
 
-from tiercode.agent.errors import ConfigError
 from tiercode.agent.pricing import price_for
 from tiercode.agent.runner import settings_from_json
 from tiercode.evals import humaneval, metrics
 from tiercode.evals.policy import Policy
 from tiercode.evals.records import PolicyOutcome, task_from_dict, task_to_dict
+from tiercode.tools.errors import ConfigError
 
 
 def resweep(data: dict[str, Any], thresholds: list[float]) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tiercode.agent import acceptance, config
-from tiercode.agent.errors import ExitCode
 from tiercode.agent.events import Event
 from tiercode.agent.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
+from tiercode.tools.errors import ExitCode
 from tiercode.tools.git import GitRepo
 
 PLAN = json.dumps({"steps": [{"goal": "add slugify", "files": ["textutils.py"]}]})

@@ -9,11 +9,11 @@ import subprocess
 from pathlib import Path
 
 from tiercode.agent import config
-from tiercode.agent.errors import ExitCode
 from tiercode.agent.events import Event
 from tiercode.agent.models import Message, ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Outcome, Runner, Tiers
+from tiercode.tools.errors import ExitCode
 
 
 def commit(repo: Path, files: dict[str, str], message: str = "setup") -> str:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tiercode.agent import catalog
 from tiercode.agent.cli_setup import register
-from tiercode.agent.errors import ExitCode, ModelUnavailable
+from tiercode.tools.errors import ExitCode, ModelUnavailable
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tiercode.agent.errors import ExitCode
 from tiercode.agent.replies import reply_from
+from tiercode.tools.errors import ExitCode
 
 TIERCODE = str(Path(sys.executable).with_name("tiercode"))
 

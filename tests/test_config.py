@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tiercode.agent import config
-from tiercode.agent.errors import ConfigError
+from tiercode.tools.errors import ConfigError
 
 
 def test_each_layer_overrides_the_one_below(
@@ -92,8 +92,8 @@ def test_the_environment_names_the_endpoint_over_the_config_file(
 def test_a_cloud_price_is_found_or_the_error_says_what_to_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tiercode.agent.errors import ConfigError
     from tiercode.agent.runner import cloud_price
+    from tiercode.tools.errors import ConfigError
 
     assert cloud_price(config.load(None)[0])[0] == "gpt-4.1-mini"  # the stand-in's price
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:2/v1")

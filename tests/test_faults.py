@@ -13,12 +13,12 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 
 from tiercode.agent import config
-from tiercode.agent.errors import CloudUnavailable, ExitCode
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import CloudModel, ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
+from tiercode.tools.errors import CloudUnavailable, ExitCode
 
 MESSAGES = [{"role": "user", "content": "say hi"}]
 PLAN = json.dumps({"steps": [{"goal": "create util.py", "files": ["util.py"]}]})
@@ -158,7 +158,7 @@ def test_wrong_api_key_ends_the_run_non_zero(git_repo: Path) -> None:
 
 
 def test_a_run_that_cannot_start_is_closed_in_the_ledger(git_repo: Path) -> None:
-    from tiercode.agent.errors import ModelUnavailable
+    from tiercode.tools.errors import ModelUnavailable
 
     settings, _ = config.load(git_repo, {"policy": "local", "local_model": "/nonexistent.gguf"})
     with pytest.raises(ModelUnavailable):

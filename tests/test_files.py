@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tiercode.agent.errors import PathOutsideRepo, TiercodeError
+from tiercode.tools.errors import PathOutsideRepo, TiercodeError
 from tiercode.tools.files import (
     BinaryFile,
     EditFailed,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tiercode.agent.errors import RepoError
+from tiercode.tools.errors import RepoError
 from tiercode.tools.git import GitRepo, trailers
 
 

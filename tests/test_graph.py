@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from tiercode.agent import config
-from tiercode.agent.errors import ExitCode, RepoError
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
+from tiercode.tools.errors import ExitCode, RepoError
 
 
 def plan(*steps: tuple[str, list[str]]) -> str:

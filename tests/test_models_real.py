@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from tiercode.agent import catalog
-from tiercode.agent.errors import CloudUnavailable, ModelUnavailable
 from tiercode.agent.models import CloudModel, LocalModel
 from tiercode.agent.standin import StandInServer, free_port
+from tiercode.tools.errors import CloudUnavailable, ModelUnavailable
 
 pytestmark = pytest.mark.real
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tiercode.agent.errors import ConfigError
 from tiercode.agent.pricing import PRICES, Price, cloud_cost, energy_cost, price_for, usd
+from tiercode.tools.errors import ConfigError
 
 D = Decimal
 

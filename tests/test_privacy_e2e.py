@@ -13,12 +13,12 @@ from pathlib import Path
 from fake_openai import FakeOpenAI, Reply
 
 from tiercode.agent import config
-from tiercode.agent.errors import ExitCode
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import CloudModel, Message, ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
+from tiercode.tools.errors import ExitCode
 
 FILES = ["app.py", "client.py", "deploy.sh", ".env", "certs/server.pem", "settings.py"]
 

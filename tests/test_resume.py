@@ -12,10 +12,10 @@ from pathlib import Path
 from scripted_run import write
 
 from tiercode.agent import config
-from tiercode.agent.errors import ExitCode
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import ScriptedModel
 from tiercode.agent.runner import Runner, Tiers
+from tiercode.tools.errors import ExitCode
 
 
 def git_subjects(repo: Path) -> list[str]:

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from tiercode.agent.errors import BudgetExhausted
 from tiercode.agent.router import Signals, decide
+from tiercode.tools.errors import BudgetExhausted
 
 BASE = Signals(
     policy="auto",

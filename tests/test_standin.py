@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tiercode.agent import catalog
-from tiercode.agent.errors import ModelUnavailable
 from tiercode.agent.standin import StandInServer, standin_price_model
+from tiercode.tools.errors import ModelUnavailable
 
 pytestmark = pytest.mark.real
 TINY = "smollm2-135m"

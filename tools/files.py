@@ -20,7 +20,7 @@ from typing import Literal
 
 import git
 
-from tiercode.agent.errors import PathOutsideRepo, TiercodeError
+from tiercode.tools.errors import PathOutsideRepo, TiercodeError
 
 BINARY_SNIFF_BYTES = 8192
 """A file with a NUL byte in this many leading bytes is treated as binary (git's own rule)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import git
 
-from tiercode.agent.errors import RepoError
+from tiercode.tools.errors import RepoError
 
 SAFE_CONFIG = (("core.hooksPath", "/dev/null"), ("core.fsmonitor", "false"))
 """Config every git call of tiercode's own runs with, so that nothing in the repository runs:

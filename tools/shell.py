@@ -25,7 +25,6 @@ from typing import Any
 
 import psutil
 
-from tiercode.agent.errors import TiercodeError
 from tiercode.tools import sandbox as _sandbox
 from tiercode.tools.command_policy import (
     DENIED_ENV,
@@ -34,6 +33,7 @@ from tiercode.tools.command_policy import (
     CommandVerdict,
     check_command,
 )
+from tiercode.tools.errors import TiercodeError
 from tiercode.tools.files import middle_cut, omission_marker, truncate_middle
 
 __all__ = [

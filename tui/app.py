@@ -17,12 +17,12 @@ from textual.widgets import Footer, Input, Sparkline
 
 from tiercode.agent.config import Settings
 from tiercode.agent.device import DeviceReport, detect
-from tiercode.agent.errors import TiercodeError
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.pricing import usd
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.agent.standin import standin_price_model
+from tiercode.tools.errors import TiercodeError
 from tiercode.tools.git import GitRepo
 from tiercode.tui.approval_screen import ApprovalScreen
 from tiercode.tui.banner import Banner

@@ -16,12 +16,12 @@ import pytest
 
 from tiercode.agent import config
 from tiercode.agent.cli import printer
-from tiercode.agent.errors import ExitCode
 from tiercode.agent.events import Planned, StepCompleted
 from tiercode.agent.ledger import MIGRATIONS, Ledger
 from tiercode.agent.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
+from tiercode.tools.errors import ExitCode
 
 TIERCODE = str(Path(sys.executable).with_name("tiercode"))
 # Should a check ever let a run through, it stops at the model instead of loading one.

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from tiercode.agent import config
-from tiercode.agent.errors import ExitCode, TiercodeError
 from tiercode.agent.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Outcome, Runner, Tiers
+from tiercode.tools.errors import ExitCode, TiercodeError
 from tiercode.tools.files import NotUtf8, RepoFiles
 
 USER_NOTES = "my notes\n"

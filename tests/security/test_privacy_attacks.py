@@ -12,11 +12,11 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 
 from tiercode.agent import config, privacy
-from tiercode.agent.errors import ExitCode
 from tiercode.agent.events import Event
 from tiercode.agent.models import CloudModel, Message, ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
+from tiercode.tools.errors import ExitCode
 
 PASSWORD = "hunter2hunter2"
 
