@@ -129,7 +129,6 @@ REPO_SAFE_KEYS = frozenset(
         "auto_threshold",
         "max_steps",
         "max_tokens",
-        "samples",
         "local_n_ctx",
         "sensitive_paths",
     }
