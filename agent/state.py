@@ -63,6 +63,8 @@ class AgentState(TypedDict, total=False):
     """Files ranked against the task by the repo map, failing-test frames first."""
     suspects: list[str]
     """`path:line:function` frames of code under test in the failing tests' tracebacks."""
+    under_test: list[str]
+    """Non-test files the failing tests reach (traceback frames, then what they call)."""
     start_head: str
     """HEAD when the run began: a failed run puts the branch back here."""
     evidence: Annotated[list[str], operator.add]

@@ -72,15 +72,12 @@ FIXED_SUB = "def sub(a, b):\n    return a - b\n"
 
 
 def fix_sub_after(repo: Path, wrong: str) -> tuple[Outcome, list[Event], ScriptedModel]:
-    """On the committed failing-test repo: a first answer `wrong` for `sub`, then the right one."""
+    """On the committed failing-test repo: a first answer `wrong` for `sub`, then the right
+    one. The failing test leads to one file, so the plan needs no model call."""
     return run(
         repo,
         "the test suite fails, please fix the bug",
-        [
-            plan(("fix sub", ["calc/ops.py"])),
-            code("calc/ops.py", wrong),
-            code("calc/ops.py", FIXED_SUB),
-        ],
+        [code("calc/ops.py", wrong), code("calc/ops.py", FIXED_SUB)],
     )
 
 
@@ -129,7 +126,7 @@ def test_the_run_fails_and_the_branch_is_left_as_found_while_tests_still_fail(
     wrong = code("calc/ops.py", "def sub(a, b):\n    return b - a\n")
     outcome, events, _ = run(
         git_repo,
-        "the test suite fails, please fix the bug",
+        "the test suite fails, please fix the bug in calc/ops.py or calc/__init__.py",
         [
             plan(("document add", ["calc/ops.py"]), ("fix sub", ["calc/ops.py"])),
             code("calc/ops.py", 'def add(a, b):\n    """Sum."""\n    return a + b\n'),
@@ -288,7 +285,7 @@ def test_a_tier_that_retries_a_step_samples_instead_of_repeating_itself(git_repo
     start = commit(git_repo, BUGGY)
     outcome, _, model = fix_sub_after(git_repo, "def sub(a, b):\n    return b - a\n")
     assert outcome.exit_code == ExitCode.OK, outcome.message
-    assert model.temperatures == [0.0, 0.0, 0.7]  # plan, first answer, the retry
+    assert model.temperatures == [0.0, 0.7]  # the first answer, the retry (no plan call)
     assert head(git_repo) != start
 
 
@@ -329,7 +326,7 @@ def test_a_retry_sees_the_code_its_failed_attempt_sent(git_repo: Path) -> None:
     wrong = "def sub(a, b):\n    return b - a\n"
     outcome, _, model = fix_sub_after(git_repo, wrong)
     assert outcome.exit_code == ExitCode.OK, outcome.message
-    first, retry = act_prompt(model.calls[1]), act_prompt(model.calls[2])
+    first, retry = act_prompt(model.calls[0]), act_prompt(model.calls[1])
     assert "previous attempt" not in first
     assert f"Your previous attempt was:\ncalc/ops.py\n```python\n{wrong}```" in retry
     assert "assert -2 == 2" in retry  # the output of that attempt, not of the original code
@@ -350,14 +347,45 @@ def test_an_edit_that_loops_forever_is_stopped_put_back_and_retried(
     assert re.match(
         r"the tests did not finish within [\d.]+ s \(before this edit they took", detail
     )
-    assert "while True" in act_prompt(model.calls[2])  # the retry sees what looped
+    assert "while True" in act_prompt(model.calls[1])  # the retry sees what looped
+
+
+def test_failing_tests_that_lead_to_one_file_are_the_plan_without_a_model_call(
+    git_repo: Path,
+) -> None:
+    commit(git_repo, BUGGY)
+    outcome, events, model = run(
+        git_repo, "the test suite fails, please fix the bug", [code("calc/ops.py", FIXED_SUB)]
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert of_type(events, "plan")[0]["steps"] == [
+        {
+            "goal": "change the code under test so that these failing tests pass: "
+            "tests/test_ops.py::test_sub",
+            "files": ["calc/ops.py"],
+        }
+    ]
+    assert len(model.calls) == 1 and "Current step 1" in act_prompt(model.calls[0])
+    assert not [d for d in of_type(events, "step.completed") if d["step"] == 0]
+
+
+def test_a_task_naming_a_second_file_is_planned_by_the_model(git_repo: Path) -> None:
+    commit(git_repo, {**BUGGY, "calc/util.py": "def neg(a):\n    return -a\n"})
+    outcome, events, model = run(
+        git_repo,
+        "the test suite fails; the bug may be in calc/util.py",
+        [plan(("fix sub", ["calc/ops.py"])), code("calc/ops.py", FIXED_SUB)],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert "Reply with JSON only" in act_prompt(model.calls[0])
+    assert of_type(events, "plan")[0]["steps"][0]["files"] == ["calc/ops.py", "calc/util.py"]
 
 
 def test_a_goal_naming_a_test_helper_is_retargeted_at_the_code_under_test(git_repo: Path) -> None:
     commit(git_repo, BUGGY)
     outcome, events, model = run(
         git_repo,
-        "the test suite fails, please fix the bug",
+        "the test suite fails, please fix the bug in calc/ops.py or calc/__init__.py",
         [plan(("rewrite test_sub to pass", ["calc/ops.py"])), code("calc/ops.py", FIXED_SUB)],
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
