@@ -289,3 +289,25 @@ def test_a_run_that_raises_still_ends_its_spans() -> None:
     spans = list(spans_out.get_finished_spans())
     assert _finished(spans) == ["invoke_agent tiercode", "plan"]
     assert all(s.status.status_code == StatusCode.ERROR for s in spans)
+
+
+def test_an_unreachable_collector_never_fails_the_run(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")  # discard: refused
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    outcome, events = escalating_run(git_repo)
+    assert events[-1].type == "run.completed" and outcome.status == "done"
+
+
+def test_an_unsupported_protocol_stops_the_run_before_any_call(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    with pytest.raises(ConfigError, match="http/protobuf"):
+        escalating_run(git_repo)
+    ledger = Ledger()
+    assert ledger.calls() == []
+    (run,) = ledger._rows("SELECT status FROM runs")
+    assert run["status"] == "error"
