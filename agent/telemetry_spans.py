@@ -150,23 +150,22 @@ class EventTracer:
 
     def _start_step(self, e: StepRouted) -> None:
         key = (e.step, e.attempt)
-        span = self._steps.get(key)
-        if span is None:  # steps run one after another: a new one ends any left open
+        if key not in self._steps:  # steps run one after another: a new one ends any left open
             for old in list(self._steps):
                 self._end_answer(old, None)
                 self._steps.pop(old).end(end_time=_ns(e.ts))
-            span = self._tracer.start_span(
-                _step_name(e.step), context=self._parent(), start_time=_ns(e.ts)
-            )
-            self._steps[key] = span
-        span.set_attributes(
-            {
+            attributes: dict[str, AttributeValue] = {
                 "tiercode.step": e.step,
                 "tiercode.attempt": e.attempt,
                 "tiercode.tier": e.tier,
                 "tiercode.route_reason": e.reason,
             }
-        )
+            self._steps[key] = self._tracer.start_span(
+                _step_name(e.step), context=self._parent(), attributes=attributes,
+                start_time=_ns(e.ts),
+            )  # fmt: skip
+        # A second route in the same attempt (the acceptance check) keeps the step's own:
+        # its call span carries the check's tier and reason.
 
     def _model_called(self, e: ModelCalled) -> None:
         key = (e.step, e.attempt)

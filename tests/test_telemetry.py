@@ -189,6 +189,12 @@ def test_otlp_endpoint_gets_one_trace_per_run_with_nested_genai_spans(
     spans = _spans(receiver.traces)
     assert {service for _, _, service in spans} == {"tiercode-test"}
     assert len({s.trace_id for s, _, _ in spans}) == 1
+    subprocess.run(["git", "reset", "-q", "--hard", "HEAD~1"], cwd=git_repo, check=True)
+    escalating_run(git_repo)  # a second run is a second trace, with a root of its own
+    again = _spans(receiver.traces)[len(spans) :]
+    assert len({s.trace_id for s, _, _ in again}) == 1
+    assert {s.trace_id for s, _, _ in again}.isdisjoint(s.trace_id for s, _, _ in spans)
+    assert sum(not s.parent_span_id for s, _, _ in again) == 1
     by_id = {s.span_id: (s, a) for s, a, _ in spans}
     (run,) = [(s, a) for s, a, _ in spans if not s.parent_span_id]
     assert run[1]["tiercode.run_id"] == outcome.run_id
