@@ -183,3 +183,34 @@ def test_report_json_and_since(filled_ledger: Path) -> None:
     assert json.loads(result.output)["calls"] == 0
     bad = CliRunner().invoke(app, ["report", "--since", "last tuesday"])
     assert bad.exit_code == 2 and "ISO date" in bad.output
+
+
+def test_an_older_ledger_migrates_and_its_calls_count_as_unmeasured(tmp_path: Path) -> None:
+    import sqlite3
+
+    from tiercode.agent import ledger as ledger_module
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # the schema as it was before prompt sizes
+        conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        for name, sql in ledger_module.MIGRATIONS[:2]:
+            conn.executescript(sql)
+            conn.execute("INSERT INTO _migrations VALUES (?, 'then')", (name,))
+        conn.execute(
+            "INSERT INTO calls VALUES ('r:1:0:act', 'r', 1, 0, '2026-01-01T00:00:00.000+00:00', "
+            "'local', 'm', 'energy', 10, 0, 5, 0.5, 0.1, NULL, 'policy local', '0.000001', 0, 0, "
+            "'0.00002')"
+        )
+    with Ledger(path) as ledger:
+        (call,) = ledger.calls()
+        report = roi.build(ledger)
+    assert call.prompt_bytes is None
+    assert report.risk.unmeasured_calls == 1 and report.risk.bytes_kept_local == 0
+
+
+def test_an_empty_ledger_gives_a_page_without_charts(tmp_path: Path) -> None:
+    page = tmp_path / "empty.html"
+    result = CliRunner().invoke(app, ["report", "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    assert "No model calls recorded in this period." in text and "<img" not in text

@@ -317,3 +317,13 @@ def test_an_unsupported_protocol_stops_the_run_before_any_call(
     assert ledger.calls() == []
     (run,) = ledger._rows("SELECT status FROM runs")
     assert run["status"] == "error"
+
+
+def test_console_exporter_prints_spans_to_stderr_not_stdout(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    escalating_run(git_repo)
+    out, err = capsys.readouterr()
+    assert '"name": "invoke_agent tiercode"' in err and '"gen_ai.usage.input_tokens"' in err
+    assert "invoke_agent" not in out
