@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_REPO ?= /tmp/tiercode-demo
 DEMO_TASK ?= add a function slugify to textutils.py
 
-.PHONY: demo test check install models clean-demo
+.PHONY: demo test check install models browser clean-demo
 
 # Dependencies are installed once per pyproject.toml; the package itself is re-linked
 # every time so that a venv cached outside the checkout points at this checkout.
@@ -32,10 +32,21 @@ demo: models
 	$(BIN)/tiercode run "$(DEMO_TASK)" --repo $(DEMO_REPO) || test $$? -eq 1
 	git -C $(DEMO_REPO) log --stat -n 3 --format='%h %s'
 
-test: models
+# The ROI report's test opens its page in a real headless browser: Debian's Chromium,
+# installed once when missing (a no-op when it is there). Without apt-get the test skips.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium for the report's browser test"; \
+		$(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "no apt-get: the report's browser test will be skipped"; fi
+
+test: models browser
 	$(BIN)/python -m pytest
 
-check: install
+check: install browser
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest

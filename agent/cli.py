@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tiercode.agent import cli_setup, cli_usage, config
+from tiercode.agent import cli_report, cli_setup, cli_usage, config
 from tiercode.agent.cli_guard import guarded
 from tiercode.agent.events import Event
 from tiercode.agent.pricing import usd
@@ -281,6 +281,7 @@ def calibrate(
 
 cli_setup.register(app)
 cli_usage.register(app)
+cli_report.register(app)
 register_eval(app)
 
 

@@ -2,12 +2,17 @@
 
 Cloud spend and local energy are separate columns, and the all-cloud counterfactual
 sits beside them so the saving is visible. Output is plain text (no colour), so it
-reads the same in a terminal, a pipe and CI; `--json` is for machines.
+reads the same in a terminal, a pipe and CI; `--json` is for machines. `--watch` keeps
+reading the ledger while runs happen elsewhere (CI, other terminals): in a terminal it
+redraws, in a pipe it prints each new state once.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import time
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -106,31 +111,69 @@ def _run_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _render(ledger: Ledger, by: By, run: str | None, as_json: bool) -> str | None:
+    """The text `usage` prints; None when `run` has no calls (yet)."""
+    if run is not None:
+        calls = run_calls(ledger, run)
+        if not calls:
+            return None
+        return json.dumps([_jsonable(r) for r in calls], indent=2) if as_json else _run_table(calls)
+    rows = ledger.summary(by.value)
+    total = _totals(rows)
+    if as_json:
+        payload = {"by": by.value, "rows": [_jsonable(r) for r in rows], "totals": _jsonable(total)}
+        return json.dumps(payload, indent=2)
+    return _table(by.value, rows, total) if rows else "No model calls recorded yet."
+
+
+def _watch(by: By, run: str | None, as_json: bool, interval: float) -> None:
+    """Re-read the ledger every `interval` seconds until Ctrl-C. A terminal is redrawn in
+    place; a pipe gets each changed state once, so a CI log does not fill with repeats.
+    With `--json`, each state is one JSON line."""
+    redraw = sys.stdout.isatty() and not as_json
+    last = None
+    with Ledger() as ledger:
+        try:
+            while True:
+                text = _render(ledger, by, run, as_json)
+                if text is None and not as_json:
+                    text = f"No calls recorded for run '{run}' yet."
+                if text is not None and text != last:
+                    stamp = datetime.now().strftime("%H:%M:%S")
+                    head = f"tiercode usage at {stamp}, every {interval:g}s (Ctrl-C stops)"
+                    if as_json:
+                        typer.echo(json.dumps(json.loads(text)))
+                    elif redraw:
+                        typer.echo("\x1b[H\x1b[2J" + head + "\n\n" + text)
+                    else:
+                        typer.echo(f"{head}\n{text}\n")
+                    last = text
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            return
+
+
 def usage(
     by: Annotated[By, typer.Option("--by", help="Group by day, model, tier or run.")] = By.run,
     run: Annotated[str | None, typer.Option("--run", help="Show each call of one run.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep refreshing from the ledger until Ctrl-C.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between refreshes with --watch.")
+    ] = 2.0,
 ) -> None:
     """Show model calls, tokens, cloud spend, local energy and the all-cloud counterfactual."""
-    if run is not None:
-        with Ledger() as ledger:
-            calls = run_calls(ledger, run)
-        if not calls:
-            typer.echo(f"tiercode: no calls recorded for run '{run}'", err=True)
-            raise typer.Exit(2)
-        text = json.dumps([_jsonable(r) for r in calls], indent=2) if as_json else _run_table(calls)
-        typer.echo(text)
+    if watch:
+        _watch(by, run, as_json, interval)
         return
     with Ledger() as ledger:
-        rows = ledger.summary(by.value)
-    total = _totals(rows)
-    if as_json:
-        payload = {"by": by.value, "rows": [_jsonable(r) for r in rows], "totals": _jsonable(total)}
-        typer.echo(json.dumps(payload, indent=2))
-    elif not rows:
-        typer.echo("No model calls recorded yet.")
-    else:
-        typer.echo(_table(by.value, rows, total))
+        text = _render(ledger, by, run, as_json)
+    if text is None:
+        typer.echo(f"tiercode: no calls recorded for run '{run}'", err=True)
+        raise typer.Exit(2)
+    typer.echo(text)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from tiercode.agent import privacy
 from tiercode.agent.config import Settings
-from tiercode.agent.events import Event, StepEscalated, StepRouted, TokenStreamed
+from tiercode.agent.events import Event, ModelCalled, StepEscalated, StepRouted, TokenStreamed
 from tiercode.agent.ledger import CallRecord, Ledger
 from tiercode.agent.models import ChatModel, Completion, Message
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
@@ -52,6 +52,8 @@ class RunContext:
     """Paths with the user's uncommitted changes; the agent never touches them."""
     cancel: threading.Event = field(default_factory=threading.Event)
     """Set from another thread (the TUI's quit) to stop at the next token or node."""
+    capture_content: bool = False
+    """Put prompt and reply on each `ModelCalled` event, for telemetry the user opted in to."""
     files: RepoFiles = field(init=False)
     git: GitRepo = field(init=False)
     _models: dict[str, ChatModel] = field(default_factory=dict, init=False)
@@ -138,9 +140,9 @@ class RunContext:
         """Send one routed call; returns the reply and its cost (energy for local).
         `max_chars` cuts a runaway reply (see `ChatModel.complete`)."""
         s = self.settings
-        tier = decision.tier
+        tier, redactions = decision.tier, 0
         if tier == CLOUD:
-            messages = self._gate(run_id, step, attempt, messages, paths)
+            messages, redactions = self._gate(run_id, step, attempt, messages, paths)
         model = self.model(tier)
 
         def on_token(text: str) -> None:
@@ -203,14 +205,40 @@ class RunContext:
                 simulated=self.simulated and tier == CLOUD,
                 incomplete=reply.incomplete,
                 counterfactual_usd=counterfactual,
+                prompt_bytes=_size(messages),
+            )
+        )
+        self.emit(
+            ModelCalled(
+                run_id,
+                step,
+                attempt,
+                purpose,
+                tier,
+                reply.model,
+                decision.reason,
+                started,
+                reply.prompt_tokens,
+                reply.cached_tokens,
+                reply.completion_tokens,
+                reply.latency_s,
+                reply.ttft_s,
+                cost,
+                counterfactual,
+                self.simulated and tier == CLOUD,
+                reply.incomplete,
+                _size(messages),
+                redactions,
+                {"input": messages, "output": reply.text} if self.capture_content else None,
             )
         )
         return reply, cost
 
     def _gate(
         self, run_id: str, step: int, attempt: int, messages: list[Message], paths: list[str]
-    ) -> list[Message]:
-        """Last check before anything leaves the machine; records what leaves.
+    ) -> tuple[list[Message], int]:
+        """Last check before anything leaves the machine; records what leaves. Returns the
+        messages to send and how many values were redacted from them.
 
         Values from the repo's sensitive files count wherever they appear (test output
         too)."""
@@ -240,4 +268,9 @@ class RunContext:
             record["message_hashes"],
             redactions,
         )
-        return messages
+        return messages, redactions
+
+
+def _size(messages: list[Message]) -> int:
+    """UTF-8 bytes of the messages' text: what a call sent, or kept on the machine."""
+    return sum(len(m["content"].encode("utf-8")) for m in messages)

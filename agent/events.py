@@ -130,3 +130,40 @@ class RunCompleted(Event):
 
 class EventSink(Protocol):
     def __call__(self, event: Event) -> None: ...
+
+
+@dataclass
+class ModelCalled(Event):
+    """One model call, sent from the one door (`RunContext.call_model`): the plan, each
+    step's answer and each acceptance check. Telemetry turns it into a GenAI span."""
+
+    type = "model.call"
+    step: int
+    attempt: int
+    purpose: str
+    """plan, act or check: the kind of step the call served."""
+    tier: str
+    model: str
+    route_reason: str
+    started: float
+    """Epoch seconds when the request went out; it ended `latency_s` later."""
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    latency_s: float
+    ttft_s: float
+    cost_usd: Decimal
+    counterfactual_usd: Decimal
+    simulated: bool
+    incomplete: bool
+    prompt_bytes: int
+    """UTF-8 bytes of the prompt as sent (after redaction): on the local tier, what stayed."""
+    redactions: int
+    content: dict[str, Any] | None = None
+    """Prompt and reply, only when the user opted in to exporting them (see telemetry)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON line never carries prompt or reply text, opted in or not."""
+        body = super().to_dict()
+        body.pop("content", None)
+        return body

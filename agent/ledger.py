@@ -73,6 +73,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX commands_run ON commands (run_id, id);
         """,
     ),
+    (
+        "003_prompt_bytes",
+        # What stayed on the machine, for the ROI report; NULL on calls recorded before.
+        "ALTER TABLE calls ADD COLUMN prompt_bytes INTEGER",
+    ),
 ]
 
 
@@ -113,6 +118,8 @@ class CallRecord:
     route_reason: str = ""
     simulated: bool = False
     incomplete: bool = False
+    prompt_bytes: int | None = None
+    """UTF-8 bytes of the prompt as sent; None on calls recorded before it was kept."""
     # Epoch seconds are accepted; the ledger stores and returns ISO-8601 UTC text.
     ts: str | float = field(default_factory=_now)
 
@@ -120,7 +127,7 @@ class CallRecord:
 _CALL_COLUMNS = (
     "call_id, run_id, step, attempt, ts, tier, model, price_model, prompt_tokens, cached_tokens, "
     "completion_tokens, latency_s, ttft_s, confidence, route_reason, cost_usd, simulated, "
-    "incomplete, counterfactual_usd"
+    "incomplete, counterfactual_usd, prompt_bytes"
 )
 
 
@@ -261,12 +268,13 @@ class Ledger:
     def record_call(self, rec: CallRecord) -> None:
         """Store one call; a call_id seen before (a resumed run) is ignored."""
         self._write(
-            f"INSERT OR IGNORE INTO calls ({_CALL_COLUMNS}) VALUES ({', '.join('?' * 19)})",
+            f"INSERT OR IGNORE INTO calls ({_CALL_COLUMNS}) VALUES ({', '.join('?' * 20)})",
             (
                 rec.call_id, rec.run_id, rec.step, rec.attempt, _iso(rec.ts), rec.tier, rec.model,
                 rec.price_model, rec.prompt_tokens, rec.cached_tokens, rec.completion_tokens,
                 rec.latency_s, rec.ttft_s, rec.confidence, rec.route_reason, str(rec.cost_usd),
                 int(rec.simulated), int(rec.incomplete), str(rec.counterfactual_usd),
+                rec.prompt_bytes,
             ),
         )  # fmt: skip
 

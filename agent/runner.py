@@ -17,7 +17,7 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from tiercode.agent import catalog, config, graph
+from tiercode.agent import catalog, config, graph, telemetry
 from tiercode.agent.config import Settings
 from tiercode.agent.context import ModelFactory, RunContext
 from tiercode.agent.events import Event, RunCompleted, RunStarted
@@ -217,9 +217,11 @@ class Runner:
 
     def _drive(self, run_id: str, initial: dict[str, Any] | None, dirty: list[str]) -> Outcome:
         """Run the graph; a run that cannot even start (no price, no model) is still
-        closed in the ledger, not left `running` forever."""
+        closed in the ledger, not left `running` forever. With `OTEL_*` set, the events
+        also become the run's trace and metrics (see `telemetry`)."""
         try:
-            return self._run(run_id, initial, dirty)
+            with telemetry.traced(self.emit) as emit:
+                return self._run(run_id, initial, dirty, emit)
         except TiercodeError:
             self.ledger.finish_run(run_id, "error")
             raise
@@ -227,7 +229,13 @@ class Runner:
             self.ledger.finish_run(run_id, "interrupted")
             raise
 
-    def _run(self, run_id: str, initial: dict[str, Any] | None, dirty: list[str]) -> Outcome:
+    def _run(
+        self,
+        run_id: str,
+        initial: dict[str, Any] | None,
+        dirty: list[str],
+        emit: Callable[[Event], None],
+    ) -> Outcome:
         s = self.settings
         status, message, code = "failed", "", ExitCode.TASK_FAILED
         verified: list[str] = []
@@ -244,13 +252,14 @@ class Runner:
                 simulated=tiers.simulated,
                 local_factory=tiers.local,
                 cloud_factory=tiers.cloud,
-                emit=self.emit,
+                emit=emit,
                 approve=self.approve,
                 forced=self.forced,
                 cancel=self.cancel,
                 user_dirty=frozenset(dirty),
+                capture_content=telemetry.capture_content(),
             )
-            self.emit(
+            emit(
                 RunStarted(
                     run_id,
                     initial["task"] if initial else "",
@@ -279,7 +288,7 @@ class Runner:
             commits = list(ctx.git.agent_commits(run_id))
         self.ledger.finish_run(run_id, status)
         t = self.ledger.run_totals(run_id)
-        self.emit(
+        emit(
             RunCompleted(
                 run_id,
                 status,

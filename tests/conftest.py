@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def tiercode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TIERCODE_HOME", str(home))
     for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TIERCODE_POLICY"):
         monkeypatch.delenv(var, raising=False)
+    for var in [v for v in os.environ if v.startswith("OTEL_")]:  # telemetry stays opt-in
+        monkeypatch.delenv(var)
     # Scripted runs of other parts do not script an acceptance check; its own tests turn
     # it back on (tests/test_acceptance.py).
     monkeypatch.setenv("TIERCODE_ACCEPTANCE_CHECK", "0")

@@ -78,11 +78,14 @@ def test_two_step_task_completes_with_one_commit_per_step(git_repo: Path) -> Non
     assert types(events) == [
         "run.started",
         "step.routed",
+        "model.call",
         "plan",
         "step.completed",
         "step.routed",
+        "model.call",
         "step.completed",
         "step.routed",
+        "model.call",
         "step.completed",
         "run.completed",
     ]
