@@ -286,6 +286,6 @@ class EventTracer:
         self._tokens.record(e.prompt_tokens, {**base, "gen_ai.token.type": "input"})
         self._tokens.record(e.completion_tokens, {**base, "gen_ai.token.type": "output"})
         self._duration.record(e.latency_s, base)
-        money = {**base, "tiercode.simulated": e.simulated}
+        money: dict[str, str | bool] = {**base, "tiercode.simulated": e.simulated}
         self._cost.add(float(e.cost_usd), money)
         self._counterfactual.add(float(e.counterfactual_usd), money)
