@@ -212,12 +212,18 @@ def tui(
     policy: Annotated[str | None, typer.Option(help="local, cloud, auto or auto:X.")] = None,
     max_cost_usd: Annotated[str | None, typer.Option(help="Cap on cloud spend, USD.")] = None,
     local_only: Annotated[bool, typer.Option("--local-only", help="Nothing leaves.")] = False,
+    no_sandbox: Annotated[
+        bool, typer.Option("--no-sandbox", help="Run commands and tests unconfined.")
+    ] = False,
 ) -> None:
-    """Open the terminal UI: give a task, watch each step's tier and cost, approve, undo."""
+    """Open the terminal UI: give a task, watch each step's tier and cost, approve, undo.
+    Where Landlock is missing, it asks before each command or test run."""
+    from tiercode.tools import shell
     from tiercode.tools.git import GitRepo
     from tiercode.tui.app import run_tui
 
     root = _repo(repo)
+    shell.use_sandbox(not no_sandbox)
     GitRepo.open(root)  # a bad repo is one line here, not an error inside the UI
     settings = load_settings(
         root, policy=policy, max_cost_usd=max_cost_usd, local_only=local_only or None

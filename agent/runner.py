@@ -25,10 +25,12 @@ from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import ChatModel, CloudModel, LocalModel
 from tiercode.agent.pricing import Price, price_for
 from tiercode.agent.standin import StandInServer, standin_price_model
+from tiercode.tools import shell
 from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.tools.git import GitRepo
 
 MAX_TASK_CHARS = 20_000
+UNCONFINED = "this system has no Landlock sandbox: approving runs it unconfined"
 
 
 @dataclasses.dataclass
@@ -220,7 +222,10 @@ class Runner:
         closed in the ledger, not left `running` forever. With `OTEL_*` set, the events
         also become the run's trace and metrics (see `telemetry`)."""
         try:
-            with telemetry.traced(self.emit) as emit:
+            with (
+                telemetry.traced(self.emit) as emit,
+                shell.asking_when_unconfined(lambda cmd: self.approve(cmd, UNCONFINED)),
+            ):
                 return self._run(run_id, initial, dirty, emit)
         except TiercodeError:
             self.ledger.finish_run(run_id, "error")

@@ -191,6 +191,35 @@ def test_approving_or_denying_a_command(git_repo: Path, key: str, granted: bool)
     assert f"({'approved' if granted else 'denied'}" in app.w.stream.text
 
 
+def test_without_landlock_the_tui_warns_and_asks_before_the_test_run(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tiercode.tools import sandbox
+
+    monkeypatch.setattr(sandbox, "available", lambda: 0)
+    (git_repo / "tests").mkdir()
+    commit_file(git_repo, "tests/test_one.py", "def test_one():\n    assert True\n")
+    local = ScriptedModel([plan(("create util", ["util.py"])), edit("util.py", "", "x = 1\n")])
+    app = scripted_app(git_repo, local, ScriptedModel([], tier="cloud"), policy="local")
+    asked: list[str] = []
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        warnings = [n.message for n in app._notifications]
+        assert any("no Landlock sandbox" in m for m in warnings), warnings
+        await submit(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen), "the approval")
+        screen = app.screen
+        assert isinstance(screen, ApprovalScreen)
+        asked.append(screen.command)
+        await pilot.press("d")
+        await finish(pilot)
+
+    drive(app, scenario)
+    assert "pytest" in asked[0]
+    assert completed(app).status == "error"
+    assert not (git_repo / "util.py").exists()
+
+
 def test_cost_panel_equals_the_ledger(git_repo: Path) -> None:
     local = ScriptedModel([plan(("create util", ["util.py"])), edit("util.py", "nope", "x")])
     cloud = ScriptedModel([edit("util.py", "", "def f():\n    return 1\n")], tier="cloud")

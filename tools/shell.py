@@ -9,7 +9,9 @@ HOME and TMPDIR, and ends its whole process tree when it returns.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -17,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,16 +45,19 @@ __all__ = [
     "CommandVerdict",
     "SandboxUnavailable",
     "ShellResult",
+    "asking_when_unconfined",
     "check_command",
     "command_env",
     "detect_test_command",
     "run",
     "sandbox_available",
+    "sandbox_wanted",
     "use_sandbox",
 ]
 
 _TERM_GRACE_S = 2.0
 _sandbox_by_default = True
+_approve_unconfined: Callable[[str], bool] | None = None
 
 
 class SandboxUnavailable(TiercodeError):
@@ -78,6 +83,24 @@ def use_sandbox(enabled: bool) -> None:
     """Set whether `run` confines commands when not told (`--no-sandbox` passes False)."""
     global _sandbox_by_default
     _sandbox_by_default = enabled
+
+
+@contextlib.contextmanager
+def asking_when_unconfined(approve: Callable[[str], bool]) -> Iterator[None]:
+    """Within this block, where Landlock is missing, a command that should be sandboxed
+    runs unconfined only if `approve(command)` says yes, asked before each one (the TUI's
+    approval modal); headless callers pass a function that says no."""
+    global _approve_unconfined
+    previous, _approve_unconfined = _approve_unconfined, approve
+    try:
+        yield
+    finally:
+        _approve_unconfined = previous
+
+
+def sandbox_wanted() -> bool:
+    """Whether commands are confined unless told otherwise (False after `--no-sandbox`)."""
+    return _sandbox_by_default
 
 
 def sandbox_available() -> bool:
@@ -110,14 +133,19 @@ def run(
     as given), and every process the command started, `setsid` ones included, is ended when
     the call returns. A missing program gives returncode 127, like a shell.
 
-    Raises SandboxUnavailable when a sandbox is wanted and Landlock is missing.
+    Raises SandboxUnavailable when a sandbox is wanted, Landlock is missing and no
+    approval (`asking_when_unconfined`) let the command run unconfined.
     """
     confine = _sandbox_by_default if sandbox is None else sandbox
     if confine and not sandbox_available():
-        raise SandboxUnavailable(
-            "this system has no Landlock, so commands and tests cannot be sandboxed; "
-            "run with --no-sandbox to run them unconfined"
-        )
+        shown = cmd if isinstance(cmd, str) else shlex.join(cmd)
+        if _approve_unconfined is None or not _approve_unconfined(shown[:300]):
+            raise SandboxUnavailable(
+                "this system has no Landlock, so commands and tests cannot be sandboxed, "
+                "and running one unconfined was not approved; run with --no-sandbox to "
+                "run them unconfined"
+            )
+        confine = False
     argv = ["bash", "-c", cmd] if isinstance(cmd, str) else list(cmd)
     with tempfile.TemporaryDirectory(prefix="tiercode-cmd-", ignore_cleanup_errors=True) as tmp:
         home, private_tmp = os.path.join(tmp, "home"), os.path.join(tmp, "tmp")

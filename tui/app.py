@@ -22,6 +22,7 @@ from tiercode.agent.ledger import Ledger
 from tiercode.agent.pricing import usd
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.agent.standin import standin_price_model
+from tiercode.tools import shell
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.git import GitRepo
 from tiercode.tui.approval_screen import ApprovalScreen
@@ -106,6 +107,13 @@ class TiercodeApp(App[None]):
         the first frame; `n` moves to the task field and Escape back."""
         self.w.spark.border_title = "tokens per call"
         self.w.table.focus()
+        if shell.sandbox_wanted() and not shell.sandbox_available():
+            self.notify(
+                "this system has no Landlock sandbox: each command and test run waits for "
+                "your approval (a/d)",
+                severity="warning",
+                timeout=10,
+            )
 
     @property
     def run_id(self) -> str | None:
