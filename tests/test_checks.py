@@ -200,3 +200,31 @@ def test_a_candidate_that_still_fails_is_judged_by_the_failing_tests_alone(
     )
     assert verdict.failure == "" and verdict.tests is not None
     assert verdict.tests.counts == "2 passed"  # then the whole suite
+
+
+def test_an_edit_of_the_same_size_in_the_same_second_is_tested_as_the_new_code(
+    tmp_path: Path,
+) -> None:
+    """A cached .pyc is trusted when the source's mtime (whole seconds) and size match: a
+    fix like `a + b` → `a - b` made right after a test run was once tested as the bug."""
+    import os
+    import sys
+
+    write(
+        tmp_path,
+        {
+            "calc/__init__.py": "",
+            "calc/ops.py": "def sub(a, b):\n    return a + b\n",
+            "tests/test_ops.py": "from calc.ops import sub\n\n\n"
+            "def test_sub():\n    assert sub(5, 3) == 2\n",
+        },
+    )
+    command = f"{sys.executable} -m pytest -q -p no:cacheprovider"
+    before = checks.run_tests(tmp_path, command)
+    assert before.failing == ("tests/test_ops.py::test_sub",)
+    ops = tmp_path / "calc/ops.py"
+    stamp = ops.stat().st_mtime_ns
+    ops.write_text("def sub(a, b):\n    return a - b\n")
+    os.utime(ops, ns=(stamp, stamp))  # the same second, the same size
+    after = checks.run_tests(tmp_path, command)
+    assert after.passed, after.output

@@ -101,8 +101,18 @@ def narrowed(command: str, root: Path, tests: Sequence[str]) -> str | None:
 
 
 def run_tests(root: Path, command: str, timeout_s: float = TEST_TIMEOUT_S) -> TestRun:
-    """Run `command` in the sandbox and read pytest's summary from its output."""
-    result = shell.run(command, root, timeout_s=timeout_s, max_output_chars=60_000)
+    """Run `command` in the sandbox and read pytest's summary from its output.
+
+    No bytecode is written: Python trusts a cached .pyc whose recorded source mtime (in
+    whole seconds) and size match, so an edit of the same size made in the same second as
+    the previous run's import would be tested as the old code."""
+    result = shell.run(
+        command,
+        root,
+        timeout_s=timeout_s,
+        max_output_chars=60_000,
+        env_extra={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
     failing = tuple(failing_tests(result.output))
     tally = ", ".join(f"{n} {what}" for n, what in _COUNTS.findall(result.output[-2000:]))
     return TestRun(
