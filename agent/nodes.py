@@ -13,31 +13,25 @@ that already has its commit is not applied again.
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from langgraph.runtime import Runtime
 
-from tiercode.agent import acceptance, prompts, replies, verification
+from tiercode.agent import acceptance, applying, prompts, replies, step_view, verification
 from tiercode.agent import confidence as conf
 from tiercode.agent.context import RunContext
-from tiercode.agent.events import ApprovalNeeded, StepCompleted, StepEscalated
+from tiercode.agent.events import StepCompleted, StepEscalated
 from tiercode.agent.models import Completion
 from tiercode.agent.router import Decision
 from tiercode.agent.state import AgentState, Step, StepRecord
-from tiercode.tools import rename, shell
 from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.files import truncate_middle
-from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, imports, outline
-from tiercode.tools.repomap import is_test_file, symbols
-from tiercode.tools.tracebacks import digest
+from tiercode.tools.repomap import is_test_file
 
 MAX_ROUNDS = 2
 """Prompts per step: the first, and one retry that shows why the first round failed."""
-FILE_CHARS = 6000
 REPLY_ROOM_CHARS = 1500
 RETRY_TEMPERATURE = 0.7
 
@@ -46,86 +40,12 @@ def _ctx(runtime: Runtime[RunContext]) -> RunContext:
     return runtime.context
 
 
-def _show(
-    ctx: RunContext, path: str, hints: str, frames: Sequence[int] = ()
-) -> str | prompts.Shown | None:
-    """A file as the model should see it: whole when small, else only the definitions the
-    task, step and tracebacks name, verbatim; when none is named, its imports and the
-    names it defines (a new definition needs no more); an outline with line numbers only
-    for a file that is not Python or does not parse. Never a file with its middle cut out."""
-    try:
-        text = ctx.files.read(path)
-    except TiercodeError as exc:
-        if not (ctx.root / path).exists():
-            return None
-        return prompts.Shown("", f"{path} is not shown: {exc}")
-    if len(text) <= FILE_CHARS:
-        return text
-    focus = [*enclosing_symbols(path, text, frames), *focus_symbols(path, text, hints)]
-    size = f"{path} has {text.count(chr(10)) + 1} lines"
-    if part := excerpt(path, text, focus, FILE_CHARS):
-        others = ", ".join(part.others[:12])
-        if len(part.others) > 12:
-            others += f" and {len(part.others) - 12} more"
-        also = f" It also defines {others}." if others else ""
-        return prompts.Shown(
-            part.code,
-            f"{size}; only {', '.join(part.shown)} shown.{also} "
-            "Send back only the definitions you change.",
-        )
-    names = ", ".join(s.name for s in symbols(path, text) if "." not in s.name)
-    if names and (head := imports(path, text)) is not None:
-        return prompts.Shown(
-            head,
-            f"{size}; only its imports shown. It defines {truncate_middle(names, 600)}. "
-            "Send only the definitions you add or change.",
-        )
-    return prompts.Shown(
-        outline(path, text, focus, FILE_CHARS),
-        f"{size}, shown as an outline with line numbers; '...' marks lines not shown. "
-        "Change it with a search/replace block quoting its lines exactly, without the numbers.",
-    )
-
-
-def _act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
-    step = state["plan"][state["step"]]
-    baseline = TestRun.from_state(state.get("baseline"))
-    test_output = state.get("test_output", "") or (baseline.output if baseline else "")
-    hints = " ".join([state["task"], step["goal"], state.get("feedback", ""), test_output])
-    frames: dict[str, list[int]] = {}
-    for suspect in state.get("suspects", []):  # "path:line:function", innermost first
-        path, line, _ = suspect.rsplit(":", 2)
-        frames.setdefault(path, []).append(int(line))
-    files = {path: _show(ctx, path, hints, frames.get(path, ())) for path in step["files"]}
-    return prompts.act_messages(
-        state["task"],
-        state["plan"],
-        state["step"],
-        files,
-        feedback=state.get("feedback", ""),
-        attempt=_previous_attempt(state),
-        test_output=truncate_middle(digest(test_output), prompts.OUTPUT_CHARS)
-        if not baseline or not baseline.passed or state.get("test_output")
-        else "",
-    )
-
-
-def _previous_attempt(state: AgentState) -> str:
-    """The edits this step's failed attempt sent, in the reply format: the test output
-    the model reads is from that code, and without it a retry repeats the same answer."""
-    edits = state.get("action", {}).get("edits") if state.get("attempt") else None
-    if not edits or not state.get("feedback"):
-        return ""
-    text = replies.format_reply([replies.Edit(**e) for e in edits])
-    return truncate_middle(text, prompts.OUTPUT_CHARS)
-
-
 def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = _ctx(runtime)
     index, attempt = state["step"], state.get("attempt", 0)
     step = state["plan"][index]
     previous = state.get("decision", {})
-    messages = state.get("messages") or _act_messages(ctx, state)
+    messages = state.get("messages") or step_view.act_messages(ctx, state)
     decision = ctx.route(
         state["run_id"],
         index + 1,
@@ -222,101 +142,6 @@ def _usage(reply: Completion, cost: Any, ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _apply(
-    ctx: RunContext, step: Step, edits: list[dict[str, Any]], before: dict[str, bytes | None]
-) -> tuple[list[str], str]:
-    """Apply the edits; returns touched paths and a failure, if any. `before` collects
-    each touched file's bytes (None: it did not exist) so a failed step can be undone
-    exactly, whatever git knows of the file."""
-    touched: list[str] = []
-    if not edits:
-        return touched, "the reply had no edits"
-    for raw in edits:
-        edit = replies.Edit(**raw)
-        try:
-            rel = ctx.files.relative(edit.path)
-        except TiercodeError as exc:
-            return touched, str(exc)
-        if rel in ctx.user_dirty:
-            return touched, f"{rel} has your uncommitted changes; tiercode leaves it alone"
-        if rel not in step["files"]:
-            return touched, f"{rel} is not one of this step's files ({', '.join(step['files'])})"
-        real = ctx.root / rel
-        if rel not in before:
-            before[rel] = real.read_bytes() if real.is_file() else None
-        try:
-            source = real.read_bytes().decode("utf-8") if real.is_file() else None
-            shown_whole = source is None or len(source) <= FILE_CHARS  # else an outline
-            ctx.files.write(rel, replies.apply(edit, source, rel, whole=shown_whole))
-        except UnicodeDecodeError:
-            return touched, f"{rel} is not UTF-8 text; tiercode does not edit it"
-        except TiercodeError as exc:
-            return touched, str(exc)
-        if rel not in touched:
-            touched.append(rel)
-    return touched, ""
-
-
-def _follow_renames(
-    ctx: RunContext, state: AgentState, touched: list[str], before: dict[str, bytes | None]
-) -> str:
-    """When an edit renamed a definition to a name the task or step asks for, rope renames
-    every reference too (other files, imports, tests): a small model edits the definition
-    and forgets the callers. The files rope changes join the step. Returns a failure."""
-    asked = f"{state['task']} {state['plan'][state['step']]['goal']}"
-    for rel in [t for t in touched if t.endswith(".py")]:
-        if (data := before.get(rel)) is None:
-            continue
-        now = (ctx.root / rel).read_text(encoding="utf-8")
-        found = rename.detect(rel, data.decode("utf-8", "replace"), now)
-        if found is None or not re.search(rf"\b{re.escape(found.new)}\b", asked):
-            continue
-        try:
-            texts = rename.follow(ctx.root, found)
-        except ValueError:
-            continue  # the checks that follow say which references are left
-        for path, text in texts.items():
-            if path in ctx.user_dirty:
-                return (
-                    f"renaming {found.old} would change {path}, which has your uncommitted changes"
-                )
-            real = ctx.root / path
-            if path not in before:
-                before[path] = real.read_bytes() if real.is_file() else None
-            try:
-                ctx.files.write(path, text)
-            except TiercodeError as exc:
-                return str(exc)
-            if path not in touched:
-                touched.append(path)
-    return ""
-
-
-def _undo(ctx: RunContext, before: dict[str, bytes | None]) -> None:
-    """Put every file the failed step touched back byte for byte; remove the ones it made."""
-    for rel, data in before.items():
-        real = ctx.root / rel
-        if data is None:
-            real.unlink(missing_ok=True)
-        else:
-            real.write_bytes(data)
-
-
-def _run_command(ctx: RunContext, state: AgentState, command: str) -> None:
-    verdict = shell.check_command(command, ctx.settings.shell_allow, root=ctx.root)
-    granted = verdict.action == "allow"
-    if verdict.action == "ask":
-        granted = ctx.approve(command, verdict.reason)
-    if verdict.action != "allow":
-        ctx.emit(
-            ApprovalNeeded(state["run_id"], state["step"] + 1, command, verdict.reason, granted)
-        )
-    returncode = shell.run(command, ctx.root, timeout_s=120).returncode if granted else None
-    ctx.ledger.record_command(
-        state["run_id"], state["step"] + 1, command, verdict.action, granted, returncode
-    )
-
-
 def _check(
     ctx: RunContext, state: AgentState, touched: list[str], before: dict[str, bytes | None]
 ) -> verification.StepCheck:
@@ -402,9 +227,9 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
     before: dict[str, bytes | None] = {}
     out = _Outcome(failure=action.get("error", ""))
     if not out.failure:
-        out.touched, out.failure = _apply(ctx, step, action.get("edits", []), before)
+        out.touched, out.failure = applying.apply_edits(ctx, step, action.get("edits", []), before)
     if not out.failure:
-        out.failure = _follow_renames(ctx, state, out.touched, before)
+        out.failure = applying.follow_renames(ctx, state, out.touched, before)
     if not out.failure:
         verdict = _check(ctx, state, out.touched, before)
         out.failure, out.evidence, out.more_files = (
@@ -415,7 +240,7 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
         if verdict.tests is not None:
             out.test_output = verdict.tests.output if verdict.failure else ""
     if not out.failure and (command := str(action.get("command") or "").strip()):
-        _run_command(ctx, state, command)
+        applying.run_command(ctx, state, command)
     if not out.failure:
         message = f"tiercode: {step['goal'][:60]}\n\nTask: {state['task'][:200]}"
         try:
@@ -423,7 +248,7 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
         except TiercodeError as exc:
             out.failure = str(exc)
     if out.failure:
-        _undo(ctx, before)
+        applying.undo(ctx, before)
     return out
 
 

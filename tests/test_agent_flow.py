@@ -106,11 +106,11 @@ def test_a_failing_test_is_fixed_in_the_code_under_test_never_in_the_test(
     outcome, events, model = run(
         git_repo,
         "the test suite fails, please fix the bug",
-        [plan(("make the test pass", ["tests/test_ops.py"])), code("calc/ops.py", FIXED_SUB)],
+        [code("calc/ops.py", FIXED_SUB)],
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
     assert of_type(events, "plan")[0]["steps"][0]["files"] == ["calc/ops.py"]
-    prompt = act_prompt(model.calls[1])
+    prompt = act_prompt(model.calls[0])
     assert "tests/test_ops.py::test_sub" in prompt and "assert sub(5, 3) == 2" in prompt
     done = of_type(events, "run.completed")[0]
     assert "tests: 2 passed (now passing: tests/test_ops.py::test_sub)" in done["verified"]

@@ -1,0 +1,110 @@
+"""A step's side effects on the repository: its edits (with the renames they imply), its
+command, and putting every touched file back byte for byte when the step fails."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tiercode.agent import replies
+from tiercode.agent.context import RunContext
+from tiercode.agent.events import ApprovalNeeded
+from tiercode.agent.state import AgentState, Step
+from tiercode.agent.step_view import FILE_CHARS
+from tiercode.tools import rename, shell
+from tiercode.tools.errors import TiercodeError
+
+
+def apply_edits(
+    ctx: RunContext, step: Step, edits: list[dict[str, Any]], before: dict[str, bytes | None]
+) -> tuple[list[str], str]:
+    """Apply the edits; returns touched paths and a failure, if any. `before` collects
+    each touched file's bytes (None: it did not exist) so a failed step can be undone
+    exactly, whatever git knows of the file."""
+    touched: list[str] = []
+    if not edits:
+        return touched, "the reply had no edits"
+    for raw in edits:
+        edit = replies.Edit(**raw)
+        try:
+            rel = ctx.files.relative(edit.path)
+        except TiercodeError as exc:
+            return touched, str(exc)
+        if rel in ctx.user_dirty:
+            return touched, f"{rel} has your uncommitted changes; tiercode leaves it alone"
+        if rel not in step["files"]:
+            return touched, f"{rel} is not one of this step's files ({', '.join(step['files'])})"
+        real = ctx.root / rel
+        if rel not in before:
+            before[rel] = real.read_bytes() if real.is_file() else None
+        try:
+            source = real.read_bytes().decode("utf-8") if real.is_file() else None
+            shown_whole = source is None or len(source) <= FILE_CHARS  # else an outline
+            ctx.files.write(rel, replies.apply(edit, source, rel, whole=shown_whole))
+        except UnicodeDecodeError:
+            return touched, f"{rel} is not UTF-8 text; tiercode does not edit it"
+        except TiercodeError as exc:
+            return touched, str(exc)
+        if rel not in touched:
+            touched.append(rel)
+    return touched, ""
+
+
+def follow_renames(
+    ctx: RunContext, state: AgentState, touched: list[str], before: dict[str, bytes | None]
+) -> str:
+    """When an edit renamed a definition to a name the task or step asks for, rope renames
+    every reference too (other files, imports, tests): a small model edits the definition
+    and forgets the callers. The files rope changes join the step. Returns a failure."""
+    asked = f"{state['task']} {state['plan'][state['step']]['goal']}"
+    for rel in [t for t in touched if t.endswith(".py")]:
+        if (data := before.get(rel)) is None:
+            continue
+        now = (ctx.root / rel).read_text(encoding="utf-8")
+        found = rename.detect(rel, data.decode("utf-8", "replace"), now)
+        if found is None or not re.search(rf"\b{re.escape(found.new)}\b", asked):
+            continue
+        try:
+            texts = rename.follow(ctx.root, found)
+        except ValueError:
+            continue  # the checks that follow say which references are left
+        for path, text in texts.items():
+            if path in ctx.user_dirty:
+                return (
+                    f"renaming {found.old} would change {path}, which has your uncommitted changes"
+                )
+            real = ctx.root / path
+            if path not in before:
+                before[path] = real.read_bytes() if real.is_file() else None
+            try:
+                ctx.files.write(path, text)
+            except TiercodeError as exc:
+                return str(exc)
+            if path not in touched:
+                touched.append(path)
+    return ""
+
+
+def undo(ctx: RunContext, before: dict[str, bytes | None]) -> None:
+    """Put every file the failed step touched back byte for byte; remove the ones it made."""
+    for rel, data in before.items():
+        real = ctx.root / rel
+        if data is None:
+            real.unlink(missing_ok=True)
+        else:
+            real.write_bytes(data)
+
+
+def run_command(ctx: RunContext, state: AgentState, command: str) -> None:
+    verdict = shell.check_command(command, ctx.settings.shell_allow, root=ctx.root)
+    granted = verdict.action == "allow"
+    if verdict.action == "ask":
+        granted = ctx.approve(command, verdict.reason)
+    if verdict.action != "allow":
+        ctx.emit(
+            ApprovalNeeded(state["run_id"], state["step"] + 1, command, verdict.reason, granted)
+        )
+    returncode = shell.run(command, ctx.root, timeout_s=120).returncode if granted else None
+    ctx.ledger.record_command(
+        state["run_id"], state["step"] + 1, command, verdict.action, granted, returncode
+    )
