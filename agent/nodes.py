@@ -27,8 +27,8 @@ from tiercode.agent.router import Decision
 from tiercode.agent.state import AgentState, Step, StepRecord
 from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
-from tiercode.tools.files import truncate_middle
 from tiercode.tools.repomap import is_test_file
+from tiercode.tools.text import truncate_middle
 
 MAX_ROUNDS = 2
 """Prompts per step: the first, and one retry that shows why the first round failed."""

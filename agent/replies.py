@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
-from tiercode.tools.files import EditFailed, _apply
 from tiercode.tools.outline import restore_docstrings
 from tiercode.tools.repomap import is_test_file
+from tiercode.tools.search_replace import EditFailed, apply_search_replace
 from tiercode.tools.splice import looks_whole, splice
 
 FORMAT_RULES = """\
@@ -169,7 +169,7 @@ def _apply_search_replace(edit: Edit, source: str | None, path: str) -> str:
             f"{path} already exists and is not empty; the search block must quote the lines "
             "to replace"
         )
-    return _apply(path, source, edit.search, edit.replace)[0]
+    return apply_search_replace(path, source, edit.search, edit.replace)[0]
 
 
 class _Parser:

@@ -11,9 +11,9 @@ from tiercode.agent.context import RunContext
 from tiercode.agent.state import AgentState
 from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
-from tiercode.tools.files import truncate_middle
 from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, imports, outline
 from tiercode.tools.repomap import symbols
+from tiercode.tools.text import truncate_middle
 from tiercode.tools.tracebacks import digest
 
 FILE_CHARS = 6000

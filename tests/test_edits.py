@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tiercode.agent.replies import FORMAT_RULES, Edit, apply, format_reply, parse
-from tiercode.tools.files import EditFailed
+from tiercode.tools.search_replace import EditFailed
 from tiercode.tools.splice import looks_whole, splice
 
 FENCE = "```"

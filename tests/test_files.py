@@ -11,13 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tiercode.tools.errors import PathOutsideRepo, TiercodeError
-from tiercode.tools.files import (
-    BinaryFile,
-    EditFailed,
-    RepoFiles,
-    glob_matches,
-    truncate_middle,
-)
+from tiercode.tools.files import BinaryFile, RepoFiles, glob_matches
+from tiercode.tools.search_replace import EditFailed
+from tiercode.tools.text import truncate_middle
 
 
 @pytest.fixture

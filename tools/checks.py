@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from tiercode.tools import shell
-from tiercode.tools.files import truncate_middle
 from tiercode.tools.repomap import is_test_file
+from tiercode.tools.text import truncate_middle
 from tiercode.tools.tracebacks import failing_tests
 
 TEST_TIMEOUT_S = 300.0

@@ -9,27 +9,23 @@ from __future__ import annotations
 import builtins
 import codecs
 import contextlib
-import difflib
 import errno
 import os
 import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import git
 
 from tiercode.tools.errors import PathOutsideRepo, TiercodeError
+from tiercode.tools.search_replace import EditFailed, Strategy, apply_search_replace
 
 BINARY_SNIFF_BYTES = 8192
 """A file with a NUL byte in this many leading bytes is treated as binary (git's own rule)."""
 
 _MAX_GREP_FILE_BYTES = 2_000_000
 _MAX_GREP_LINE_CHARS = 500
-
-
-Strategy = Literal["exact", "whitespace", "create"]
 
 
 class FileToolError(TiercodeError):
@@ -45,10 +41,6 @@ class NotUtf8(FileToolError):
     that back would corrupt it, so the agent neither reads nor edits it."""
 
 
-class EditFailed(FileToolError):
-    """A search/replace block did not apply; the message says why and shows the closest lines."""
-
-
 @dataclass(frozen=True)
 class EditResult:
     """What an applied edit did, so the agent can report which matching strategy was needed."""
@@ -57,34 +49,6 @@ class EditResult:
     strategy: Strategy
     line: int
     """1-based line where the replacement starts."""
-
-
-def omission_marker(omitted: int) -> str:
-    """The one-line marker put where text was cut, shared by context building and shell output."""
-    return f"\n[... {omitted} chars omitted ...]\n"
-
-
-def middle_cut(total: int, max_chars: int) -> tuple[int, int]:
-    """How many leading and trailing chars of `total` to keep so head+marker+tail fits max_chars.
-
-    Exposed so that a streaming reader (the shell tool) can cut without holding all the text.
-    """
-    keep = max_chars
-    for _ in range(4):  # the marker's length depends on the count it shows; settle it
-        keep = max(max_chars - len(omission_marker(total - keep)), 0)
-    head = (keep + 1) // 2
-    return head, keep - head
-
-
-def truncate_middle(text: str, max_chars: int) -> str:
-    """Keep the head and the tail of `text`, where errors and summaries usually are.
-
-    The result is at most `max_chars` long unless `max_chars` is shorter than the marker.
-    """
-    if len(text) <= max_chars:
-        return text
-    head, tail = middle_cut(len(text), max_chars)
-    return text[:head] + omission_marker(len(text) - head - tail) + text[len(text) - tail :]
 
 
 def glob_matches(pattern: str, rel_path: str) -> bool:
@@ -214,7 +178,7 @@ class RepoFiles:
                 )
             self.write(rel, replace)
             return EditResult(rel, "create", 1)
-        new, strategy, line = _apply(rel, content, search, replace)
+        new, strategy, line = apply_search_replace(rel, content, search, replace)
         self.write(rel, new)
         return EditResult(rel, strategy, line)
 
@@ -341,128 +305,3 @@ def _decode(path: str, data: bytes, *, complete: bool) -> str:
         raise NotUtf8(
             f"{path} is not UTF-8 text; tiercode does not edit it (bad byte at {exc.start})"
         ) from None
-
-
-def _apply(rel: str, content: str, search: str, replace: str) -> tuple[str, Strategy, int]:
-    """Return (new content, strategy, start line) or raise EditFailed."""
-    count = content.count(search)
-    if count == 1:
-        start = content.index(search)
-        line = content.count("\n", 0, start) + 1
-        return content[:start] + replace + content[start + len(search) :], "exact", line
-    lines = content.splitlines(keepends=True)
-    if count > 1:
-        starts = _exact_starts(content, search)
-        raise EditFailed(
-            f"search block matches {count} places in {rel} (lines {_fmt_lines(starts)}); "
-            "include more surrounding lines so it matches exactly one"
-        )
-    wanted = _trim_blank_edges(search.splitlines())
-    matches = [
-        (i, shift)
-        for i in range(len(lines) - len(wanted) + 1)
-        if (shift := _shift_at(lines, i, wanted)) is not None
-    ]
-    if len(matches) > 1:
-        raise EditFailed(
-            f"search block matches {len(matches)} places in {rel} when whitespace is ignored "
-            f"(lines {_fmt_lines([i + 1 for i, _ in matches])}); include more surrounding lines"
-        )
-    if not matches:
-        raise EditFailed(_no_match_message(rel, lines, wanted))
-    i, shift = matches[0]
-    block = lines[i : i + len(wanted)]
-    newline = "\r\n" if "\r\n" in content else "\n"
-    ends_with_newline = block[-1].endswith(("\n", "\r"))
-    new_lines = [_reindent(line, shift) for line in replace.splitlines()]
-    new_block = newline.join(new_lines) + (newline if ends_with_newline and new_lines else "")
-    new = "".join(lines[:i]) + new_block + "".join(lines[i + len(wanted) :])
-    return new, "whitespace", i + 1
-
-
-def _exact_starts(content: str, search: str) -> list[int]:
-    starts, at = [], content.find(search)
-    while at != -1:
-        starts.append(content.count("\n", 0, at) + 1)
-        at = content.find(search, at + 1)
-    return starts
-
-
-def _fmt_lines(numbers: list[int]) -> str:
-    shown = ", ".join(str(n) for n in numbers[:5])
-    return shown + (", ..." if len(numbers) > 5 else "")
-
-
-def _trim_blank_edges(lines: list[str]) -> list[str]:
-    while lines and not lines[0].strip():
-        lines = lines[1:]
-    while lines and not lines[-1].strip():
-        lines = lines[:-1]
-    return lines
-
-
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-def _shift_at(lines: list[str], i: int, wanted: list[str]) -> tuple[str, int] | None:
-    """The uniform indent shift that makes `wanted` equal lines[i:], or None.
-
-    A shift is (prefix, sign): +1 means the file is indented by `prefix` more than the block,
-    -1 means less. Trailing whitespace is ignored and blank lines match blank lines.
-    """
-    shift: tuple[str, int] | None = None
-    for have_raw, want_raw in zip(lines[i : i + len(wanted)], wanted, strict=True):
-        have, want = have_raw.rstrip(), want_raw.rstrip()
-        if not have or not want:
-            if have or want:
-                return None
-            continue
-        if shift is None:
-            hi, wi = _indent(have), _indent(want)
-            if hi.endswith(wi):
-                shift = (hi[: len(hi) - len(wi)], 1)
-            elif wi.endswith(hi):
-                shift = (wi[: len(wi) - len(hi)], -1)
-            else:
-                return None
-        prefix, sign = shift
-        if (sign > 0 and have != prefix + want) or (sign < 0 and want != prefix + have):
-            return None
-    return shift or ("", 1)
-
-
-def _reindent(line: str, shift: tuple[str, int]) -> str:
-    prefix, sign = shift
-    if not line.strip():
-        return ""
-    if sign > 0:
-        return prefix + line
-    if line.startswith(prefix):
-        return line[len(prefix) :]
-    return line[min(len(prefix), len(_indent(line))) :]
-
-
-def _no_match_message(rel: str, lines: list[str], wanted: list[str]) -> str:
-    """Say the block was not found and show the most similar lines, to guide the next try."""
-    head = f"search block not found in {rel}"
-    if not lines or not wanted:
-        return head
-    first = wanted[0].strip()
-    by_first = sorted(
-        range(len(lines)),
-        key=lambda i: difflib.SequenceMatcher(None, lines[i].strip(), first).ratio(),
-        reverse=True,
-    )[:5]
-    target = "\n".join(w.strip() for w in wanted)
-
-    def score(i: int) -> float:
-        window = "\n".join(line.strip() for line in lines[i : i + len(wanted)])
-        return difflib.SequenceMatcher(None, window, target).ratio()
-
-    best = max(by_first, key=score)
-    shown = "".join(lines[best : best + len(wanted)]).rstrip("\n")
-    return (
-        f"{head}. Closest lines ({best + 1}-{best + len(wanted)}, similarity "
-        f"{score(best):.2f}):\n{truncate_middle(shown, 2000)}"
-    )

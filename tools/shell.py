@@ -36,7 +36,7 @@ from tiercode.tools.command_policy import (
     check_command,
 )
 from tiercode.tools.errors import TiercodeError
-from tiercode.tools.files import middle_cut, omission_marker, truncate_middle
+from tiercode.tools.text import middle_cut, omission_marker, truncate_middle
 
 __all__ = [
     "DENIED_ENV",
