@@ -94,6 +94,27 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def readme_table(data: dict[str, Any]) -> str:
+    """The short table the README quotes for a run, rendered from its results file, so a
+    test can hold the README to the committed figures (`tests/test_readme_results.py`)."""
+    lines = [
+        "| policy | passed | 95 % interval | false done | cloud spend | p50 s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    cloud = data["policies"].get("cloud")
+    for name, m in data["policies"].items():
+        low, high = metrics.wilson(m["passed"], m["tasks"]) or (0.0, 0.0)
+        spend = money(m["cloud_usd"])
+        if cloud and name != "cloud" and Decimal(cloud["cloud_usd"]) > 0:
+            share = 100 * Decimal(m["cloud_usd"]) / Decimal(cloud["cloud_usd"])
+            spend += f" ({share:.1f} % of cloud)"
+        lines.append(
+            f"| {name} | {m['passed']}/{m['tasks']} | {100 * low:.0f}–{100 * high:.0f} % "
+            f"| {m.get('false_done', '-')} | {spend} | {m['latency_p50_s']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 MIN_VERDICT_TASKS = 20
 """Fewer tasks than this, or a partial run, get figures but no verdict on `auto`."""
 
