@@ -19,6 +19,7 @@ from tiercode.agent import cli_setup, cli_usage, config
 from tiercode.agent.cli_guard import guarded
 from tiercode.agent.events import Event
 from tiercode.agent.pricing import usd
+from tiercode.agent.providers import PROVIDERS
 from tiercode.evals.cli import register as register_eval
 from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
 
@@ -152,6 +153,17 @@ def printer(as_json: bool) -> Callable[[Event], None]:
 
 
 RepoOpt = Annotated[Path, typer.Option("--repo", help="The git repository to work in.")]
+PolicyOpt = Annotated[
+    str | None,
+    typer.Option(metavar="[local|cloud|auto|auto:X]", help="How each step picks its tier."),
+]
+ProviderOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="[" + "|".join(PROVIDERS) + "]",
+        help="Cloud endpoint preset: base URL, key variable, default model.",
+    ),
+]
 
 
 @app.command()
@@ -160,14 +172,23 @@ def run(
     task: Annotated[str, typer.Argument(help="What to change, in plain words.")],
     repo: RepoOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
-    policy: Annotated[str | None, typer.Option(help="local, cloud, auto or auto:X.")] = None,
+    policy: PolicyOpt = None,
     max_cost_usd: Annotated[str | None, typer.Option(help="Cap on cloud spend, USD.")] = None,
     local_only: Annotated[
         bool, typer.Option("--local-only", help="Nothing leaves the machine.")
     ] = False,
     test_cmd: Annotated[str | None, typer.Option(help="Command that runs the tests.")] = None,
     on_dirty: Annotated[
-        str | None, typer.Option(help="refuse or keep uncommitted changes.")
+        str | None,
+        typer.Option(metavar="[refuse|keep]", help="What to do with uncommitted changes."),
+    ] = None,
+    provider: ProviderOpt = None,
+    cloud_model: Annotated[
+        str | None, typer.Option(help="Model name the cloud endpoint serves.")
+    ] = None,
+    cloud_price: Annotated[
+        str | None,
+        typer.Option(help="Cloud price IN,OUT[,CACHED] USD per 1M tokens, or 0 (free server)."),
     ] = None,
     local_model: Annotated[str | None, typer.Option(help="Catalog name or GGUF path.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Most plan steps.")] = None,
@@ -193,6 +214,9 @@ def run(
         on_dirty=on_dirty,
         local_model=local_model,
         max_steps=max_steps,
+        provider=provider,
+        cloud_model=cloud_model,
+        cloud_price=cloud_price,
     )
     outcome = Runner(settings, root, emit=printer(as_json)).start(task, branch=branch)
     finish(outcome)
@@ -209,9 +233,10 @@ def finish(outcome: Any) -> None:
 @guarded
 def tui(
     repo: RepoOpt = Path("."),
-    policy: Annotated[str | None, typer.Option(help="local, cloud, auto or auto:X.")] = None,
+    policy: PolicyOpt = None,
     max_cost_usd: Annotated[str | None, typer.Option(help="Cap on cloud spend, USD.")] = None,
     local_only: Annotated[bool, typer.Option("--local-only", help="Nothing leaves.")] = False,
+    provider: ProviderOpt = None,
 ) -> None:
     """Open the terminal UI: give a task, watch each step's tier and cost, approve, undo."""
     from tiercode.tools.git import GitRepo
@@ -220,7 +245,11 @@ def tui(
     root = _repo(repo)
     GitRepo.open(root)  # a bad repo is one line here, not an error inside the UI
     settings = load_settings(
-        root, policy=policy, max_cost_usd=max_cost_usd, local_only=local_only or None
+        root,
+        policy=policy,
+        max_cost_usd=max_cost_usd,
+        local_only=local_only or None,
+        provider=provider,
     )
     run_tui(root, settings)
 

@@ -17,13 +17,14 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from tiercode.agent import catalog, config, graph
+from tiercode.agent import catalog, config, graph, providers
+from tiercode.agent.cloud import CloudModel
 from tiercode.agent.config import Settings
 from tiercode.agent.context import ModelFactory, RunContext
 from tiercode.agent.events import Event, RunCompleted, RunStarted
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import ChatModel, CloudModel, LocalModel
-from tiercode.agent.pricing import Price, price_for
+from tiercode.agent.models import ChatModel, LocalModel
+from tiercode.agent.pricing import FREE, Price, parse_price, price_for
 from tiercode.agent.standin import StandInServer, standin_price_model
 from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.tools.git import GitRepo
@@ -88,18 +89,31 @@ def price_model(settings: Settings) -> str:
 
 
 def cloud_price(settings: Settings, model: str | None = None) -> tuple[str, Price]:
-    """The price model and its price. A `--local-only` run never calls the cloud: when
-    its model has no price, its all-cloud counterfactual is priced as the stand-in's."""
+    """The price model and its price: `cloud_price` when set, zero for a local server's
+    preset, else the user's `[prices]` or the list price. A `--local-only` run never calls
+    the cloud: when its model has no price, its all-cloud counterfactual is priced as the
+    stand-in's."""
     model = model or price_model(settings)
+    preset = providers.PROVIDERS.get(settings.provider)
+    if settings.cloud_price:
+        return model, parse_price(settings.cloud_price, "cloud_price")
+    if preset and preset.local and not settings.cloud_price_as and model not in settings.prices:
+        return model, FREE
     try:
-        return model, price_for(model, settings.prices)
+        return model, price_for(
+            model,
+            settings.prices,
+            provider=preset.prices_id if preset else None,
+            base_url=settings.cloud_base_url or None,
+        )
     except ConfigError:
         if settings.local_only:
             return standin_price_model(), price_for(standin_price_model(), settings.prices)
         if settings.cloud_base_url and model == Settings().cloud_model:
             raise ConfigError(
                 f"cloud endpoint {settings.cloud_base_url} is set but cloud_model is still the "
-                f"stand-in's '{model}': set TIERCODE_CLOUD_MODEL to the model it serves"
+                f"stand-in's '{model}': set TIERCODE_CLOUD_MODEL to the model it serves, "
+                "or pick a --provider"
             ) from None
         raise
 
