@@ -8,14 +8,14 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from tiercode.agent import cli_setup, cli_usage, config
+from tiercode.agent import cli_guard, cli_setup, cli_usage, config, result
 from tiercode.agent.cli_guard import guarded
 from tiercode.agent.events import Event
 from tiercode.agent.pricing import usd
@@ -135,24 +135,61 @@ def describe(event: Event) -> str | None:
     return None
 
 
-def printer(as_json: bool) -> Callable[[Event], None]:
+FORMATS = ("text", "json", "stream-json")
+
+
+def output_format_of(as_json: bool, fmt: str | None) -> str:
+    """`--json` is `--output-format stream-json`; `json` prints one final object."""
+    fmt = fmt or ("stream-json" if as_json else "text")
+    if fmt not in FORMATS:
+        raise ConfigError(f"--output-format must be text, json or stream-json, got '{fmt}'")
+    return fmt
+
+
+class Printer:
     """Print events: JSON lines (json.dumps escapes control characters) or human lines,
-    which carry model and repo text and so go through `terminal_safe`."""
+    which carry model and repo text and so go through `terminal_safe`. Under `json` only
+    the final object reaches stdout (`result.from_completed`), progress goes to stderr."""
 
-    def emit(event: Event) -> None:
-        if as_json:
-            if event.type != "token":
-                print(json.dumps(event.to_dict()), flush=True)
-            line = describe(event)
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self.completed: dict[str, Any] | None = None
+        self.started = time.monotonic()
+
+    def __call__(self, event: Event) -> None:
+        if event.type == "run.completed":
+            self.completed = event.to_dict()
+        line = describe(event)
+        if self.fmt == "text":
             if line:
-                print(terminal_safe(line), file=sys.stderr, flush=True)
-        elif line := describe(event):
-            print(terminal_safe(line), flush=True)
+                print(terminal_safe(line), flush=True)
+            return
+        if self.fmt == "stream-json" and event.type != "token":
+            print(json.dumps(event.to_dict()), flush=True)
+        if line:
+            print(terminal_safe(line), file=sys.stderr, flush=True)
 
-    return emit
+    def final(self) -> None:
+        """Under `json`, the one object on stdout."""
+        if self.fmt == "json" and self.completed is not None:
+            duration = time.monotonic() - self.started
+            print(json.dumps(result.from_completed(self.completed, duration)), flush=True)
+
+
+def printer(as_json: bool) -> Printer:
+    return Printer("stream-json" if as_json else "text")
 
 
 RepoOpt = Annotated[Path, typer.Option("--repo", help="The git repository to work in.")]
+OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output-format",
+        metavar="[text|json|stream-json]",
+        help="text: readable progress; stream-json: one JSON event per line; "
+        "json: one final object (result, status, total_cost_usd, usage, run_id, is_error).",
+    ),
+]
 PolicyOpt = Annotated[
     str | None,
     typer.Option(metavar="[local|cloud|auto|auto:X]", help="How each step picks its tier."),
@@ -171,7 +208,10 @@ ProviderOpt = Annotated[
 def run(
     task: Annotated[str, typer.Argument(help="What to change, in plain words.")],
     repo: RepoOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines on stdout (= --output-format stream-json).")
+    ] = False,
+    output_format: OutputOpt = None,
     policy: PolicyOpt = None,
     max_cost_usd: Annotated[str | None, typer.Option(help="Cap on cloud spend, USD.")] = None,
     local_only: Annotated[
@@ -201,6 +241,7 @@ def run(
     from tiercode.agent.runner import Runner
     from tiercode.tools import shell
 
+    emit = Printer(output_format_of(as_json, output_format))
     root = _repo(repo)
     if no_sandbox:
         shell.use_sandbox(False)
@@ -218,7 +259,8 @@ def run(
         cloud_model=cloud_model,
         cloud_price=cloud_price,
     )
-    outcome = Runner(settings, root, emit=printer(as_json)).start(task, branch=branch)
+    outcome = Runner(settings, root, emit=emit).start(task, branch=branch)
+    emit.final()
     finish(outcome)
 
 
@@ -259,6 +301,7 @@ def tui(
 def resume(
     run_id: Annotated[str, typer.Argument(help="The run to continue.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    output_format: OutputOpt = None,
 ) -> None:
     """Continue a run that died, from its last checkpoint; finished steps are not redone."""
     from tiercode.agent.ledger import Ledger
@@ -268,7 +311,9 @@ def resume(
     if row is None:
         raise ConfigError(f"no run '{run_id}' in the ledger")
     settings = settings_from_json(row["settings_json"])
-    outcome = Runner(settings, Path(row["repo"]), emit=printer(as_json)).resume(run_id)
+    emit = Printer(output_format_of(as_json, output_format))
+    outcome = Runner(settings, Path(row["repo"]), emit=emit).resume(run_id)
+    emit.final()
     finish(outcome)
 
 
@@ -321,3 +366,22 @@ def main() -> None:
     except TiercodeError as exc:
         typer.echo(terminal_safe(f"tiercode: {exc}"), err=True)
         sys.exit(int(exc.exit_code))
+    except SystemExit as exc:
+        # A command line click refused (unknown option, missing argument) never reaches a
+        # command: in a JSON mode it still ends with an object on stdout.
+        if exc.code == ExitCode.USAGE and not cli_guard.reported:
+            mode = _json_mode(sys.argv[1:])
+            if mode:
+                cli_guard.json_error(mode, int(ExitCode.USAGE), "bad command line (see stderr)")
+        raise
+
+
+def _json_mode(argv: list[str]) -> str | None:
+    """The JSON output mode a command line asks for, read before click parsed it."""
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--output-format=") else None
+        if arg == "--output-format" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value in ("json", "stream-json"):
+            return value
+    return "stream-json" if "--json" in argv else None

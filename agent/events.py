@@ -126,6 +126,8 @@ class RunCompleted(Event):
     """What was checked before the run said done: compiles, imports, tests."""
     total_cost_usd: Decimal = Decimal(0)
     """Cloud spend plus the local energy estimate: what the run cost in all."""
+    cached_tokens: int = 0
+    """Prompt tokens the provider reported as read from its cache."""
 
 
 class EventSink(Protocol):

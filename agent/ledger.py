@@ -155,6 +155,8 @@ class RunTotals:
     prompt_tokens: int
     completion_tokens: int
     simulated: bool
+    cached_tokens: int = 0
+    """Prompt tokens the provider served from its cache (part of prompt_tokens)."""
 
 
 SummaryBy = Literal["day", "model", "tier", "run"]
@@ -422,6 +424,7 @@ def totals(calls: list[CallRecord]) -> RunTotals:
         prompt_tokens=sum(c.prompt_tokens for c in calls),
         completion_tokens=sum(c.completion_tokens for c in calls),
         simulated=any(c.simulated for c in calls),
+        cached_tokens=sum(c.cached_tokens for c in calls),
     )
 
 

@@ -311,6 +311,7 @@ class Runner:
                 t.simulated,
                 verified,
                 t.cloud_usd + t.local_usd,
+                t.cached_tokens,
             )
         )
         return Outcome(run_id, code, status, message)

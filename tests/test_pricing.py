@@ -56,9 +56,10 @@ def test_prices_come_from_the_bundled_list_without_the_network(
     groq = price_for("llama-3.3-70b-versatile", base_url="https://api.groq.com/openai/v1")
     assert groq.cached_input == groq.input  # no cached rate: billed at the full input rate
     # a proxy on loopback serving a known model under a routed name
-    assert price_for("openai/gpt-4.1-mini", base_url="http://127.0.0.1:4000/v1") == PRICES[
-        "gpt-4.1-mini"
-    ]
+    assert (
+        price_for("openai/gpt-4.1-mini", base_url="http://127.0.0.1:4000/v1")
+        == PRICES["gpt-4.1-mini"]
+    )
 
 
 def test_a_price_flag_is_in_out_and_optionally_cached() -> None:
