@@ -143,7 +143,10 @@ class RunContext:
             messages = self._gate(run_id, step, attempt, messages, paths)
         model = self.model(tier)
 
+        streamed: list[str] = []
+
         def on_token(text: str) -> None:
+            streamed.append(text)
             self.check_cancelled()
             self.emit(TokenStreamed(run_id, step, text))
 
@@ -158,6 +161,10 @@ class RunContext:
                 max_chars=max_chars,
                 temperature=temperature,
             )
+        except (Cancelled, KeyboardInterrupt):
+            stopped = (run_id, step, attempt, purpose)
+            self._record_stopped(stopped, decision, model, messages, streamed, started)
+            raise
         except CloudUnavailable as exc:
             if not exc.transient or s.base_policy == CLOUD:
                 raise
@@ -206,6 +213,51 @@ class RunContext:
             )
         )
         return reply, cost
+
+    def _record_stopped(
+        self,
+        call: tuple[str, int, int, str],
+        decision: Decision,
+        model: ChatModel,
+        messages: list[Message],
+        streamed: list[str],
+        started: float,
+    ) -> None:
+        """Record a call the user stopped mid-reply: its prompt, the pieces streamed so far
+        (one token each) and its time were spent, so the ledger counts them."""
+        run_id, step, attempt, purpose = call
+        s = self.settings
+        elapsed = max(0.0, time.time() - started)
+        prompt_tokens = model.count_tokens(messages)
+        counterfactual = cloud_cost(self.cloud_price, prompt_tokens, len(streamed))
+        cloud = decision.tier == CLOUD
+        if cloud:
+            cost = counterfactual
+        else:
+            cost = energy_cost(elapsed, s.energy_watts, s.energy_usd_per_kwh)
+        self.ledger.record_call(
+            CallRecord(
+                call_id=f"{run_id}:{step}:{attempt}:{purpose}:stopped",
+                run_id=run_id,
+                step=step,
+                attempt=attempt,
+                ts=started,
+                tier=decision.tier,
+                model=model.name,
+                price_model=self.price_model if cloud else "energy",
+                prompt_tokens=prompt_tokens,
+                cached_tokens=0,
+                completion_tokens=len(streamed),
+                latency_s=elapsed,
+                ttft_s=elapsed,
+                confidence=None,
+                route_reason=decision.reason,
+                cost_usd=cost,
+                simulated=self.simulated and cloud,
+                incomplete=True,
+                counterfactual_usd=counterfactual,
+            )
+        )
 
     def _gate(
         self, run_id: str, step: int, attempt: int, messages: list[Message], paths: list[str]

@@ -248,9 +248,11 @@ class Ledger:
             (run_id, _now(), task, repo, policy, settings_json, _json(model_hashes)),
         )
 
-    def finish_run(self, run_id: str, status: str) -> None:
+    def finish_run(self, run_id: str, status: str, *, if_running: bool = False) -> None:
+        """Give a run its final status; `if_running` leaves one that already has it."""
+        where = " AND status = 'running'" if if_running else ""
         self._write(
-            "UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?",
+            f"UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?{where}",
             (_now(), status, run_id),
         )
 

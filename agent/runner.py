@@ -26,7 +26,7 @@ from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import ChatModel, LocalModel
 from tiercode.agent.pricing import FREE, Price, parse_price, price_for
 from tiercode.agent.standin import StandInServer, standin_price_model
-from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
+from tiercode.tools.errors import Cancelled, ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.tools.git import GitRepo
 
 MAX_TASK_CHARS = 20_000
@@ -230,15 +230,15 @@ class Runner:
         return self._drive(run_id, None, state.get("user_dirty", []))
 
     def _drive(self, run_id: str, initial: dict[str, Any] | None, dirty: list[str]) -> Outcome:
-        """Run the graph; a run that cannot even start (no price, no model) is still
-        closed in the ledger, not left `running` forever."""
+        """Run the graph; however it ends (no price, no model, Ctrl-C, a bug), the run gets
+        a final status in the ledger instead of staying `running` forever."""
         try:
             return self._run(run_id, initial, dirty)
-        except TiercodeError:
-            self.ledger.finish_run(run_id, "error")
-            raise
-        except KeyboardInterrupt:
-            self.ledger.finish_run(run_id, "interrupted")
+        except BaseException as exc:
+            status = "error" if isinstance(exc, TiercodeError) else "failed"
+            if isinstance(exc, Cancelled | KeyboardInterrupt):
+                status = "cancelled" if isinstance(exc, Cancelled) else "interrupted"
+            self.ledger.finish_run(run_id, status, if_running=True)
             raise
 
     def _run(self, run_id: str, initial: dict[str, Any] | None, dirty: list[str]) -> Outcome:
