@@ -20,6 +20,7 @@ from tiercode.agent.cli_guard import guarded
 from tiercode.agent.events import Event
 from tiercode.agent.pricing import usd
 from tiercode.agent.providers import PROVIDERS
+from tiercode.agent.runlog import log_path
 from tiercode.evals.cli import register as register_eval
 from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
 
@@ -99,7 +100,7 @@ def describe(event: Event) -> str | None:
         sim = " (simulated price)" if d["cloud_simulated"] else ""
         return (
             f"run {d['run_id']}: policy {d['policy']}, local {d['local_model']}, "
-            f"cloud {d['cloud_model']}{sim}"
+            f"cloud {d['cloud_model']}{sim}; prompts and replies in {log_path(d['run_id'])}"
         )
     if t == "plan":
         return "plan:\n" + "\n".join(
@@ -236,6 +237,12 @@ def run(
         bool, typer.Option("--no-sandbox", help="Run commands and tests unconfined.")
     ] = False,
     branch: Annotated[str, typer.Option(help="Create this branch at HEAD and commit there.")] = "",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every prompt and reply on stderr.")
+    ] = False,
+    keep_replies: Annotated[
+        bool, typer.Option("--keep-replies", help="Keep reply texts in the ledger.")
+    ] = False,
 ) -> None:
     """Carry out TASK in the repo, headless. Commands needing approval are denied."""
     from tiercode.agent.runner import Runner
@@ -258,10 +265,16 @@ def run(
         provider=provider,
         cloud_model=cloud_model,
         cloud_price=cloud_price,
+        keep_replies=keep_replies or None,
     )
-    outcome = Runner(settings, root, emit=emit).start(task, branch=branch)
+    runner = Runner(settings, root, emit=emit, echo=_stderr_echo if verbose else None)
+    outcome = runner.start(task, branch=branch)
     emit.final()
     finish(outcome)
+
+
+def _stderr_echo(text: str) -> None:
+    print(terminal_safe(text), file=sys.stderr, flush=True)
 
 
 def finish(outcome: Any) -> None:

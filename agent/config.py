@@ -80,6 +80,9 @@ class Settings:
         3,
     )
     local_only: bool = _doc("Never send anything off the machine.", False)
+    keep_replies: bool = _doc(
+        "Keep each model reply's text in the ledger (the run's log file always has it).", False
+    )
     privacy_mode: str = _doc(
         "What a secret in a cloud-bound prompt does: local or redact.", "local"
     )

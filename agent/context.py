@@ -22,6 +22,7 @@ from tiercode.agent.ledger import CallRecord, Ledger
 from tiercode.agent.models import ChatModel, Completion, Message
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
 from tiercode.agent.router import CLOUD, LOCAL, Decision, Signals, decide
+from tiercode.agent.runlog import RunLog
 from tiercode.tools.errors import Cancelled, CloudUnavailable, TiercodeError
 from tiercode.tools.files import RepoFiles
 from tiercode.tools.git import GitRepo
@@ -52,6 +53,8 @@ class RunContext:
     """Paths with the user's uncommitted changes; the agent never touches them."""
     cancel: threading.Event = field(default_factory=threading.Event)
     """Set from another thread (the TUI's quit) to stop at the next token or node."""
+    log: RunLog | None = None
+    """Where each call's prompt and reply are written (the run's log file, --verbose)."""
     files: RepoFiles = field(init=False)
     git: GitRepo = field(init=False)
     _models: dict[str, ChatModel] = field(default_factory=dict, init=False)
@@ -182,6 +185,12 @@ class RunContext:
                 max_chars=max_chars,
                 temperature=temperature,
             )
+        call_id = f"{run_id}:{step}:{attempt}:{purpose}"
+        if self.log is not None:
+            label = f"{'plan' if step == 0 else f'step {step}'} attempt {attempt} {purpose}"
+            self.log.call(label, tier, reply.model, messages, reply.text, reply.finish_reason)
+        if s.keep_replies:
+            self.ledger.record_reply(call_id, run_id, reply.text)
         counterfactual = cloud_cost(
             self.cloud_price, reply.prompt_tokens, reply.completion_tokens, reply.cached_tokens
         )
@@ -191,7 +200,7 @@ class RunContext:
             cost = energy_cost(reply.latency_s, s.energy_watts, s.energy_usd_per_kwh)
         self.ledger.record_call(
             CallRecord(
-                call_id=f"{run_id}:{step}:{attempt}:{purpose}",
+                call_id=call_id,
                 run_id=run_id,
                 step=step,
                 attempt=attempt,

@@ -73,6 +73,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX commands_run ON commands (run_id, id);
         """,
     ),
+    (
+        "003_replies",
+        """
+        CREATE TABLE replies (call_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, text TEXT NOT NULL)
+        """,
+    ),
 ]
 
 
@@ -338,6 +344,18 @@ class Ledger:
             "logprob_confidence, success) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (run_id, step, attempt, tier, self_confidence, logprob_confidence, int(success)),
         )
+
+    def record_reply(self, call_id: str, run_id: str, text: str) -> None:
+        """Keep a model's reply text: only when the user asks (`keep_replies`), since a
+        reply can quote the code it was shown."""
+        self._write(
+            "INSERT OR IGNORE INTO replies (call_id, run_id, text) VALUES (?, ?, ?)",
+            (call_id, run_id, text),
+        )
+
+    def replies(self, run_id: str) -> dict[str, str]:
+        rows = self._rows("SELECT call_id, text FROM replies WHERE run_id = ?", (run_id,))
+        return {r["call_id"]: r["text"] for r in rows}
 
     def outcomes(self, run_id: str | None = None) -> list[Outcome]:
         where, params = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())

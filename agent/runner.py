@@ -25,6 +25,7 @@ from tiercode.agent.events import Event, RunCompleted, RunStarted
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import ChatModel, LocalModel
 from tiercode.agent.pricing import FREE, Price, parse_price, price_for
+from tiercode.agent.runlog import RunLog
 from tiercode.agent.standin import StandInServer, standin_price_model
 from tiercode.tools.errors import Cancelled, ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.tools.git import GitRepo
@@ -165,7 +166,9 @@ class Runner:
         approve: Callable[[str, str], bool] = lambda _c, _w: False,
         tiers: Tiers | None = None,
         ledger: Ledger | None = None,
+        echo: Callable[[str], None] | None = None,
     ) -> None:
+        """`echo` also gets every prompt and reply the run log records (`--verbose`)."""
         self.settings = settings
         self.repo = repo
         self.emit = emit
@@ -174,6 +177,7 @@ class Runner:
         self.ledger = ledger or Ledger()
         self.forced: dict[int, str] = {}
         self.cancel = threading.Event()
+        self.echo = echo
 
     @functools.cached_property
     def root(self) -> Path:
@@ -249,6 +253,8 @@ class Runner:
         price_model, price = cloud_price(s, self.tiers.price_model if self.tiers else None)
         with contextlib.ExitStack() as stack:
             tiers = self.tiers or default_tiers(s, stack)
+            log = RunLog(run_id, self.echo)
+            stack.callback(log.close)
             ctx = RunContext(
                 settings=s,
                 root=self.root,
@@ -263,6 +269,7 @@ class Runner:
                 forced=self.forced,
                 cancel=self.cancel,
                 user_dirty=frozenset(dirty),
+                log=log,
             )
             self.emit(
                 RunStarted(
