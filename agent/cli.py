@@ -19,6 +19,7 @@ from tiercode.agent import cli_guard, cli_setup, cli_usage, config, result
 from tiercode.agent.cli_guard import guarded
 from tiercode.agent.events import Event
 from tiercode.agent.pricing import usd
+from tiercode.agent.progress import Progress
 from tiercode.agent.providers import PROVIDERS
 from tiercode.agent.runlog import log_path
 from tiercode.evals.cli import register as register_eval
@@ -248,7 +249,8 @@ def run(
     from tiercode.agent.runner import Runner
     from tiercode.tools import shell
 
-    emit = Printer(output_format_of(as_json, output_format))
+    printer_ = Printer(output_format_of(as_json, output_format))
+    emit = Progress(printer_, status=sys.stderr if _live_stderr() else None)
     root = _repo(repo)
     if no_sandbox:
         shell.use_sandbox(False)
@@ -268,9 +270,17 @@ def run(
         keep_replies=keep_replies or None,
     )
     runner = Runner(settings, root, emit=emit, echo=_stderr_echo if verbose else None)
-    outcome = runner.start(task, branch=branch)
-    emit.final()
+    try:
+        outcome = runner.start(task, branch=branch)
+    finally:
+        emit.stop()
+    printer_.final()
     finish(outcome)
+
+
+def _live_stderr() -> bool:
+    """A status line only on a terminal, never under CI or NO_COLOR."""
+    return bool(sys.stderr.isatty() and not os.environ.get("CI") and not os.environ.get("NO_COLOR"))
 
 
 def _stderr_echo(text: str) -> None:
@@ -324,9 +334,13 @@ def resume(
     if row is None:
         raise ConfigError(f"no run '{run_id}' in the ledger")
     settings = settings_from_json(row["settings_json"])
-    emit = Printer(output_format_of(as_json, output_format))
-    outcome = Runner(settings, Path(row["repo"]), emit=emit).resume(run_id)
-    emit.final()
+    printer_ = Printer(output_format_of(as_json, output_format))
+    emit = Progress(printer_, status=sys.stderr if _live_stderr() else None)
+    try:
+        outcome = Runner(settings, Path(row["repo"]), emit=emit).resume(run_id)
+    finally:
+        emit.stop()
+    printer_.final()
     finish(outcome)
 
 

@@ -130,5 +130,17 @@ class RunCompleted(Event):
     """Prompt tokens the provider reported as read from its cache."""
 
 
+@dataclass
+class Heartbeat(Event):
+    """Every few seconds while a run is alive, so a CI log shows it is not stuck: the
+    call under way, its tokens so far, and the time since the run started."""
+
+    type = "heartbeat"
+    step: int
+    tier: str
+    tokens: int
+    elapsed_s: float
+
+
 class EventSink(Protocol):
     def __call__(self, event: Event) -> None: ...
