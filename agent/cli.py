@@ -109,6 +109,12 @@ def describe(event: Event) -> str | None:
         )
     if t == "step.routed":
         label = "plan" if d["step"] == 0 else f"step {d['step']}"
+        asked = d["signals"].get("forced") or d["signals"].get("policy")
+        if d["reason"].startswith("budget") and asked == "cloud" and d["tier"] == "local":
+            return (
+                f"NOTICE: {label} runs LOCAL, not on the cloud you asked for: {d['reason']} "
+                "(raise --max-cost-usd to keep it on the cloud)"
+            )
         return f"{label} → {d['tier']}: {d['reason']}"
     if t == "step.escalated":
         return f"step {d['step']} escalated {d['from_tier']} → {d['to_tier']}: {d['reason']}"

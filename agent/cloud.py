@@ -198,9 +198,10 @@ class CloudModel:
             if text:
                 finish = "stream_cut"
             else:
+                why = "timed out" if isinstance(exc, openai.APITimeoutError) else "no connection"
                 raise CloudUnavailable(
                     f"cloud endpoint {self.base_url} unreachable after {self.max_retries} "
-                    f"retries ({type(exc).__name__})",
+                    f"retries ({why})",
                     transient=True,
                 ) from None
         except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:

@@ -204,7 +204,19 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             raise ValueError(value)
         return value
     except (ValueError, TypeError, InvalidOperation, AttributeError, json.JSONDecodeError):
-        raise ConfigError(f"{source}: '{name}' must be {kind}, got {value!r}") from None
+        raise ConfigError(f"{source}: '{name}' must be {_described(kind)}, got {value!r}") from None
+
+
+def _described(kind: str) -> str:
+    """A field's type in words: an error is read by users, not by Python programmers."""
+    if "Decimal" in kind:
+        return "an amount in USD (a number)"
+    if kind.startswith("tuple"):
+        return "a list of strings"
+    if kind.startswith("dict"):
+        return "a table of prices"
+    words = {"bool": "true or false", "int": "a whole number", "float": "a number"}
+    return words.get(kind, "a string")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -100,6 +100,8 @@ class RunContext:
         verdict = privacy.inspect(messages, paths, s.sensitive_paths, root=self.root)
         tokens = self.count_tokens(messages)
         budget_left = None if s.max_cost_usd is None else s.max_cost_usd - self.spent(run_id)
+        # the estimate: this prompt, and a reply as long as replies have been
+        reply = min(s.max_tokens, self.ledger.typical_reply_tokens(s.max_tokens // 3))
         signals = Signals(
             policy=s.base_policy,
             threshold=s.threshold,
@@ -112,7 +114,7 @@ class RunContext:
             local_only=s.local_only,
             forced=self.forced.get(step),
             budget_left=budget_left,
-            cloud_cost_estimate=cloud_cost(self.cloud_price, tokens, s.max_tokens),
+            cloud_cost_estimate=cloud_cost(self.cloud_price, tokens, reply),
             escalation=escalation,
             confidence=confidence,
         )

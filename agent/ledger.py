@@ -345,6 +345,16 @@ class Ledger:
             (run_id, step, attempt, tier, self_confidence, logprob_confidence, int(success)),
         )
 
+    def typical_reply_tokens(self, default: int, last: int = 50) -> int:
+        """The median reply length of the last `last` complete calls, or `default` before
+        any: a budget estimate at the full `max_tokens` overstated real calls about 8x."""
+        rows = self._rows(
+            "SELECT completion_tokens FROM calls WHERE incomplete = 0 ORDER BY ts DESC LIMIT ?",
+            (last,),
+        )
+        sizes = sorted(r["completion_tokens"] for r in rows)
+        return sizes[len(sizes) // 2] if sizes else default
+
     def record_reply(self, call_id: str, run_id: str, text: str) -> None:
         """Keep a model's reply text: only when the user asks (`keep_replies`), since a
         reply can quote the code it was shown."""

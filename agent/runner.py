@@ -50,7 +50,12 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
     local_path = catalog.resolve(settings.local_model, auto_pull=True, progress=_progress)
 
     def local() -> ChatModel:
-        return LocalModel(local_path, n_ctx=settings.local_n_ctx, threads=settings.local_threads)
+        # one name everywhere: the catalog's, not the GGUF's own ("Qwen2.5 Coder 0.5B
+        # Instruct AWQ"); a path keeps the GGUF's name
+        name = settings.local_model if settings.local_model in catalog.CATALOG else ""
+        return LocalModel(
+            local_path, n_ctx=settings.local_n_ctx, threads=settings.local_threads, name=name
+        )
 
     if settings.cloud_base_url:
 

@@ -56,7 +56,7 @@ def test_env_names_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("policy = ", "not valid TOML"),
         ('polcy = "local"', "unknown setting 'polcy'"),
-        ('max_steps = "many"', "'max_steps' must be int"),
+        ('max_steps = "many"', "'max_steps' must be a whole number"),
         ('policy = "fast"', "'fast' is not a policy"),
         ('policy = "auto:2"', "outside 0..1"),
         ("max_cost_usd = -1", "must not be negative"),
