@@ -2,13 +2,15 @@
 
 Retries and timeouts are set here, once: the openai client retries; nothing above it
 does. Endpoints differ in what they accept, so the first refusal of a request's shape
-(HTTP 400 on `stream_options`, on a JSON mode) is answered by asking again in the next
-shape down (`structured`), and what worked is remembered for the next run. Usage comes
-from the provider whenever it sends it (cached tokens included), else from tiktoken.
+(HTTP 400 on `stream_options`, `max_tokens`, `temperature` or a JSON mode) is answered
+by asking again without it (`structured`), and what worked is remembered for the next
+run. Usage comes from the provider whenever it sends it (cached tokens included), else
+from tiktoken.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -112,11 +114,13 @@ class CloudModel:
         max_chars: int | None = None,
         temperature: float = 0.0,
     ) -> Completion:
-        """One reply; a request shape the endpoint refuses is asked again one shape down
-        (without `stream_options`, then the next JSON mode), and the working shape kept."""
+        """One reply; a request shape the endpoint refuses is asked again with the one
+        parameter it named changed (`stream_options`, `max_tokens`, `temperature`), or one
+        JSON mode down, and what worked is kept for the next run."""
         mode = None
         if schema is not None:
             mode = "llama_schema" if self.schema_in_request else self.memory.mode
+        before = dataclasses.replace(self.memory)
         while True:
             sent, extra = (
                 (messages, {}) if mode is None else structured.request(mode, messages, schema or {})
@@ -125,20 +129,16 @@ class CloudModel:
                 reply = self._stream(sent, extra, max_tokens, on_token, max_chars, temperature)
             except _Refused as refused:
                 text = str(refused).lower()
-                if self.memory.stream_options and "stream_options" in text:
-                    self.memory.stream_options = False
+                if self.memory.adapt(text):
                     continue
                 lower = structured.next_mode(mode) if mode and "context" not in text else None
                 if lower is None:
                     raise _classify_status(refused.error, self.name, self.base_url) from None
                 mode = lower
                 continue
-            if mode in structured.MODES and (
-                mode != self.memory.mode or not self.memory.stream_options
-            ):
+            if mode in structured.MODES:
                 self.memory.mode = mode
-                self.memory.save()
-            elif mode is None and not self.memory.stream_options:
+            if self.memory != before:
                 self.memory.save()
             return reply
 
@@ -154,17 +154,16 @@ class CloudModel:
         import openai
 
         text, finish, ttft, usage = "", "", 0.0, None
-        if self.memory.stream_options:
-            extra = {**extra, "stream_options": {"include_usage": True}}
+        memory = self.memory
+        extra = {**extra, memory.max_tokens_key: max_tokens}
+        if memory.stream_options:
+            extra["stream_options"] = {"include_usage": True}
+        if memory.temperature:
+            extra["temperature"] = temperature
         start = time.perf_counter()
         try:
             stream = self.client.chat.completions.create(
-                model=self.name,
-                messages=messages,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stream=True,
-                **extra,
+                model=self.name, messages=messages, stream=True, **extra
             )
             for chunk in stream:
                 if getattr(chunk, "usage", None):

@@ -85,13 +85,31 @@ def next_mode(mode: str) -> str | None:
 
 @dataclass
 class EndpointMemory:
-    """What one endpoint and model accepted: the JSON mode, and whether it takes
-    `stream_options` (some servers reject the usage request outright)."""
+    """What one endpoint and model accepted: the JSON mode, whether it takes
+    `stream_options` (some servers reject the usage request outright), the name of the
+    reply-length parameter (OpenAI's reasoning models take only `max_completion_tokens`)
+    and whether it takes a temperature (those models allow only the default)."""
 
     base_url: str
     model: str
     mode: str = MODES[0]
     stream_options: bool = True
+    max_tokens_key: str = "max_tokens"
+    temperature: bool = True
+
+    def adapt(self, refusal: str) -> bool:
+        """Change the one request parameter a refusal names; False when it names none
+        this knows how to change."""
+        text = refusal.lower()
+        if self.stream_options and "stream_options" in text:
+            self.stream_options = False
+        elif self.max_tokens_key == "max_tokens" and "max_completion_tokens" in text:
+            self.max_tokens_key = "max_completion_tokens"
+        elif self.temperature and "temperature" in text:
+            self.temperature = False
+        else:
+            return False
+        return True
 
     @property
     def _key(self) -> str:
@@ -104,11 +122,19 @@ class EndpointMemory:
         if saved.get("mode") in MODES:
             memory.mode = saved["mode"]
         memory.stream_options = bool(saved.get("stream_options", True))
+        if saved.get("max_tokens_key") == "max_completion_tokens":
+            memory.max_tokens_key = "max_completion_tokens"
+        memory.temperature = bool(saved.get("temperature", True))
         return memory
 
     def save(self) -> None:
         data = _read()
-        data[self._key] = {"mode": self.mode, "stream_options": self.stream_options}
+        data[self._key] = {
+            "mode": self.mode,
+            "stream_options": self.stream_options,
+            "max_tokens_key": self.max_tokens_key,
+            "temperature": self.temperature,
+        }
         path = config.home() / "endpoints.json"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

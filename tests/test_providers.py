@@ -63,6 +63,21 @@ def no_stream_options(body: dict[str, Any]) -> Reply:
     return Reply(json.dumps(PLAN) if wants_json(body) else FIX, usage=False)
 
 
+def reasoning_model(body: dict[str, Any]) -> Reply:
+    """Like OpenAI's gpt-5 and o-series: no `max_tokens`, no temperature but the default."""
+    if "max_tokens" in body:
+        return refuse(
+            "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead."
+        )
+    if body.get("temperature", 1) != 1:
+        return refuse(
+            "Unsupported value: 'temperature' does not support 0 with this model. "
+            "Only the default (1) value is supported."
+        )
+    return openai_like(body)
+
+
 def openai_like(body: dict[str, Any]) -> Reply:
     fmt = body.get("response_format")
     if wants_json(body):
@@ -103,6 +118,7 @@ def run_against(
         (only_tools, "tools"),
         (no_stream_options, "json_schema"),
         (no_usage_plain, "plain"),
+        (reasoning_model, "json_schema"),
     ],
 )
 def test_a_run_completes_against_each_kind_of_endpoint(
@@ -117,6 +133,9 @@ def test_a_run_completes_against_each_kind_of_endpoint(
     memory = structured.EndpointMemory.load(server.base_url, "coder-7b")
     assert memory.mode == mode
     assert memory.stream_options == (answer is not no_stream_options)
+    reasoning = answer is reasoning_model
+    assert memory.max_tokens_key == ("max_completion_tokens" if reasoning else "max_tokens")
+    assert memory.temperature is not reasoning
 
 
 def test_the_remembered_mode_is_used_first(tiercode_home: Path) -> None:
