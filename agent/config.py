@@ -336,6 +336,8 @@ def load(
             values[key], sources[key] = _coerce(key, value, source), source
     if values.get("provider"):
         _apply_provider(values, sources)
+    elif "cloud_model" not in sources:
+        _model_for_url(values, sources)
     settings = _validate(replace(Settings(), **values), sources)
     return settings, notes
 
@@ -348,6 +350,16 @@ def _layer(source: str | None) -> int:
     if source.startswith("--") or source.isupper():  # a flag or an environment variable
         return 3
     return 2 if source.endswith(".tiercode.toml") else 1
+
+
+def _model_for_url(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """An endpoint named by URL alone gets the default model of the preset it matches."""
+    from tiercode.agent import providers
+
+    preset = providers.for_url(values.get("cloud_base_url", ""))
+    if preset is not None:
+        values["cloud_model"] = preset.model
+        sources["cloud_model"] = f"{sources['cloud_base_url']} ({preset.name})"
 
 
 def _apply_provider(values: dict[str, Any], sources: dict[str, str]) -> None:

@@ -117,3 +117,12 @@ def get(name: str, source: str = "provider") -> Provider:
     close = difflib.get_close_matches(key, PROVIDERS, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     raise ConfigError(f"{source}: unknown provider '{name}'{hint}; known: {', '.join(PROVIDERS)}")
+
+
+def for_url(base_url: str) -> Provider | None:
+    """The preset whose endpoint `base_url` is (`OPENAI_BASE_URL=https://openrouter.ai/api/v1`
+    alone then gets OpenRouter's default model and prices; Ollama's port, a price of 0)."""
+    wanted = base_url.strip().rstrip("/")
+    if not wanted:
+        return None
+    return next((p for p in PROVIDERS.values() if p.base_url.rstrip("/") == wanted), None)

@@ -100,7 +100,9 @@ def cloud_price(settings: Settings, model: str | None = None) -> tuple[str, Pric
     the cloud: when its model has no price, its all-cloud counterfactual is priced as the
     stand-in's."""
     model = model or price_model(settings)
-    preset = providers.PROVIDERS.get(settings.provider)
+    preset = providers.PROVIDERS.get(settings.provider) or providers.for_url(
+        settings.cloud_base_url
+    )
     if settings.cloud_price:
         return model, parse_price(settings.cloud_price, "cloud_price")
     if preset and preset.local and not settings.cloud_price_as and model not in settings.prices:

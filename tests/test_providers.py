@@ -194,6 +194,19 @@ def test_each_preset_fills_the_endpoint_and_is_priced(name: str) -> None:
     assert p.local or price.output > 0
 
 
+def test_a_known_endpoint_url_alone_gets_its_default_model_and_price(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://localhost:11434/v1/")
+    s = config.load(None)[0]
+    assert s.cloud_model == "qwen2.5-coder:1.5b" and cloud_price(s)[1] == FREE
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://openrouter.ai/api/v1")
+    s = config.load(None)[0]
+    assert s.cloud_model == "qwen/qwen3-coder" and cloud_price(s)[1].output > 0
+    monkeypatch.setenv("TIERCODE_CLOUD_MODEL", "openai/gpt-4.1-mini")
+    assert config.load(None)[0].cloud_model == "openai/gpt-4.1-mini"
+
+
 def test_a_preset_yields_to_a_key_set_above_it_and_wins_over_openai_base_url(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
