@@ -63,6 +63,11 @@ class Settings:
     cloud_api_key_env: str = _doc(
         "Environment variable holding the cloud API key.", "OPENAI_API_KEY"
     )
+    standin_idle_s: float = _doc(
+        "Seconds the embedded stand-in stays warm for the next run after its last run ends; "
+        "0 starts one per run and stops it with the run.",
+        300.0,
+    )
     cloud_timeout_s: float = _doc("Timeout for one cloud request, in seconds.", 120.0)
     cloud_max_retries: int = _doc("Retries of a failed cloud request (the openai client's).", 2)
     cloud_max_retry_wait_s: float = _doc(

@@ -27,6 +27,7 @@ from tiercode.agent.models import ChatModel, LocalModel
 from tiercode.agent.pricing import FREE, Price, parse_price, price_for
 from tiercode.agent.runlog import RunLog
 from tiercode.agent.standin import StandInServer, standin_price_model
+from tiercode.agent.standin_shared import SharedStandIn
 from tiercode.tools.errors import Cancelled, ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.tools.git import GitRepo
 
@@ -73,8 +74,14 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
 
     def standin() -> ChatModel:
         catalog.resolve(settings.cloud_model, auto_pull=True, progress=_progress)
-        _progress(f"starting the stand-in cloud ({settings.cloud_model}) on 127.0.0.1")
-        server = stack.enter_context(StandInServer(model=settings.cloud_model))
+        server: StandInServer | SharedStandIn
+        if settings.standin_idle_s > 0:
+            server = SharedStandIn(settings.cloud_model, idle_s=settings.standin_idle_s)
+            _progress(f"joining the shared stand-in cloud ({settings.cloud_model}) on 127.0.0.1")
+        else:
+            server = StandInServer(model=settings.cloud_model)
+            _progress(f"starting the stand-in cloud ({settings.cloud_model}) on 127.0.0.1")
+        stack.enter_context(server)
         return CloudModel(
             name=server.model,
             base_url=server.base_url,
