@@ -99,3 +99,18 @@ def test_a_run_killed_outright_does_not_keep_it_alive(fake_command, tmp_path: Pa
         run.kill()
         if supervisor and psutil.pid_exists(supervisor):
             os.killpg(supervisor, signal.SIGKILL)
+
+
+@pytest.mark.real
+def test_the_real_server_is_shared_and_answers(tmp_path: Path) -> None:
+    from tiercode.agent.cloud import CloudModel
+
+    with SharedStandIn("smollm2-135m", threads=1, idle_s=1.0) as first:
+        supervisor = first.supervisor()
+        with SharedStandIn("smollm2-135m", threads=1, idle_s=1.0) as second:
+            assert second.port == first.port
+            model = CloudModel(name=second.model, base_url=second.base_url, api_key="none")
+            reply = model.complete([{"role": "user", "content": "Say hi."}], max_tokens=8)
+            assert reply.completion_tokens > 0
+    assert supervisor and gone_within(supervisor, 8)
+    assert not listening(first.port)
