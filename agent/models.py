@@ -1,8 +1,9 @@
 """The two tiers behind one `ChatModel` protocol, plus the scripted double used by tests.
 
-`LocalModel` runs a GGUF in-process with llama-cpp-python; `CloudModel` speaks to any
-OpenAI-compatible endpoint through the `openai` client. Both return a `Completion`
-with exact usage, latency, time to first token and (local) token log-probabilities.
+`LocalModel` runs a GGUF in-process with llama-cpp-python; `CloudModel` (agent/cloud.py)
+speaks to any OpenAI-compatible endpoint through the `openai` client. Both return a
+`Completion` with exact usage, latency, time to first token and (local) token
+log-probabilities.
 """
 
 from __future__ import annotations
