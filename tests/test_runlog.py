@@ -16,7 +16,8 @@ from tiercode.agent.runner import Runner, Tiers
 
 def scripted_run(repo: Path, **flags: object) -> tuple[Runner, str, list[str]]:
     commit(repo, BUGGY)
-    local = ScriptedModel([plan(("fix sub", ["calc/ops.py"])), code("calc/ops.py", FIXED_SUB)])
+    fix = code("calc/ops.py", FIXED_SUB)  # spares, in case a loaded machine forces a retry
+    local = ScriptedModel([plan(("fix sub", ["calc/ops.py"])), fix, fix, fix])
     settings, _ = config.load(repo, {"policy": "local", "samples": 1, **flags})
     tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
     echoed: list[str] = []
@@ -39,7 +40,8 @@ def test_the_log_file_and_verbose_show_each_prompt_and_reply(git_repo: Path) -> 
 def test_replies_are_kept_in_the_ledger_only_when_asked(git_repo: Path) -> None:
     runner, run_id, _ = scripted_run(git_repo, keep_replies=True)
     replies = runner.ledger.replies(run_id)
-    assert any("return a - b" in t for t in replies.values()) and len(replies) == 2
+    assert any("return a - b" in t for t in replies.values())
+    assert len(replies) == len(runner.ledger.calls(run_id))  # one per call
 
 
 def test_run_offers_verbose_and_keep_replies() -> None:
