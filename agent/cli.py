@@ -159,15 +159,23 @@ class Printer:
     which carry model and repo text and so go through `terminal_safe`. Under `json` only
     the final object reaches stdout (`result.from_completed`), progress goes to stderr."""
 
-    def __init__(self, fmt: str) -> None:
+    QUIET_S = 30.0
+    """Without a status line, a heartbeat becomes a progress line after this long quiet."""
+
+    def __init__(self, fmt: str, *, status_line: bool = False) -> None:
         self.fmt = fmt
+        self.status_line = status_line
         self.completed: dict[str, Any] | None = None
-        self.started = time.monotonic()
+        self.started = self.last_line = time.monotonic()
 
     def __call__(self, event: Event) -> None:
         if event.type == "run.completed":
             self.completed = event.to_dict()
         line = describe(event)
+        if event.type == "heartbeat" and not self.status_line:
+            line = self._still_working(event.to_dict())
+        if line:
+            self.last_line = time.monotonic()
         if self.fmt == "text":
             if line:
                 print(terminal_safe(line), flush=True)
@@ -176,6 +184,15 @@ class Printer:
             print(json.dumps(event.to_dict()), flush=True)
         if line:
             print(terminal_safe(line), file=sys.stderr, flush=True)
+
+    def _still_working(self, beat: dict[str, Any]) -> str | None:
+        if time.monotonic() - self.last_line < self.QUIET_S:
+            return None
+        label = "plan" if beat["step"] == 0 else f"step {beat['step']}"
+        return (
+            f"… still working: {label} on {beat['tier']}, {beat['tokens']} tokens so far, "
+            f"{beat['elapsed_s']:.0f}s since the start"
+        )
 
     def final(self) -> None:
         """Under `json`, the one object on stdout."""
@@ -255,8 +272,9 @@ def run(
     from tiercode.agent.runner import Runner
     from tiercode.tools import shell
 
-    printer_ = Printer(output_format_of(as_json, output_format))
-    emit = Progress(printer_, status=sys.stderr if _live_stderr() else None)
+    live = _live_stderr()
+    printer_ = Printer(output_format_of(as_json, output_format), status_line=live)
+    emit = Progress(printer_, status=sys.stderr if live else None)
     root = _repo(repo)
     if no_sandbox:
         shell.use_sandbox(False)
@@ -340,8 +358,9 @@ def resume(
     if row is None:
         raise ConfigError(f"no run '{run_id}' in the ledger")
     settings = settings_from_json(row["settings_json"])
-    printer_ = Printer(output_format_of(as_json, output_format))
-    emit = Progress(printer_, status=sys.stderr if _live_stderr() else None)
+    live = _live_stderr()
+    printer_ = Printer(output_format_of(as_json, output_format), status_line=live)
+    emit = Progress(printer_, status=sys.stderr if live else None)
     try:
         outcome = Runner(settings, Path(row["repo"]), emit=emit).resume(run_id)
     finally:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from tiercode.agent.events import Event, RunCompleted, RunStarted, StepRouted, TokenStreamed
 from tiercode.agent.progress import Progress
@@ -52,3 +53,22 @@ def test_no_status_line_without_a_terminal() -> None:
     progress(TokenStreamed("r", 1, "x"))
     progress(completed())
     assert [e.type for e in seen] == ["run.started", "step.routed", "token", "run.completed"]
+
+
+def test_without_a_status_line_a_long_quiet_gets_a_progress_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tiercode.agent.cli import Printer
+    from tiercode.agent.events import Heartbeat
+
+    printer = Printer("text")
+    printer.QUIET_S = 0.05
+    printer(Heartbeat("r", 2, "cloud", 143, 75.0))  # right after the start: nothing
+    time.sleep(0.06)
+    printer(Heartbeat("r", 2, "cloud", 150, 80.0))
+    out = capsys.readouterr().out
+    assert out.count("still working") == 1 and "step 2 on cloud, 150 tokens" in out
+    live = Printer("text", status_line=True)
+    live.QUIET_S = 0.0
+    live(Heartbeat("r", 2, "cloud", 150, 80.0))
+    assert "still working" not in capsys.readouterr().out
