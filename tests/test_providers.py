@@ -247,3 +247,29 @@ def test_a_misspelt_config_key_says_the_closest(tiercode_home: Path) -> None:
     (tiercode_home / "config.toml").write_text('cloud_modle = "x"\n')
     with pytest.raises(ConfigError, match="did you mean 'cloud_model'"):
         config.load(None)
+
+
+@pytest.mark.real
+def test_the_cli_from_the_environment_alone_against_a_tools_only_server(git_repo: Path) -> None:
+    """As a user would: three environment variables, `--cloud-price`, and a server that
+    takes only tool calls; the local tier (the 135M) only counts tokens under `cloud`."""
+    from test_cli_errors import tiercode
+
+    commit(git_repo, BUGGY)
+    with FakeOpenAI(only_tools) as server:
+        env = {
+            "OPENAI_BASE_URL": server.base_url,
+            "OPENAI_API_KEY": "sk-test",
+            "TIERCODE_CLOUD_MODEL": "coder-7b",
+            "TIERCODE_SAMPLES": "1",
+        }
+        r = tiercode(
+            "run", "the test suite fails, please fix the bug", "--repo", str(git_repo),
+            "--policy", "cloud", "--cloud-price", "0.1,0.2", "--local-model", "smollm2-135m",
+            "--output-format", "json",
+            env=env,
+        )  # fmt: skip
+    final = json.loads(r.stdout.strip().splitlines()[-1])
+    assert r.returncode == 0, (r.stderr[-2000:], final)
+    assert final["status"] == "done" and not final["is_error"] and final["total_cost_usd"] > 0
+    assert (git_repo / "calc/ops.py").read_text().endswith(FIXED_SUB)
