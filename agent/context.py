@@ -239,6 +239,9 @@ class RunContext:
         run_id, step, attempt, purpose = call
         s = self.settings
         elapsed = max(0.0, time.time() - started)
+        if self.log is not None:
+            label = f"{'plan' if step == 0 else f'step {step}'} attempt {attempt} {purpose}"
+            self.log.call(label, decision.tier, model.name, messages, "".join(streamed), "stopped")
         prompt_tokens = model.count_tokens(messages)
         counterfactual = cloud_cost(self.cloud_price, prompt_tokens, len(streamed))
         cloud = decision.tier == CLOUD
