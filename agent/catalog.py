@@ -7,6 +7,7 @@ wheels, and keeps the result only if its SHA-256 matches the one recorded here.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import subprocess
@@ -157,7 +158,9 @@ def verify(name: str) -> Path:
 def pull(name: str, progress: Progress = lambda _msg: None) -> Path:
     """Download, join and verify a catalog model; a verified copy is kept as it is."""
     if name not in CATALOG:
-        raise ModelUnavailable(f"unknown model '{name}'; known: {', '.join(CATALOG)}")
+        close = difflib.get_close_matches(name, CATALOG, n=1, cutoff=0.5)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ModelUnavailable(f"unknown model '{name}'{hint}; known: {', '.join(CATALOG)}")
     if path := installed_path(name):
         progress(f"{name}: already pulled and verified")
         return path
@@ -218,5 +221,11 @@ def resolve(
             f"model '{name_or_path}' is not pulled: run `tiercode models pull {name_or_path}`"
         )
     path = Path(name_or_path).expanduser()
+    if not path.exists() and "/" not in name_or_path and not name_or_path.endswith(".gguf"):
+        close = difflib.get_close_matches(name_or_path, CATALOG, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ModelUnavailable(
+            f"unknown model '{name_or_path}': {hint}known: {', '.join(CATALOG)}, or a GGUF path"
+        )
     check_gguf(path)
     return path

@@ -8,17 +8,20 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from tiercode.agent import cli_report, cli_setup, cli_usage, config
+from tiercode.agent import cli_guard, cli_report, cli_setup, cli_usage, config, result
 from tiercode.agent.cli_guard import guarded
 from tiercode.agent.events import Event
 from tiercode.agent.pricing import usd
+from tiercode.agent.progress import Progress
+from tiercode.agent.providers import PROVIDERS
+from tiercode.agent.runlog import log_path
 from tiercode.evals.cli import register as register_eval
 from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
 
@@ -98,7 +101,7 @@ def describe(event: Event) -> str | None:
         sim = " (simulated price)" if d["cloud_simulated"] else ""
         return (
             f"run {d['run_id']}: policy {d['policy']}, local {d['local_model']}, "
-            f"cloud {d['cloud_model']}{sim}"
+            f"cloud {d['cloud_model']}{sim}; prompts and replies in {log_path(d['run_id'])}"
         )
     if t == "plan":
         return "plan:\n" + "\n".join(
@@ -106,6 +109,12 @@ def describe(event: Event) -> str | None:
         )
     if t == "step.routed":
         label = "plan" if d["step"] == 0 else f"step {d['step']}"
+        asked = d["signals"].get("forced") or d["signals"].get("policy")
+        if d["reason"].startswith("budget") and asked == "cloud" and d["tier"] == "local":
+            return (
+                f"NOTICE: {label} runs LOCAL, not on the cloud you asked for: {d['reason']} "
+                "(raise --max-cost-usd to keep it on the cloud)"
+            )
         return f"{label} → {d['tier']}: {d['reason']}"
     if t == "step.escalated":
         return f"step {d['step']} escalated {d['from_tier']} → {d['to_tier']}: {d['reason']}"
@@ -134,24 +143,89 @@ def describe(event: Event) -> str | None:
     return None
 
 
-def printer(as_json: bool) -> Callable[[Event], None]:
+FORMATS = ("text", "json", "stream-json")
+
+
+def output_format_of(as_json: bool, fmt: str | None) -> str:
+    """`--json` is `--output-format stream-json`; `json` prints one final object."""
+    fmt = fmt or ("stream-json" if as_json else "text")
+    if fmt not in FORMATS:
+        raise ConfigError(f"--output-format must be text, json or stream-json, got '{fmt}'")
+    return fmt
+
+
+class Printer:
     """Print events: JSON lines (json.dumps escapes control characters) or human lines,
-    which carry model and repo text and so go through `terminal_safe`."""
+    which carry model and repo text and so go through `terminal_safe`. Under `json` only
+    the final object reaches stdout (`result.from_completed`), progress goes to stderr."""
 
-    def emit(event: Event) -> None:
-        if as_json:
-            if event.type != "token":
-                print(json.dumps(event.to_dict()), flush=True)
-            line = describe(event)
+    QUIET_S = 30.0
+    """Without a status line, a heartbeat becomes a progress line after this long quiet."""
+
+    def __init__(self, fmt: str, *, status_line: bool = False) -> None:
+        self.fmt = fmt
+        self.status_line = status_line
+        self.completed: dict[str, Any] | None = None
+        self.started = self.last_line = time.monotonic()
+
+    def __call__(self, event: Event) -> None:
+        if event.type == "run.completed":
+            self.completed = event.to_dict()
+        line = describe(event)
+        if event.type == "heartbeat" and not self.status_line:
+            line = self._still_working(event.to_dict())
+        if line:
+            self.last_line = time.monotonic()
+        if self.fmt == "text":
             if line:
-                print(terminal_safe(line), file=sys.stderr, flush=True)
-        elif line := describe(event):
-            print(terminal_safe(line), flush=True)
+                print(terminal_safe(line), flush=True)
+            return
+        if self.fmt == "stream-json" and event.type != "token":
+            print(json.dumps(event.to_dict()), flush=True)
+        if line:
+            print(terminal_safe(line), file=sys.stderr, flush=True)
 
-    return emit
+    def _still_working(self, beat: dict[str, Any]) -> str | None:
+        if time.monotonic() - self.last_line < self.QUIET_S:
+            return None
+        label = "plan" if beat["step"] == 0 else f"step {beat['step']}"
+        return (
+            f"… still working: {label} on {beat['tier']}, {beat['tokens']} tokens so far, "
+            f"{beat['elapsed_s']:.0f}s since the start"
+        )
+
+    def final(self) -> None:
+        """Under `json`, the one object on stdout."""
+        if self.fmt == "json" and self.completed is not None:
+            duration = time.monotonic() - self.started
+            print(json.dumps(result.from_completed(self.completed, duration)), flush=True)
+
+
+def printer(as_json: bool) -> Printer:
+    return Printer("stream-json" if as_json else "text")
 
 
 RepoOpt = Annotated[Path, typer.Option("--repo", help="The git repository to work in.")]
+OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output-format",
+        metavar="[text|json|stream-json]",
+        help="text: readable progress; stream-json: one JSON event per line; "
+        "json: one final object (result, status, total_cost_usd, usage, run_id, is_error).",
+    ),
+]
+PolicyOpt = Annotated[
+    str | None,
+    typer.Option(metavar="[local|cloud|auto|auto:X]", help="How each step picks its tier."),
+]
+ProviderOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="[" + "|".join(PROVIDERS) + "]",
+        help="Cloud endpoint preset: base URL, key variable, default model.",
+    ),
+]
 
 
 @app.command()
@@ -159,15 +233,27 @@ RepoOpt = Annotated[Path, typer.Option("--repo", help="The git repository to wor
 def run(
     task: Annotated[str, typer.Argument(help="What to change, in plain words.")],
     repo: RepoOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
-    policy: Annotated[str | None, typer.Option(help="local, cloud, auto or auto:X.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines on stdout (= --output-format stream-json).")
+    ] = False,
+    output_format: OutputOpt = None,
+    policy: PolicyOpt = None,
     max_cost_usd: Annotated[str | None, typer.Option(help="Cap on cloud spend, USD.")] = None,
     local_only: Annotated[
         bool, typer.Option("--local-only", help="Nothing leaves the machine.")
     ] = False,
     test_cmd: Annotated[str | None, typer.Option(help="Command that runs the tests.")] = None,
     on_dirty: Annotated[
-        str | None, typer.Option(help="refuse or keep uncommitted changes.")
+        str | None,
+        typer.Option(metavar="[refuse|keep]", help="What to do with uncommitted changes."),
+    ] = None,
+    provider: ProviderOpt = None,
+    cloud_model: Annotated[
+        str | None, typer.Option(help="Model name the cloud endpoint serves.")
+    ] = None,
+    cloud_price: Annotated[
+        str | None,
+        typer.Option(help="Cloud price IN,OUT[,CACHED] USD per 1M tokens, or 0 (free server)."),
     ] = None,
     local_model: Annotated[str | None, typer.Option(help="Catalog name or GGUF path.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Most plan steps.")] = None,
@@ -175,11 +261,20 @@ def run(
         bool, typer.Option("--no-sandbox", help="Run commands and tests unconfined.")
     ] = False,
     branch: Annotated[str, typer.Option(help="Create this branch at HEAD and commit there.")] = "",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every prompt and reply on stderr.")
+    ] = False,
+    keep_replies: Annotated[
+        bool, typer.Option("--keep-replies", help="Keep reply texts in the ledger.")
+    ] = False,
 ) -> None:
     """Carry out TASK in the repo, headless. Commands needing approval are denied."""
     from tiercode.agent.runner import Runner
     from tiercode.tools import shell
 
+    live = _live_stderr()
+    printer_ = Printer(output_format_of(as_json, output_format), status_line=live)
+    emit = Progress(printer_, status=sys.stderr if live else None)
     root = _repo(repo)
     if no_sandbox:
         shell.use_sandbox(False)
@@ -193,9 +288,27 @@ def run(
         on_dirty=on_dirty,
         local_model=local_model,
         max_steps=max_steps,
+        provider=provider,
+        cloud_model=cloud_model,
+        cloud_price=cloud_price,
+        keep_replies=keep_replies or None,
     )
-    outcome = Runner(settings, root, emit=printer(as_json)).start(task, branch=branch)
+    runner = Runner(settings, root, emit=emit, echo=_stderr_echo if verbose else None)
+    try:
+        outcome = runner.start(task, branch=branch)
+    finally:
+        emit.stop()
+    printer_.final()
     finish(outcome)
+
+
+def _live_stderr() -> bool:
+    """A status line only on a terminal, never under CI or NO_COLOR."""
+    return bool(sys.stderr.isatty() and not os.environ.get("CI") and not os.environ.get("NO_COLOR"))
+
+
+def _stderr_echo(text: str) -> None:
+    print(terminal_safe(text), file=sys.stderr, flush=True)
 
 
 def finish(outcome: Any) -> None:
@@ -209,9 +322,10 @@ def finish(outcome: Any) -> None:
 @guarded
 def tui(
     repo: RepoOpt = Path("."),
-    policy: Annotated[str | None, typer.Option(help="local, cloud, auto or auto:X.")] = None,
+    policy: PolicyOpt = None,
     max_cost_usd: Annotated[str | None, typer.Option(help="Cap on cloud spend, USD.")] = None,
     local_only: Annotated[bool, typer.Option("--local-only", help="Nothing leaves.")] = False,
+    provider: ProviderOpt = None,
     no_sandbox: Annotated[
         bool, typer.Option("--no-sandbox", help="Run commands and tests unconfined.")
     ] = False,
@@ -226,7 +340,11 @@ def tui(
     shell.use_sandbox(not no_sandbox)
     GitRepo.open(root)  # a bad repo is one line here, not an error inside the UI
     settings = load_settings(
-        root, policy=policy, max_cost_usd=max_cost_usd, local_only=local_only or None
+        root,
+        policy=policy,
+        max_cost_usd=max_cost_usd,
+        local_only=local_only or None,
+        provider=provider,
     )
     run_tui(root, settings)
 
@@ -236,6 +354,7 @@ def tui(
 def resume(
     run_id: Annotated[str, typer.Argument(help="The run to continue.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    output_format: OutputOpt = None,
 ) -> None:
     """Continue a run that died, from its last checkpoint; finished steps are not redone."""
     from tiercode.agent.ledger import Ledger
@@ -245,7 +364,14 @@ def resume(
     if row is None:
         raise ConfigError(f"no run '{run_id}' in the ledger")
     settings = settings_from_json(row["settings_json"])
-    outcome = Runner(settings, Path(row["repo"]), emit=printer(as_json)).resume(run_id)
+    live = _live_stderr()
+    printer_ = Printer(output_format_of(as_json, output_format), status_line=live)
+    emit = Progress(printer_, status=sys.stderr if live else None)
+    try:
+        outcome = Runner(settings, Path(row["repo"]), emit=emit).resume(run_id)
+    finally:
+        emit.stop()
+    printer_.final()
     finish(outcome)
 
 
@@ -299,3 +425,22 @@ def main() -> None:
     except TiercodeError as exc:
         typer.echo(terminal_safe(f"tiercode: {exc}"), err=True)
         sys.exit(int(exc.exit_code))
+    except SystemExit as exc:
+        # A command line click refused (unknown option, missing argument) never reaches a
+        # command: in a JSON mode it still ends with an object on stdout.
+        if exc.code == ExitCode.USAGE and not cli_guard.reported:
+            mode = _json_mode(sys.argv[1:])
+            if mode:
+                cli_guard.json_error(mode, int(ExitCode.USAGE), "bad command line (see stderr)")
+        raise
+
+
+def _json_mode(argv: list[str]) -> str | None:
+    """The JSON output mode a command line asks for, read before click parsed it."""
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--output-format=") else None
+        if arg == "--output-format" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value in ("json", "stream-json"):
+            return value
+    return "stream-json" if "--json" in argv else None

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from tiercode.agent import result
 from tiercode.agent.events import SCHEMA_VERSION
 from tiercode.tools.errors import ExitCode, TiercodeError
 
@@ -25,20 +26,41 @@ def guarded(fn: F) -> F:
             return fn(*args, **kwargs)
         except TiercodeError as exc:
             typer.echo(f"tiercode: {exc}", err=True)
-            if kwargs.get("as_json"):
-                line = {
-                    "type": "error",
-                    "schema_version": SCHEMA_VERSION,
-                    "exit_code": int(exc.exit_code),
-                    "message": str(exc),
-                }
-                typer.echo(json.dumps(line))
+            _json_error(kwargs, int(exc.exit_code), str(exc))
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             typer.echo("tiercode: interrupted", err=True)
+            _json_error(kwargs, int(ExitCode.INTERRUPTED), "interrupted")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+reported = False
+"""Set once a command has reported its error, so `main` does not report it again."""
+
+
+def _json_error(kwargs: dict[str, Any], exit_code: int, message: str) -> None:
+    global reported
+    reported = True
+    fmt = kwargs.get("output_format") or ("stream-json" if kwargs.get("as_json") else None)
+    if fmt in ("json", "stream-json"):
+        json_error(fmt, exit_code, message)
+
+
+def json_error(fmt: str, exit_code: int, message: str) -> None:
+    """In a JSON mode, the error as the last object on stdout: the final result object
+    under `--output-format json`, an `error` event line under `--json`/`stream-json`."""
+    if fmt == "json":
+        typer.echo(json.dumps(result.from_error(exit_code, message)))
+    else:
+        line = {
+            "type": "error",
+            "schema_version": SCHEMA_VERSION,
+            "exit_code": exit_code,
+            "message": message,
+        }
+        typer.echo(json.dumps(line))
 
 
 def progress(message: str) -> None:

@@ -8,6 +8,7 @@ the ones in force.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -41,7 +42,18 @@ class Settings:
         "busy tasks.",
         0,
     )
+    provider: str = _doc(
+        "A preset that sets cloud_base_url, cloud_api_key_env and cloud_model (each unless set "
+        "at a higher layer): openai, anthropic, gemini, openrouter, groq, ollama, vllm, "
+        "lmstudio, llamacpp. Empty: OPENAI_BASE_URL, or the embedded stand-in.",
+        "",
+    )
     cloud_model: str = _doc("Model name sent to the cloud endpoint.", "qwen2.5-coder-1.5b")
+    cloud_price: str = _doc(
+        "Price of the cloud model as IN,OUT[,CACHED] USD per 1M tokens, or 0 for a free server; "
+        "empty: the list price (genai-prices), zero for a local server's preset.",
+        "",
+    )
     cloud_price_as: str = _doc(
         "Price cloud tokens as this model (empty: cloud_model; the stand-in uses gpt-4.1-mini).", ""
     )
@@ -50,6 +62,11 @@ class Settings:
     )
     cloud_api_key_env: str = _doc(
         "Environment variable holding the cloud API key.", "OPENAI_API_KEY"
+    )
+    standin_idle_s: float = _doc(
+        "Seconds the embedded stand-in stays warm for the next run after its last run ends; "
+        "0 starts one per run and stops it with the run.",
+        300.0,
     )
     cloud_timeout_s: float = _doc("Timeout for one cloud request, in seconds.", 120.0)
     cloud_max_retries: int = _doc("Retries of a failed cloud request (the openai client's).", 2)
@@ -68,6 +85,9 @@ class Settings:
         3,
     )
     local_only: bool = _doc("Never send anything off the machine.", False)
+    keep_replies: bool = _doc(
+        "Keep each model reply's text in the ledger (the run's log file always has it).", False
+    )
     privacy_mode: str = _doc(
         "What a secret in a cloud-bound prompt does: local or redact.", "local"
     )
@@ -146,7 +166,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     """Turn a TOML, env or flag value into the field's type, or fail naming key and source."""
     f = _FIELDS.get(name)
     if f is None:
-        raise ConfigError(f"{source}: unknown setting '{name}'")
+        close = difflib.get_close_matches(name, _FIELDS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"{source}: unknown setting '{name}'{hint}")
     kind = str(f.type)
     try:
         if kind == "bool":
@@ -187,7 +209,19 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             raise ValueError(value)
         return value
     except (ValueError, TypeError, InvalidOperation, AttributeError, json.JSONDecodeError):
-        raise ConfigError(f"{source}: '{name}' must be {kind}, got {value!r}") from None
+        raise ConfigError(f"{source}: '{name}' must be {_described(kind)}, got {value!r}") from None
+
+
+def _described(kind: str) -> str:
+    """A field's type in words: an error is read by users, not by Python programmers."""
+    if "Decimal" in kind:
+        return "an amount in USD (a number)"
+    if kind.startswith("tuple"):
+        return "a list of strings"
+    if kind.startswith("dict"):
+        return "a table of prices"
+    words = {"bool": "true or false", "int": "a whole number", "float": "a number"}
+    return words.get(kind, "a string")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -216,6 +250,10 @@ def _validate(s: Settings, sources: dict[str, str]) -> Settings:
         raise bad("policy", f"threshold {t} is outside 0..1")
     if s.max_cost_usd is not None and s.max_cost_usd < 0:
         raise bad("max_cost_usd", f"must not be negative, got {s.max_cost_usd}")
+    if s.cloud_price:
+        from tiercode.agent.pricing import parse_price
+
+        parse_price(s.cloud_price, sources.get("cloud_price", "cloud_price"))
     choices = {
         "privacy_mode": ("local", "redact"),
         "confidence_signal": ("logprob", "self", "mean"),
@@ -289,19 +327,61 @@ def load(
                 values[key], sources[key] = coerced, str(repo_file)
             else:
                 notes.append(f"{repo_file}: ignored '{key}' until you run `tiercode trust`")
-    for name in _FIELDS:
+    if os.environ.get("OPENAI_BASE_URL"):  # the environment beats config files
+        values["cloud_base_url"] = os.environ["OPENAI_BASE_URL"]
+        sources["cloud_base_url"] = "OPENAI_BASE_URL"
+    for name in _FIELDS:  # ...and TIERCODE_CLOUD_BASE_URL beats OPENAI_BASE_URL
         env = os.environ.get(f"TIERCODE_{name.upper()}")
         if env is not None:
             source = f"TIERCODE_{name.upper()}"
             values[name], sources[name] = _coerce(name, env, source), source
-    if os.environ.get("OPENAI_BASE_URL") and sources.get("cloud_base_url") != (
-        "TIERCODE_CLOUD_BASE_URL"
-    ):  # the environment beats config files; TIERCODE_CLOUD_BASE_URL beats OPENAI_BASE_URL
-        values["cloud_base_url"] = os.environ["OPENAI_BASE_URL"]
-        sources["cloud_base_url"] = "OPENAI_BASE_URL"
     for key, value in (flags or {}).items():
         if value is not None:
             source = f"--{key.replace('_', '-')}"
             values[key], sources[key] = _coerce(key, value, source), source
+    if values.get("provider"):
+        _apply_provider(values, sources)
+    elif "cloud_model" not in sources:
+        _model_for_url(values, sources)
     settings = _validate(replace(Settings(), **values), sources)
     return settings, notes
+
+
+def _layer(source: str | None) -> int:
+    """How high a source sits for a provider's preset: defaults < user file < repo file <
+    this run's environment and flags (a `TIERCODE_CLOUD_MODEL` beside `--provider` is meant)."""
+    if source is None:
+        return 0
+    if source.startswith("--") or source.isupper():  # a flag or an environment variable
+        return 3
+    return 2 if source.endswith(".tiercode.toml") else 1
+
+
+def _model_for_url(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """An endpoint named by URL alone gets the default model of the preset it matches."""
+    from tiercode.agent import providers
+
+    preset = providers.for_url(values.get("cloud_base_url", ""))
+    if preset is not None:
+        values["cloud_model"] = preset.model
+        sources["cloud_model"] = f"{sources['cloud_base_url']} ({preset.name})"
+
+
+def _apply_provider(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Fill the endpoint keys from the provider's preset, each unless a layer at least as
+    high as the provider's set it. OPENAI_BASE_URL yields to a provider: it is often set
+    for other tools, and a provider says what this run wants."""
+    from tiercode.agent import providers
+
+    preset = providers.get(values["provider"], sources["provider"])
+    values["provider"] = preset.name
+    level = _layer(sources["provider"])
+    filled = {
+        "cloud_base_url": preset.base_url,
+        "cloud_api_key_env": preset.key_env,
+        "cloud_model": preset.model,
+    }
+    for key, value in filled.items():
+        source = sources.get(key)
+        if _layer(source) < level or source == "OPENAI_BASE_URL":
+            values[key], sources[key] = value, f"provider {preset.name}"

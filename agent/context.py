@@ -22,6 +22,7 @@ from tiercode.agent.ledger import CallRecord, Ledger
 from tiercode.agent.models import ChatModel, Completion, Message
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
 from tiercode.agent.router import CLOUD, LOCAL, Decision, Signals, decide
+from tiercode.agent.runlog import RunLog
 from tiercode.tools.errors import Cancelled, CloudUnavailable, TiercodeError
 from tiercode.tools.files import RepoFiles
 from tiercode.tools.git import GitRepo
@@ -54,6 +55,8 @@ class RunContext:
     """Set from another thread (the TUI's quit) to stop at the next token or node."""
     capture_content: bool = False
     """Put prompt and reply on each `ModelCalled` event, for telemetry the user opted in to."""
+    log: RunLog | None = None
+    """Where each call's prompt and reply are written (the run's log file, --verbose)."""
     files: RepoFiles = field(init=False)
     git: GitRepo = field(init=False)
     _models: dict[str, ChatModel] = field(default_factory=dict, init=False)
@@ -99,6 +102,8 @@ class RunContext:
         verdict = privacy.inspect(messages, paths, s.sensitive_paths, root=self.root)
         tokens = self.count_tokens(messages)
         budget_left = None if s.max_cost_usd is None else s.max_cost_usd - self.spent(run_id)
+        # the estimate: this prompt, and a reply as long as replies have been
+        reply = min(s.max_tokens, self.ledger.typical_reply_tokens(s.max_tokens // 3))
         signals = Signals(
             policy=s.base_policy,
             threshold=s.threshold,
@@ -111,7 +116,7 @@ class RunContext:
             local_only=s.local_only,
             forced=self.forced.get(step),
             budget_left=budget_left,
-            cloud_cost_estimate=cloud_cost(self.cloud_price, tokens, s.max_tokens),
+            cloud_cost_estimate=cloud_cost(self.cloud_price, tokens, reply),
             escalation=escalation,
             confidence=confidence,
         )
@@ -145,7 +150,10 @@ class RunContext:
             messages, redactions = self._gate(run_id, step, attempt, messages, paths)
         model = self.model(tier)
 
+        streamed: list[str] = []
+
         def on_token(text: str) -> None:
+            streamed.append(text)
             self.check_cancelled()
             self.emit(TokenStreamed(run_id, step, text))
 
@@ -160,6 +168,10 @@ class RunContext:
                 max_chars=max_chars,
                 temperature=temperature,
             )
+        except (Cancelled, KeyboardInterrupt):
+            stopped = (run_id, step, attempt, purpose)
+            self._record_stopped(stopped, decision, model, messages, streamed, started)
+            raise
         except CloudUnavailable as exc:
             if not exc.transient or s.base_policy == CLOUD:
                 raise
@@ -177,6 +189,12 @@ class RunContext:
                 max_chars=max_chars,
                 temperature=temperature,
             )
+        call_id = f"{run_id}:{step}:{attempt}:{purpose}"
+        if self.log is not None:
+            label = f"{'plan' if step == 0 else f'step {step}'} attempt {attempt} {purpose}"
+            self.log.call(label, tier, reply.model, messages, reply.text, reply.finish_reason)
+        if s.keep_replies:
+            self.ledger.record_reply(call_id, run_id, reply.text)
         counterfactual = cloud_cost(
             self.cloud_price, reply.prompt_tokens, reply.completion_tokens, reply.cached_tokens
         )
@@ -186,7 +204,7 @@ class RunContext:
             cost = energy_cost(reply.latency_s, s.energy_watts, s.energy_usd_per_kwh)
         self.ledger.record_call(
             CallRecord(
-                call_id=f"{run_id}:{step}:{attempt}:{purpose}",
+                call_id=call_id,
                 run_id=run_id,
                 step=step,
                 attempt=attempt,
@@ -233,6 +251,55 @@ class RunContext:
             )
         )
         return reply, cost
+
+    def _record_stopped(
+        self,
+        call: tuple[str, int, int, str],
+        decision: Decision,
+        model: ChatModel,
+        messages: list[Message],
+        streamed: list[str],
+        started: float,
+    ) -> None:
+        """Record a call the user stopped mid-reply: its prompt, the pieces streamed so far
+        (one token each) and its time were spent, so the ledger counts them."""
+        run_id, step, attempt, purpose = call
+        s = self.settings
+        elapsed = max(0.0, time.time() - started)
+        if self.log is not None:
+            label = f"{'plan' if step == 0 else f'step {step}'} attempt {attempt} {purpose}"
+            self.log.call(label, decision.tier, model.name, messages, "".join(streamed), "stopped")
+        prompt_tokens = model.count_tokens(messages)
+        counterfactual = cloud_cost(self.cloud_price, prompt_tokens, len(streamed))
+        cloud = decision.tier == CLOUD
+        if cloud:
+            cost = counterfactual
+        else:
+            cost = energy_cost(elapsed, s.energy_watts, s.energy_usd_per_kwh)
+        self.ledger.record_call(
+            CallRecord(
+                call_id=f"{run_id}:{step}:{attempt}:{purpose}:stopped",
+                run_id=run_id,
+                step=step,
+                attempt=attempt,
+                ts=started,
+                tier=decision.tier,
+                model=model.name,
+                price_model=self.price_model if cloud else "energy",
+                prompt_tokens=prompt_tokens,
+                cached_tokens=0,
+                completion_tokens=len(streamed),
+                latency_s=elapsed,
+                ttft_s=elapsed,
+                confidence=None,
+                route_reason=decision.reason,
+                cost_usd=cost,
+                simulated=self.simulated and cloud,
+                incomplete=True,
+                counterfactual_usd=counterfactual,
+                prompt_bytes=_size(messages),
+            )
+        )
 
     def _gate(
         self, run_id: str, step: int, attempt: int, messages: list[Message], paths: list[str]

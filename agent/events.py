@@ -126,6 +126,20 @@ class RunCompleted(Event):
     """What was checked before the run said done: compiles, imports, tests."""
     total_cost_usd: Decimal = Decimal(0)
     """Cloud spend plus the local energy estimate: what the run cost in all."""
+    cached_tokens: int = 0
+    """Prompt tokens the provider reported as read from its cache."""
+
+
+@dataclass
+class Heartbeat(Event):
+    """Every few seconds while a run is alive, so a CI log shows it is not stuck: the
+    call under way, its tokens so far, and the time since the run started."""
+
+    type = "heartbeat"
+    step: int
+    tier: str
+    tokens: int
+    elapsed_s: float
 
 
 class EventSink(Protocol):

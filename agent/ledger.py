@@ -78,6 +78,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         # What stayed on the machine, for the ROI report; NULL on calls recorded before.
         "ALTER TABLE calls ADD COLUMN prompt_bytes INTEGER",
     ),
+    (
+        "004_replies",
+        """
+        CREATE TABLE replies (call_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, text TEXT NOT NULL)
+        """,
+    ),
 ]
 
 
@@ -162,6 +168,8 @@ class RunTotals:
     prompt_tokens: int
     completion_tokens: int
     simulated: bool
+    cached_tokens: int = 0
+    """Prompt tokens the provider served from its cache (part of prompt_tokens)."""
 
 
 SummaryBy = Literal["day", "model", "tier", "run"]
@@ -253,9 +261,11 @@ class Ledger:
             (run_id, _now(), task, repo, policy, settings_json, _json(model_hashes)),
         )
 
-    def finish_run(self, run_id: str, status: str) -> None:
+    def finish_run(self, run_id: str, status: str, *, if_running: bool = False) -> None:
+        """Give a run its final status; `if_running` leaves one that already has it."""
+        where = " AND status = 'running'" if if_running else ""
         self._write(
-            "UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?",
+            f"UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?{where}",
             (_now(), status, run_id),
         )
 
@@ -342,6 +352,28 @@ class Ledger:
             "logprob_confidence, success) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (run_id, step, attempt, tier, self_confidence, logprob_confidence, int(success)),
         )
+
+    def typical_reply_tokens(self, default: int, last: int = 50) -> int:
+        """The median reply length of the last `last` complete calls, or `default` before
+        any: a budget estimate at the full `max_tokens` overstated real calls about 8x."""
+        rows = self._rows(
+            "SELECT completion_tokens FROM calls WHERE incomplete = 0 ORDER BY ts DESC LIMIT ?",
+            (last,),
+        )
+        sizes = sorted(r["completion_tokens"] for r in rows)
+        return sizes[len(sizes) // 2] if sizes else default
+
+    def record_reply(self, call_id: str, run_id: str, text: str) -> None:
+        """Keep a model's reply text: only when the user asks (`keep_replies`), since a
+        reply can quote the code it was shown."""
+        self._write(
+            "INSERT OR IGNORE INTO replies (call_id, run_id, text) VALUES (?, ?, ?)",
+            (call_id, run_id, text),
+        )
+
+    def replies(self, run_id: str) -> dict[str, str]:
+        rows = self._rows("SELECT call_id, text FROM replies WHERE run_id = ?", (run_id,))
+        return {r["call_id"]: r["text"] for r in rows}
 
     def outcomes(self, run_id: str | None = None) -> list[Outcome]:
         where, params = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
@@ -430,6 +462,7 @@ def totals(calls: list[CallRecord]) -> RunTotals:
         prompt_tokens=sum(c.prompt_tokens for c in calls),
         completion_tokens=sum(c.completion_tokens for c in calls),
         simulated=any(c.simulated for c in calls),
+        cached_tokens=sum(c.cached_tokens for c in calls),
     )
 
 

@@ -1,8 +1,10 @@
 """Prices per 1M tokens and the local energy estimate, all in exact Decimal USD.
 
 Money is never a float here: the ledger sums these values, and a budget check must
-not drift by a rounding error. An unknown cloud model is an error, not a zero price,
-so that a misspelt model name cannot make spend look free.
+not drift by a rounding error. List prices come from `genai-prices` (pydantic's
+maintained price data, bundled in the wheel: no request is made for it at run time).
+An unknown cloud model is an error with a one-line fix, not a zero price, so that a
+misspelt model name cannot make spend look free.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from tiercode.tools.errors import ConfigError
 
 _MILLION = Decimal(1_000_000)
 _JOULES_PER_KWH = Decimal(3_600_000)
 _ENERGY_PLACES = Decimal("1e-12")
-# Dated snapshots such as `gpt-4o-2024-08-06` or `gpt-4-0613` share their family's price.
+# An override of `gpt-4o` also prices its dated snapshots such as `gpt-4o-2024-08-06`.
 _DATED_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")
 
 
@@ -30,25 +33,67 @@ class Price:
     output: Decimal
 
 
-def _p(input_: str, cached: str, output: str) -> Price:
-    return Price(Decimal(input_), Decimal(cached), Decimal(output))
+FREE = Price(Decimal(0), Decimal(0), Decimal(0))
+"""A server on the user's own machine (Ollama, vLLM, LM Studio, llama.cpp) bills nothing."""
 
 
-PRICES: dict[str, Price] = {
-    "gpt-4o": _p("2.50", "1.25", "10.00"),
-    "gpt-4o-mini": _p("0.15", "0.075", "0.60"),
-    "gpt-4.1": _p("2.00", "0.50", "8.00"),
-    "gpt-4.1-mini": _p("0.40", "0.10", "1.60"),
-    "gpt-4.1-nano": _p("0.10", "0.025", "0.40"),
-    "gpt-5": _p("1.25", "0.125", "10.00"),
-    "gpt-5-mini": _p("0.25", "0.025", "2.00"),
-    "gpt-5-nano": _p("0.05", "0.005", "0.40"),
-    "o4-mini": _p("1.10", "0.275", "4.40"),
-}
+def _rate(value: Any) -> Decimal | None:
+    """A genai-prices rate: a Decimal, None, or tiered prices whose base tier applies to
+    prompts under the first threshold (200k tokens and more, far past a tiercode prompt)."""
+    if value is None:
+        return None
+    return Decimal(getattr(value, "base", value))
+
+
+def list_price(
+    model: str, provider: str | None = None, base_url: str | None = None
+) -> Price | None:
+    """The list price genai-prices holds for `model` (at `provider`, or the provider whose
+    API `base_url` is), or None when it knows no such model. Dated snapshots such as
+    `gpt-4o-2024-08-06` match their family, as genai-prices matches them."""
+    from genai_prices import Usage, calc_price
+
+    try:
+        usage, ref = Usage(input_tokens=1, output_tokens=1), model.strip()
+        calc = (  # genai-prices takes a provider or its API's URL, never both
+            calc_price(usage, ref, provider_id=provider)
+            if provider
+            else calc_price(usage, ref, provider_api_url=base_url or None)
+        )
+    except LookupError:
+        if provider or base_url:  # a proxy (LiteLLM) serving a model known elsewhere
+            short = model.rsplit("/", 1)[-1]
+            return list_price(model) or (list_price(short) if short != model else None)
+        return None
+    mp = calc.model_price
+    inp, out = _rate(mp.input_mtok), _rate(mp.output_mtok)
+    if inp is None or out is None:
+        return None
+    cached = _rate(mp.cache_read_mtok)
+    # Without a cached rate, bill cached tokens at the full input rate: never under-count.
+    return Price(inp, inp if cached is None else cached, out)
+
+
+def parse_price(text: str, source: str = "--cloud-price") -> Price:
+    """`IN,OUT[,CACHED]` in USD per 1M tokens, or `0` for a free server: the one-line way
+    to price a model no list knows."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [Decimal(p) for p in parts]
+    except InvalidOperation:
+        values = []
+    if len(values) == 1 and values[0] == 0:
+        return FREE
+    if not 2 <= len(values) <= 3 or any(not v.is_finite() or v < 0 for v in values):
+        raise ConfigError(
+            f"{source}: expected IN,OUT[,CACHED] in USD per 1M tokens (e.g. 0.15,0.60) "
+            f"or 0, got {text!r}"
+        )
+    return Price(values[0], values[2] if len(values) == 3 else values[0], values[1])
 
 
 def _parse_override(model: str, raw: dict[str, str], base: Price | None) -> Price:
-    """Turn a `[prices.MODEL]` table into a Price; missing keys fall back to the list price."""
+    """Turn a `[prices."MODEL"]` table into a Price; missing keys fall back to the list price."""
     values: dict[str, Decimal] = {}
     for key in ("input", "cached_input", "output"):
         if key in raw:
@@ -65,33 +110,35 @@ def _parse_override(model: str, raw: dict[str, str], base: Price | None) -> Pric
         raise ConfigError(f"prices.{model}: unknown keys {sorted(unknown)}")
     if "input" not in values or "output" not in values:
         raise ConfigError(f"prices.{model}: needs both input and output (USD per 1M tokens)")
-    # Without a cached rate, bill cached tokens at the full input rate: never under-count.
     return Price(values["input"], values.get("cached_input", values["input"]), values["output"])
 
 
-def price_for(model: str, overrides: dict[str, dict[str, str]] | None = None) -> Price:
-    """The price of `model`, overrides first; a dated snapshot uses its family's price.
+def price_for(
+    model: str,
+    overrides: dict[str, dict[str, str]] | None = None,
+    *,
+    provider: str | None = None,
+    base_url: str | None = None,
+) -> Price:
+    """The price of `model`: the user's `[prices."MODEL"]` first, then the list price.
 
     Raises ConfigError when no price is known: spend must never be silently zero.
     """
-    overrides = overrides or {}
     name = model.strip()
-    candidates = [name]
+    base = list_price(name, provider, base_url)
     dated = _DATED_SUFFIX.search(name)
-    if dated:
-        candidates.append(name[: dated.start()])
-    for candidate in candidates:
-        base = PRICES.get(candidate) or PRICES.get(candidate.lower())
-        raw = overrides.get(candidate)
+    for candidate in [name, *([name[: dated.start()]] if dated else [])]:
+        raw = (overrides or {}).get(candidate)
         if raw is not None:
             return _parse_override(candidate, raw, base)
-        if base is not None:
-            return base
-    key = model if re.fullmatch(r"[A-Za-z0-9_-]+", model) else json.dumps(model)
+    if base is not None:
+        return base
+    key = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
     raise ConfigError(
-        f"no price for cloud model '{model}': add [prices.{key}] with input, cached_input "
-        "and output (USD per 1M tokens) to ~/.config/tiercode/config.toml, or set "
-        "cloud_price_as to a priced model"
+        f"no price for cloud model '{model}': pass --cloud-price IN,OUT (USD per 1M tokens, "
+        f"e.g. 0.15,0.60) or --cloud-price 0 for a free server, or put "
+        f"[prices.{key}] input/output in ~/.config/tiercode/config.toml, "
+        "or set cloud_price_as to a priced model"
     )
 
 

@@ -8,6 +8,7 @@ never obeyed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,7 +120,14 @@ def parse_json_reply(text: str, required: tuple[str, ...]) -> dict[str, Any]:
     try:
         data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"reply is not valid JSON ({exc.msg} at char {exc.pos})") from None
+        # An endpoint without a JSON mode answers in prose around a fenced object.
+        fenced = re.search(r"```(?:json)?\s*\n(\{.*\})\s*\n```", text, re.DOTALL)
+        try:
+            data = json.loads(fenced.group(1), strict=False) if fenced else None
+        except json.JSONDecodeError:
+            data = None
+        if data is None:
+            raise ValueError(f"reply is not valid JSON ({exc.msg} at char {exc.pos})") from None
     if not isinstance(data, dict):
         raise ValueError("reply is not a JSON object")
     missing = [k for k in required if k not in data]

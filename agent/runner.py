@@ -17,16 +17,19 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from tiercode.agent import catalog, config, graph, telemetry
+from tiercode.agent import catalog, config, graph, providers, telemetry
+from tiercode.agent.cloud import CloudModel
 from tiercode.agent.config import Settings
 from tiercode.agent.context import ModelFactory, RunContext
 from tiercode.agent.events import Event, RunCompleted, RunStarted
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import ChatModel, CloudModel, LocalModel
-from tiercode.agent.pricing import Price, price_for
+from tiercode.agent.models import ChatModel, LocalModel
+from tiercode.agent.pricing import FREE, Price, parse_price, price_for
+from tiercode.agent.runlog import RunLog
 from tiercode.agent.standin import StandInServer, standin_price_model
+from tiercode.agent.standin_shared import SharedStandIn
 from tiercode.tools import shell
-from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
+from tiercode.tools.errors import Cancelled, ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.tools.git import GitRepo
 
 MAX_TASK_CHARS = 20_000
@@ -50,7 +53,12 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
     local_path = catalog.resolve(settings.local_model, auto_pull=True, progress=_progress)
 
     def local() -> ChatModel:
-        return LocalModel(local_path, n_ctx=settings.local_n_ctx, threads=settings.local_threads)
+        # one name everywhere: the catalog's, not the GGUF's own ("Qwen2.5 Coder 0.5B
+        # Instruct AWQ"); a path keeps the GGUF's name
+        name = settings.local_model if settings.local_model in catalog.CATALOG else ""
+        return LocalModel(
+            local_path, n_ctx=settings.local_n_ctx, threads=settings.local_threads, name=name
+        )
 
     if settings.cloud_base_url:
 
@@ -68,8 +76,14 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
 
     def standin() -> ChatModel:
         catalog.resolve(settings.cloud_model, auto_pull=True, progress=_progress)
-        _progress(f"starting the stand-in cloud ({settings.cloud_model}) on 127.0.0.1")
-        server = stack.enter_context(StandInServer(model=settings.cloud_model))
+        server: StandInServer | SharedStandIn
+        if settings.standin_idle_s > 0:
+            server = SharedStandIn(settings.cloud_model, idle_s=settings.standin_idle_s)
+            _progress(f"joining the shared stand-in cloud ({settings.cloud_model}) on 127.0.0.1")
+        else:
+            server = StandInServer(model=settings.cloud_model)
+            _progress(f"starting the stand-in cloud ({settings.cloud_model}) on 127.0.0.1")
+        stack.enter_context(server)
         return CloudModel(
             name=server.model,
             base_url=server.base_url,
@@ -90,18 +104,33 @@ def price_model(settings: Settings) -> str:
 
 
 def cloud_price(settings: Settings, model: str | None = None) -> tuple[str, Price]:
-    """The price model and its price. A `--local-only` run never calls the cloud: when
-    its model has no price, its all-cloud counterfactual is priced as the stand-in's."""
+    """The price model and its price: `cloud_price` when set, zero for a local server's
+    preset, else the user's `[prices]` or the list price. A `--local-only` run never calls
+    the cloud: when its model has no price, its all-cloud counterfactual is priced as the
+    stand-in's."""
     model = model or price_model(settings)
+    preset = providers.PROVIDERS.get(settings.provider) or providers.for_url(
+        settings.cloud_base_url
+    )
+    if settings.cloud_price:
+        return model, parse_price(settings.cloud_price, "cloud_price")
+    if preset and preset.local and not settings.cloud_price_as and model not in settings.prices:
+        return model, FREE
     try:
-        return model, price_for(model, settings.prices)
+        return model, price_for(
+            model,
+            settings.prices,
+            provider=preset.prices_id if preset else None,
+            base_url=settings.cloud_base_url or None,
+        )
     except ConfigError:
         if settings.local_only:
             return standin_price_model(), price_for(standin_price_model(), settings.prices)
         if settings.cloud_base_url and model == Settings().cloud_model:
             raise ConfigError(
                 f"cloud endpoint {settings.cloud_base_url} is set but cloud_model is still the "
-                f"stand-in's '{model}': set TIERCODE_CLOUD_MODEL to the model it serves"
+                f"stand-in's '{model}': set TIERCODE_CLOUD_MODEL to the model it serves, "
+                "or pick a --provider"
             ) from None
         raise
 
@@ -153,7 +182,9 @@ class Runner:
         approve: Callable[[str, str], bool] = lambda _c, _w: False,
         tiers: Tiers | None = None,
         ledger: Ledger | None = None,
+        echo: Callable[[str], None] | None = None,
     ) -> None:
+        """`echo` also gets every prompt and reply the run log records (`--verbose`)."""
         self.settings = settings
         self.repo = repo
         self.emit = emit
@@ -162,6 +193,7 @@ class Runner:
         self.ledger = ledger or Ledger()
         self.forced: dict[int, str] = {}
         self.cancel = threading.Event()
+        self.echo = echo
 
     @functools.cached_property
     def root(self) -> Path:
@@ -218,20 +250,20 @@ class Runner:
         return self._drive(run_id, None, state.get("user_dirty", []))
 
     def _drive(self, run_id: str, initial: dict[str, Any] | None, dirty: list[str]) -> Outcome:
-        """Run the graph; a run that cannot even start (no price, no model) is still
-        closed in the ledger, not left `running` forever. With `OTEL_*` set, the events
-        also become the run's trace and metrics (see `telemetry`)."""
+        """Run the graph; however it ends (no price, no model, Ctrl-C, a bug), the run gets
+        a final status in the ledger instead of staying `running` forever. With `OTEL_*`
+        set, the events also become the run's trace and metrics (see `telemetry`)."""
         try:
             with (
                 telemetry.traced(self.emit) as emit,
                 shell.asking_when_unconfined(lambda cmd: self.approve(cmd, UNCONFINED)),
             ):
                 return self._run(run_id, initial, dirty, emit)
-        except TiercodeError:
-            self.ledger.finish_run(run_id, "error")
-            raise
-        except KeyboardInterrupt:
-            self.ledger.finish_run(run_id, "interrupted")
+        except BaseException as exc:
+            status = "error" if isinstance(exc, TiercodeError) else "failed"
+            if isinstance(exc, Cancelled | KeyboardInterrupt):
+                status = "cancelled" if isinstance(exc, Cancelled) else "interrupted"
+            self.ledger.finish_run(run_id, status, if_running=True)
             raise
 
     def _run(
@@ -248,6 +280,8 @@ class Runner:
         price_model, price = cloud_price(s, self.tiers.price_model if self.tiers else None)
         with contextlib.ExitStack() as stack:
             tiers = self.tiers or default_tiers(s, stack)
+            log = RunLog(run_id, self.echo)
+            stack.callback(log.close)
             ctx = RunContext(
                 settings=s,
                 root=self.root,
@@ -263,6 +297,7 @@ class Runner:
                 cancel=self.cancel,
                 user_dirty=frozenset(dirty),
                 capture_content=telemetry.capture_content(),
+                log=log,
             )
             emit(
                 RunStarted(
@@ -311,6 +346,7 @@ class Runner:
                 t.simulated,
                 verified,
                 t.cloud_usd + t.local_usd,
+                t.cached_tokens,
             )
         )
         return Outcome(run_id, code, status, message)

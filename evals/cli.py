@@ -18,8 +18,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from tiercode.agent import config
+from tiercode.evals import extras, report
 from tiercode.evals import policy as policies
-from tiercode.evals import report
 from tiercode.evals.sampling import SAMPLING
 from tiercode.tools.errors import ConfigError, ExitCode, TiercodeError
 
@@ -83,6 +83,7 @@ def run_suite(
     if executor_name not in executor.EXECUTORS:
         raise ConfigError(f"--executor: unknown executor '{executor_name}' (use local or ray)")
     executor.suite_module(suite)
+    extras.require(suite)
     settings, notes = config.load(None, {"local_model": local_model, "cloud_model": cloud_model})
     for note in notes:
         _progress(f"tiercode: {note}")
@@ -155,6 +156,7 @@ def register(app: typer.Typer) -> None:
         if plot_path is not None:
             from tiercode.evals import plot
 
+            extras.require()
             _progress(f"plot: {plot.frontier(data, plot_path)}")
         print(report.markdown(data), end="")
 

@@ -17,7 +17,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from tiercode.agent.models import ChatModel, CloudModel, LocalModel
+from tiercode.agent.cloud import CloudModel
+from tiercode.agent.models import ChatModel, LocalModel
 
 SAMPLING = ("reference", "agent")
 REFERENCE_PENALTY = 1.0

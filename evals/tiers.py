@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable
 
 from tiercode.agent import catalog
+from tiercode.agent.cloud import CloudModel
 from tiercode.agent.config import Settings
-from tiercode.agent.models import ChatModel, CloudModel
+from tiercode.agent.models import ChatModel
 from tiercode.agent.pricing import Price, price_for
 from tiercode.agent.runner import Tiers, default_tiers
 from tiercode.evals import sampling

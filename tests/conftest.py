@@ -44,4 +44,7 @@ def tiercode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Scripted runs of other parts do not script an acceptance check; its own tests turn
     # it back on (tests/test_acceptance.py).
     monkeypatch.setenv("TIERCODE_ACCEPTANCE_CHECK", "0")
+    # A warm shared stand-in would outlive each test by its idle timeout, one per test
+    # home; tests of sharing use their own handles (tests/test_standin_shared.py).
+    monkeypatch.setenv("TIERCODE_STANDIN_IDLE_S", "0")
     return home

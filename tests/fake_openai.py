@@ -21,6 +21,12 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     cut_after: int | None = None
     raw: bytes | None = None
+    tool_call: bool = False
+    """Stream the content as the arguments of a call to the tool `reply`."""
+    usage: bool = True
+    """Send a usage chunk at the end (some servers never do)."""
+    cached_tokens: int = 0
+    """Prompt tokens the usage chunk reports as served from the provider's cache."""
 
 
 class FakeOpenAI:
@@ -72,25 +78,29 @@ class FakeOpenAI:
                         self.wfile.flush()
                         self.connection.shutdown(2)
                         return
+                    delta: dict[str, Any] = {"content": piece}
+                    if reply.tool_call:
+                        call = {"index": 0, "function": {"arguments": piece}}
+                        if n == 0:
+                            call.update(id="call_1", type="function")
+                            call["function"]["name"] = "reply"  # type: ignore[index]
+                        delta = {"tool_calls": [call]}
+                    self._event({"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+                finish = "tool_calls" if reply.tool_call else "stop"
+                self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+                prompt = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
+                if reply.usage:
                     self._event(
                         {
-                            "choices": [
-                                {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-                            ]
+                            "choices": [],
+                            "usage": {
+                                "prompt_tokens": prompt,
+                                "completion_tokens": len(words),
+                                "total_tokens": prompt + len(words),
+                                "prompt_tokens_details": {"cached_tokens": reply.cached_tokens},
+                            },
                         }
                     )
-                self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-                prompt = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
-                self._event(
-                    {
-                        "choices": [],
-                        "usage": {
-                            "prompt_tokens": prompt,
-                            "completion_tokens": len(words),
-                            "total_tokens": prompt + len(words),
-                        },
-                    }
-                )
                 self.wfile.write(b"data: [DONE]\n\n")
 
             def _event(self, data: dict[str, Any]) -> None:

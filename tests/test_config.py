@@ -56,7 +56,7 @@ def test_env_names_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("policy = ", "not valid TOML"),
         ('polcy = "local"', "unknown setting 'polcy'"),
-        ('max_steps = "many"', "'max_steps' must be int"),
+        ('max_steps = "many"', "'max_steps' must be a whole number"),
         ('policy = "fast"', "'fast' is not a policy"),
         ('policy = "auto:2"', "outside 0..1"),
         ("max_cost_usd = -1", "must not be negative"),
@@ -110,3 +110,11 @@ def test_a_cloud_price_is_found_or_the_error_says_what_to_set(
         '[prices."org/coder-7b.q4"]\ninput = "0.1"\ncached_input = "0.05"\noutput = "0.2"\n'
     )
     assert cloud_price(config.load(None)[0])[0] == "org/coder-7b.q4"  # the hint's TOML works
+
+
+def test_the_readme_documents_every_setting() -> None:
+    from dataclasses import fields
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    missing = [f.name for f in fields(config.Settings) if f"| `{f.name}` |" not in readme]
+    assert not missing, f"README configuration table lacks {missing}"

@@ -19,7 +19,7 @@ import typer
 from typer.testing import CliRunner
 
 from tiercode.agent import catalog, confidence, config
-from tiercode.agent.pricing import PRICES, cloud_cost
+from tiercode.agent.pricing import cloud_cost, price_for
 from tiercode.agent.replies import reply_from
 from tiercode.evals import codegen, harness, humaneval, metrics, repo, report, resweep, sandbox
 from tiercode.evals.cli import register
@@ -27,7 +27,7 @@ from tiercode.evals.policy import Policy, parse
 from tiercode.evals.scripted import Canned, CannedTiers
 from tiercode.tools.errors import ConfigError, ExitCode
 
-PRICE = PRICES["gpt-4.1-mini"]
+PRICE = price_for("gpt-4.1-mini")
 
 
 def fenced(code: str) -> str:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tiercode.agent import catalog
-from tiercode.agent.models import CloudModel, LocalModel
+from tiercode.agent.cloud import CloudModel
+from tiercode.agent.models import LocalModel
 from tiercode.agent.standin import StandInServer, free_port
 from tiercode.tools.errors import CloudUnavailable, ModelUnavailable
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from tiercode.agent import device
-from tiercode.agent.models import CloudModel, LocalModel, ScriptedModel, clip
+from tiercode.agent.cloud import CloudModel
+from tiercode.agent.models import LocalModel, ScriptedModel, clip
 
 ASK = [{"role": "user", "content": "rewrite f"}]
 

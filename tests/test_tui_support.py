@@ -128,3 +128,19 @@ def git_out(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=repo, capture_output=True, text=True, check=True
     ).stdout
+
+
+def test_the_readme_screenshot_is_kept_only_after_a_correct_run(tmp_path: Path) -> None:
+    from tiercode.tui.screenshot import _judge, demo_repo
+
+    repo = demo_repo(tmp_path)
+    assert "ended failed" in _judge(repo, "failed")
+    with (repo / "textutils.py").open("a") as fh:
+        fh.write("\n\ndef slugify(text):\n    return text.lower() + '!'\n")
+    assert "slugify is wrong" in _judge(repo, "done")
+    with (repo / "textutils.py").open("a") as fh:
+        fh.write(
+            "\n\ndef slugify(text):\n    import re\n"
+            "    return '-'.join(re.findall(r'[a-z0-9]+', text.lower()))\n"
+        )
+    assert _judge(repo, "done") == ""

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,13 @@ def shout(text):
 '''
 DEMO_TASK = "add a function slugify to textutils.py"
 SIZE = (120, 40)
+DEMO_CHECK = (
+    "from textutils import slugify\n"
+    "assert slugify('Hello, World!') == 'hello-world', slugify('Hello, World!')\n"
+    "assert slugify('  Tiered   inference  ') == 'tiered-inference'\n"
+)
+"""What the demo task must really do: a screenshot of a run marked done whose slugify
+is wrong (the README once showed `text.lower() + "!"` under "done") is not kept."""
 
 
 def demo_repo(root: Path) -> Path:
@@ -76,8 +84,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tiercode-shot-") as tmp:
         os.environ["TIERCODE_HOME"] = str(Path(tmp) / "home")
         repo = demo_repo(Path(tmp))
-        status = asyncio.run(_shoot(repo, args.out, args.task, {"policy": args.policy}))
+        shot = Path(tmp) / args.out.name
+        status = asyncio.run(_shoot(repo, shot, args.task, {"policy": args.policy}))
+        problem = _judge(repo, status) if args.task == DEMO_TASK else ""
+        if problem:
+            raise SystemExit(f"{args.out} not written: {problem}")
+        shot.replace(args.out)
     print(f"{args.out}: screenshot after a run that ended {status or 'without finishing'}")
+
+
+def _judge(repo: Path, status: str) -> str:
+    """Why the demo run may not be shown, or "" when it is done and slugify works."""
+    if status != "done":
+        return f"the run ended {status or 'without finishing'}"
+    check = subprocess.run(
+        [sys.executable, "-c", DEMO_CHECK], cwd=repo, capture_output=True, text=True, timeout=30
+    )
+    if check.returncode != 0:
+        last = (check.stderr.strip().splitlines() or ["failed"])[-1]
+        return f"the run said done but its slugify is wrong ({last})"
+    return ""
 
 
 if __name__ == "__main__":
