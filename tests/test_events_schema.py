@@ -47,7 +47,9 @@ def finished_run(git_repo: Path) -> tuple[list[dict[str, Any]], str]:
     settings, _ = config.load(git_repo, {"policy": "local", "samples": 1})
     tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
     with redirect_stdout(out), redirect_stderr(io.StringIO()):
-        Runner(settings, git_repo, emit=emit, tiers=tiers).start("fix the failing test in calc/ops.py or calc/__init__.py")
+        Runner(settings, git_repo, emit=emit, tiers=tiers).start(
+            "fix the failing test in calc/ops.py or calc/__init__.py"
+        )
         printer.final()
     return seen, out.getvalue()
 
