@@ -106,13 +106,19 @@ def act_messages(
         else:
             parts.append(replies.show_file(path, shown))
     if test_output:
-        parts.append(f"<output>\n{test_output}\n</output>")
+        parts.append(f"<output>\n{_inert(test_output)}\n</output>")
     if attempt:
         parts.append(f"Your previous attempt was:\n{attempt}")
     if feedback:
         parts.append(f"Your previous attempt failed: {feedback}")
     parts.append(f"{replies.FORMAT_RULES}\n\nCurrent step {index + 1}: {plan[index]['goal']}")
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def _inert(text: str) -> str:
+    """Tool output cannot close its own `<output>` tag (a test that prints `</output>` and
+    then instructions would otherwise put them outside the data)."""
+    return re.sub(r"<\s*/\s*output\s*>", "</output\u200b>", text, flags=re.IGNORECASE)
 
 
 def parse_json_reply(text: str, required: tuple[str, ...]) -> dict[str, Any]:
