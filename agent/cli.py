@@ -6,22 +6,17 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import re
 import sys
-import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from tiercode.agent import cli_guard, cli_report, cli_setup, cli_usage, config, result
+from tiercode.agent import cli_guard, cli_report, cli_setup, cli_usage, config
 from tiercode.agent.cli_guard import guarded
-from tiercode.agent.events import Event
-from tiercode.agent.pricing import usd
+from tiercode.agent.cli_output import Printer, output_format_of, terminal_safe
 from tiercode.agent.progress import Progress
 from tiercode.agent.providers import PROVIDERS
-from tiercode.agent.runlog import log_path
 from tiercode.evals.cli import register as register_eval
 from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
 
@@ -56,27 +51,6 @@ def _options(
 
 # A whole escape sequence (CSI, OSC up to BEL or ST, DCS/PM/APC strings, two-byte forms),
 # then any control character left: C0 but newline and tab, DEL, C1, and bidi overrides.
-_ESCAPE_SEQUENCE = re.compile(
-    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|[PX^_][^\x1b]*(?:\x1b\\)?|[ -/]*[0-~])"
-)
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def terminal_safe(text: str) -> str:
-    """Text from a model or a repo with every terminal control sequence taken out.
-
-    Otherwise a reply could clear the screen, retitle the window, or set the clipboard
-    (OSC 52) of whoever reads the progress lines.
-    """
-    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
-
-
-def plain_output() -> bool:
-    """No colour or live widgets when piped, under CI, or when NO_COLOR is set."""
-    return bool(os.environ.get("NO_COLOR") or os.environ.get("CI") or not sys.stdout.isatty())
-
-
 def _repo(path: Path) -> Path:
     """The repo as an absolute directory; a missing path or a file is repository state (5)."""
     if not path.exists():
@@ -91,118 +65,6 @@ def load_settings(repo: Path | None, **flags: Any) -> config.Settings:
     for note in notes:
         typer.echo(terminal_safe(f"tiercode: {note}"), err=True)
     return settings
-
-
-def describe(event: Event) -> str | None:
-    """One human line per event, for stderr progress and the plain terminal view."""
-    d = event.to_dict()
-    t = d["type"]
-    if t == "run.started":
-        sim = " (simulated price)" if d["cloud_simulated"] else ""
-        return (
-            f"run {d['run_id']}: policy {d['policy']}, local {d['local_model']}, "
-            f"cloud {d['cloud_model']}{sim}; prompts and replies in {log_path(d['run_id'])}"
-        )
-    if t == "plan":
-        return "plan:\n" + "\n".join(
-            f"  {i}. {s['goal']} [{', '.join(s['files'])}]" for i, s in enumerate(d["steps"], 1)
-        )
-    if t == "step.routed":
-        label = "plan" if d["step"] == 0 else f"step {d['step']}"
-        asked = d["signals"].get("forced") or d["signals"].get("policy")
-        if d["reason"].startswith("budget") and asked == "cloud" and d["tier"] == "local":
-            return (
-                f"NOTICE: {label} runs LOCAL, not on the cloud you asked for: {d['reason']} "
-                "(raise --max-cost-usd to keep it on the cloud)"
-            )
-        return f"{label} → {d['tier']}: {d['reason']}"
-    if t == "step.escalated":
-        return f"step {d['step']} escalated {d['from_tier']} → {d['to_tier']}: {d['reason']}"
-    if t == "step.completed":
-        conf = "-" if d["confidence"] is None else f"{d['confidence']:.2f}"
-        mark = "ok" if d["success"] else "FAILED"
-        label = "plan" if d["step"] == 0 else f"step {d['step']}"
-        return (
-            f"{label} {mark} on {d['tier']} ({d['model']}): {d['prompt_tokens']}+"
-            f"{d['completion_tokens']} tokens, {d['latency_s']:.1f}s, ttft {d['ttft_s']:.2f}s, "
-            f"{usd(Decimal(d['cost_usd']))}, confidence {conf} — {d['detail']}"
-        )
-    if t == "approval.needed":
-        verdict = "approved" if d["granted"] else "denied"
-        return f"command {verdict}: {d['command']} ({d['reason']})"
-    if t == "run.completed":
-        sim = " (simulated price)" if d["simulated"] else ""
-        return (
-            f"{d['status']}: {d['message']}\n"
-            f"cloud {usd(Decimal(d['cloud_usd']))}{sim}, local energy "
-            f"{usd(Decimal(d['local_energy_usd']))}, all-cloud would be "
-            f"{usd(Decimal(d['counterfactual_usd']))}, saved {usd(Decimal(d['saving_usd']))}; "
-            f"{d['local_calls']} local / {d['cloud_calls']} cloud calls; commits: "
-            f"{', '.join(c[:8] for c in d['commits']) or 'none'}"
-        )
-    return None
-
-
-FORMATS = ("text", "json", "stream-json")
-
-
-def output_format_of(as_json: bool, fmt: str | None) -> str:
-    """`--json` is `--output-format stream-json`; `json` prints one final object."""
-    fmt = fmt or ("stream-json" if as_json else "text")
-    if fmt not in FORMATS:
-        raise ConfigError(f"--output-format must be text, json or stream-json, got '{fmt}'")
-    return fmt
-
-
-class Printer:
-    """Print events: JSON lines (json.dumps escapes control characters) or human lines,
-    which carry model and repo text and so go through `terminal_safe`. Under `json` only
-    the final object reaches stdout (`result.from_completed`), progress goes to stderr."""
-
-    QUIET_S = 30.0
-    """Without a status line, a heartbeat becomes a progress line after this long quiet."""
-
-    def __init__(self, fmt: str, *, status_line: bool = False) -> None:
-        self.fmt = fmt
-        self.status_line = status_line
-        self.completed: dict[str, Any] | None = None
-        self.started = self.last_line = time.monotonic()
-
-    def __call__(self, event: Event) -> None:
-        if event.type == "run.completed":
-            self.completed = event.to_dict()
-        line = describe(event)
-        if event.type == "heartbeat" and not self.status_line:
-            line = self._still_working(event.to_dict())
-        if line:
-            self.last_line = time.monotonic()
-        if self.fmt == "text":
-            if line:
-                print(terminal_safe(line), flush=True)
-            return
-        if self.fmt == "stream-json" and event.type != "token":
-            print(json.dumps(event.to_dict()), flush=True)
-        if line:
-            print(terminal_safe(line), file=sys.stderr, flush=True)
-
-    def _still_working(self, beat: dict[str, Any]) -> str | None:
-        if time.monotonic() - self.last_line < self.QUIET_S:
-            return None
-        label = "plan" if beat["step"] == 0 else f"step {beat['step']}"
-        return (
-            f"… still working: {label} on {beat['tier']}, {beat['tokens']} tokens so far, "
-            f"{beat['elapsed_s']:.0f}s since the start"
-        )
-
-    def final(self) -> None:
-        """Under `json`, the one object on stdout."""
-        if self.fmt == "json" and self.completed is not None:
-            duration = time.monotonic() - self.started
-            print(json.dumps(result.from_completed(self.completed, duration)), flush=True)
-
-
-def printer(as_json: bool) -> Printer:
-    return Printer("stream-json" if as_json else "text")
 
 
 RepoOpt = Annotated[Path, typer.Option("--repo", help="The git repository to work in.")]

@@ -15,7 +15,7 @@ from test_agent_flow import BUGGY, FIXED_SUB, code, commit, of_type, plan, run
 from test_cli_errors import tiercode
 
 from tiercode.agent import catalog, config
-from tiercode.agent.cli import describe
+from tiercode.agent.cli_output import describe
 from tiercode.agent.events import StepRouted
 from tiercode.agent.pricing import cloud_cost, price_for
 from tiercode.tools.errors import ConfigError, ModelUnavailable

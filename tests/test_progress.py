@@ -58,7 +58,7 @@ def test_no_status_line_without_a_terminal() -> None:
 def test_without_a_status_line_a_long_quiet_gets_a_progress_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from tiercode.agent.cli import Printer
+    from tiercode.agent.cli_output import Printer
     from tiercode.agent.events import Heartbeat
 
     printer = Printer("text")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tiercode.agent import config
-from tiercode.agent.cli import printer
+from tiercode.agent.cli_output import printer
 from tiercode.agent.events import Planned, StepCompleted
 from tiercode.agent.ledger import MIGRATIONS, Ledger
 from tiercode.agent.models import ScriptedModel
