@@ -40,7 +40,11 @@ command = json.loads(sys.argv[6])
 
 def live_users():
     count = 0
-    for name in os.listdir(users):
+    try:
+        names = os.listdir(users)
+    except OSError:  # the home was removed under us: nobody can be using the server
+        names = []
+    for name in names:
         path = os.path.join(users, name)
         try:
             pid, started = open(path).read().split()

@@ -25,14 +25,15 @@ TierFactory = Callable[[Settings, contextlib.ExitStack], Tiers]
 
 
 def default_factory(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
-    """The configured local GGUF and cloud endpoint, or the embedded stand-in.
+    """The configured local GGUF and cloud endpoint, or the embedded stand-in: one of its
+    own for the whole eval, never the shared one, since each task's run has a home of its
+    own that goes away after the task (and with it the shared stand-in's files).
 
-    With `local_threads` set, the stand-in gets the same thread count: llama.cpp's
-    threads spin at barriers, so on a busy two-core machine two threads per model can be
-    several times slower than one. (`default_tiers` always gives the stand-in every core.)
+    The stand-in gets `local_threads`: llama.cpp's threads spin at barriers, so on a busy
+    two-core machine two threads per model can be several times slower than one.
     """
     tiers = default_tiers(settings, stack)
-    if settings.cloud_base_url or not settings.local_threads:
+    if settings.cloud_base_url:
         return tiers
 
     def standin() -> ChatModel:

@@ -114,3 +114,18 @@ def test_the_real_server_is_shared_and_answers(tmp_path: Path) -> None:
             assert reply.completion_tokens > 0
     assert supervisor and gone_within(supervisor, 8)
     assert not listening(first.port)
+
+
+def test_a_home_removed_under_it_ends_in_an_idle_stop_not_a_crash(fake_command) -> None:  # type: ignore[no-untyped-def]
+    """A run's home can go away (an eval gives each task its own): the supervisor then
+    counts no users and stops after the idle timeout, not at once."""
+    import shutil
+
+    handle = SharedStandIn("smollm2-135m", idle_s=1.5, command=fake_command).start()
+    supervisor = handle.supervisor()
+    assert supervisor
+    shutil.rmtree(handle.users)
+    time.sleep(0.8)
+    alive = psutil.Process(supervisor).status() != psutil.STATUS_ZOMBIE
+    assert alive and listening(handle.port)  # still serving within the timeout
+    assert gone_within(supervisor, 5)
