@@ -161,7 +161,10 @@ def _check(
     shown_by_tests = bool(
         verdict.tests is not None
         and baseline is not None
-        and (verdict.tests.fixed_since(baseline) or any(is_test_file(f) for f in code))
+        and (
+            verdict.tests.fixed_since(baseline)
+            or (any(is_test_file(f) for f in code) and verdict.tests.grew_since(baseline))
+        )
     )
     checked = False
     if (
@@ -172,7 +175,8 @@ def _check(
         and ctx.settings.acceptance_check
     ):
         # Tests that passed before and pass now show nothing broke, not that the task is
-        # done: unless a test now passes that failed, or the run added tests, check it.
+        # done: unless a test now passes that failed, or the run added tests that pass
+        # (an edited test file with no more passing tests shows nothing), check it.
         verdict.failure = _acceptance(ctx, state, code, verdict.evidence)
         checked = True
     gate = state["decision"].get("gate")

@@ -22,6 +22,9 @@ CHECK = (
 )
 WRONG = "def slugify(text):\n    return text.lower()\n"
 RIGHT = "def slugify(text):\n    return '-'.join(text.lower().split())\n"
+WORDS_TEST = (
+    "from textutils import words\n\n\ndef test_words():\n    assert words('a b') == ['a', 'b']\n"
+)
 
 
 def run(repo: Path, replies: list[str]) -> tuple[object, list[Event], ScriptedModel]:
@@ -103,3 +106,51 @@ def test_tests_that_passed_before_and_after_do_not_show_a_feature_is_done(git_re
     done = next(e.to_dict() for e in events if e.type == "run.completed")
     assert any(v.startswith("tests: 1 passed") for v in done["verified"])
     assert "acceptance check (2 assert(s), written by the local tier)" in done["verified"]
+
+
+def test_an_edited_test_file_that_adds_no_passing_test_still_needs_the_check(
+    git_repo: Path,
+) -> None:
+    """A held-out run ended "done" on a feature whose hidden tests failed: the model had
+    rewritten the test file, which counted as tests showing the change, though no more
+    tests passed than before. Now only added tests that pass count."""
+    test_file = WORDS_TEST
+    (git_repo / "test_words.py").write_text(test_file)
+    plan = json.dumps(
+        {"steps": [{"goal": "add slugify", "files": ["textutils.py", "test_words.py"]}]}
+    )
+    same_tests = reply_from(
+        [
+            {"path": "textutils.py", "search": "", "replace": WRONG},
+            {"path": "test_words.py", "search": "", "replace": test_file + "# slugify\n"},
+        ]
+    )
+    outcome, events, _ = run(git_repo, [plan, same_tests, CHECK, same_tests, CHECK])
+    assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
+    assert details and all(d.startswith("the acceptance check fails:") for d in details)
+    assert GitRepo.open(git_repo).agent_commits() == []
+
+
+def test_added_tests_that_pass_show_the_change_without_a_check(git_repo: Path) -> None:
+    old_test = WORDS_TEST
+    (git_repo / "test_words.py").write_text(old_test)
+    plan = json.dumps(
+        {"steps": [{"goal": "add slugify", "files": ["textutils.py", "test_words.py"]}]}
+    )
+    with_test = reply_from(
+        [
+            {"path": "textutils.py", "search": "", "replace": RIGHT},
+            {
+                "path": "test_words.py",
+                "search": "",
+                "replace": old_test.replace("import words", "import slugify, words")
+                + "\n\ndef test_slug():\n    assert slugify('A b') == 'a-b'\n",
+            },
+        ]
+    )
+    outcome, events, model = run(git_repo, [plan, with_test])
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    done = next(e.to_dict() for e in events if e.type == "run.completed")
+    assert any(v.startswith("tests: 2 passed") for v in done["verified"])
+    assert len(model.calls) == 2  # the plan and the answer: no check was needed

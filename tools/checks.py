@@ -86,6 +86,17 @@ class TestRun:
     def fixed_since(self, before: TestRun) -> list[str]:
         return [t for t in before.failing if t not in self.failing]
 
+    @property
+    def passed_count(self) -> int:
+        """How many tests passed, from the tally (0 when pytest printed none)."""
+        found = re.search(r"(\d+) passed", self.counts)
+        return int(found.group(1)) if found else 0
+
+    def grew_since(self, before: TestRun) -> bool:
+        """More tests pass than before: the change added tests that run and pass (an edit
+        to a test file that adds none, or breaks the file's collection, does not count)."""
+        return self.passed_count > before.passed_count
+
 
 def narrowed(command: str, root: Path, tests: Sequence[str]) -> str | None:
     """`command` run on these pytest node ids only, or None when it is not a plain pytest
