@@ -67,7 +67,9 @@ def test_a_model_that_cannot_load_ends_startup_with_its_log(tmp_path: Path) -> N
 def test_serve_cloud_prints_the_endpoint_and_stops_cleanly(stop: signal.Signals) -> None:
     script = textwrap.dedent(
         """
-        import typer
+        import signal, typer
+        # Ctrl-C restored: a shell's background job starts its children with it ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from tiercode.agent.cli_setup import register
         app = typer.Typer()
         register(app)

@@ -435,7 +435,7 @@ def test_real_run_on_the_embedded_default_models(git_repo: Path) -> None:
     assert app.w.table.row_count >= 2
     assert all(cell(app, str(k.value), "tier") == "local" for k in app.w.table.rows)
     assert app.w.cost.totals == Ledger().run_totals(done.run_id)
-    assert "Qwen2.5" in cell(app, "0:0", "model")
+    assert "qwen2.5-coder" in cell(app, "0:0", "model")  # the catalog's name, as everywhere
 
 
 def test_keys_work_from_the_first_frame_and_text_typed_in_the_task_field_stays_text(

@@ -14,7 +14,10 @@ from pathlib import Path
 
 from tiercode.agent.ledger import CallRecord, Ledger
 
-_CLI = "from tiercode.agent.cli import main; main()"
+_CLI = (  # Ctrl-C restored: a shell's background job starts its children with it ignored
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from tiercode.agent.cli import main; main()"
+)
 
 
 def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
