@@ -158,12 +158,21 @@ def _check(
     )
     code = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
     code = [f for f in dict.fromkeys([*code, *touched]) if f.endswith(".py")]
+    # A touched test file shows the change when it adds tests that pass, or when the
+    # step renamed or removed a definition: the tests then call the new name and pass.
+    tests_follow = (
+        verdict.tests is not None
+        and baseline is not None
+        and (
+            verdict.tests.grew_since(baseline) or bool(verification.removed_names(texts, ctx.root))
+        )
+    )
     shown_by_tests = bool(
         verdict.tests is not None
         and baseline is not None
         and (
             verdict.tests.fixed_since(baseline)
-            or (any(is_test_file(f) for f in code) and verdict.tests.grew_since(baseline))
+            or (any(is_test_file(f) for f in code) and tests_follow)
         )
     )
     checked = False

@@ -154,3 +154,37 @@ def test_added_tests_that_pass_show_the_change_without_a_check(git_repo: Path) -
     done = next(e.to_dict() for e in events if e.type == "run.completed")
     assert any(v.startswith("tests: 2 passed") for v in done["verified"])
     assert len(model.calls) == 2  # the plan and the answer: no check was needed
+
+
+def test_a_rename_carried_into_the_tests_needs_no_check(git_repo: Path) -> None:
+    """The tests now call the new name and pass: that shows the rename (a model-written
+    check once failed a correct rename in a held-out run by inventing a tax rate)."""
+    (git_repo / "shop").mkdir()
+    (git_repo / "shop/__init__.py").write_text("")
+    (git_repo / "shop/pricing.py").write_text("def calc_tax(x):\n    return x * 0.2\n")
+    (git_repo / "tests").mkdir()
+    (git_repo / "tests/test_shop.py").write_text(
+        "from shop.pricing import calc_tax\n\n\ndef test_tax():\n    assert calc_tax(10) == 2\n"
+    )
+    GitRepo.open(git_repo).repo.git.execute(["git", "add", "-A"])
+    GitRepo.open(git_repo).repo.git.execute(["git", "commit", "-qm", "shop"])
+    plan = json.dumps({"steps": [{"goal": "rename calc_tax", "files": ["shop/pricing.py"]}]})
+    renamed = reply_from(
+        [
+            {
+                "path": "shop/pricing.py",
+                "search": "",
+                "replace": "def compute_tax(x):\n    return x * 0.2\n",
+            }
+        ]
+    )
+    model = ScriptedModel([plan, renamed])
+    settings, _ = config.load(git_repo, {"policy": "local", "acceptance_check": True, "samples": 1})
+    events: list[Event] = []
+    tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
+    outcome = Runner(settings, git_repo, emit=events.append, tiers=tiers).start(
+        "Rename the function calc_tax to compute_tax everywhere, tests included"
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    assert "compute_tax" in (git_repo / "tests/test_shop.py").read_text()
+    assert len(model.calls) == 2  # the plan and the answer: no check was asked for
