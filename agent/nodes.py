@@ -158,21 +158,19 @@ def _check(
     )
     code = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
     code = [f for f in dict.fromkeys([*code, *touched]) if f.endswith(".py")]
-    # A touched test file shows the change when it adds tests that pass, or when the
-    # step renamed or removed a definition: the tests then call the new name and pass.
-    tests_follow = (
-        verdict.tests is not None
+    # A test now passing that failed shows the change; so does a touched test file, when
+    # more tests pass than before or the step renamed or removed a definition (the tests
+    # then call the new name and pass). An edited test file alone shows nothing.
+    tests = verdict.tests
+    shown_by_tests = (
+        tests is not None
         and baseline is not None
-        and (
-            verdict.tests.grew_since(baseline) or bool(verification.removed_names(texts, ctx.root))
-        )
-    )
-    shown_by_tests = bool(
-        verdict.tests is not None
-        and baseline is not None
-        and (
-            verdict.tests.fixed_since(baseline)
-            or (any(is_test_file(f) for f in code) and tests_follow)
+        and bool(
+            tests.fixed_since(baseline)
+            or (
+                any(is_test_file(f) for f in code)
+                and (tests.grew_since(baseline) or verification.removed_names(texts, ctx.root))
+            )
         )
     )
     checked = False
@@ -183,9 +181,7 @@ def _check(
         and code
         and ctx.settings.acceptance_check
     ):
-        # Tests that passed before and pass now show nothing broke, not that the task is
-        # done: unless a test now passes that failed, or the run added tests that pass
-        # (an edited test file with no more passing tests shows nothing), check it.
+        # Tests that passed before and pass now show nothing broke, not that it is done.
         verdict.failure = _acceptance(ctx, state, code, verdict.evidence)
         checked = True
     gate = state["decision"].get("gate")
