@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Literal
 
@@ -93,6 +93,8 @@ class Reply:
     command: str = ""
     """A shell block with no path before it: a command to run after the edits, which
     goes through the command policy and, where asked, the user's approval."""
+    ignored: list[str] = field(default_factory=list)
+    """Files outside the step that the reply also tried to edit: left untouched."""
 
 
 def parse(text: str, allowed_paths: Sequence[str] = ()) -> Reply:
@@ -204,7 +206,17 @@ class _Parser:
                 self.at += 1
         if not self.edits:
             raise ValueError("the reply has no code block")
-        return Reply(self.edits, self.confidence, "\n".join(self.prose).strip(), self.command)
+        # A block for a file outside the step (a test, while tests fail) is dropped when the
+        # reply also edits the step's files: the checks judge the rest on its own.
+        inside = [e for e in self.edits if not self.allowed or e.path in self.allowed]
+        if not inside:
+            raise ValueError(
+                f"{self.edits[0].path} is not a file you may edit here; the allowed files are: "
+                + ", ".join(self.allowed)
+            )
+        ignored = list(dict.fromkeys(e.path for e in self.edits if e not in inside))
+        prose = "\n".join(self.prose).strip()
+        return Reply(inside, self.confidence, prose, self.command, ignored)
 
     def _fenced(self, fence: str, language: str) -> None:
         path = self._path_before()
@@ -355,11 +367,6 @@ class _Parser:
             if len(fits) == 1:
                 return fits[0]
             raise ValueError("a code block has no file path on the line before it")
-        if self.allowed and path not in self.allowed:
-            raise ValueError(
-                f"{path} is not a file you may edit here; the allowed files are: "
-                + ", ".join(self.allowed)
-            )
         return path
 
     def _resolve_search_path(self, path: str | None) -> str:

@@ -95,6 +95,12 @@ def test_parse_refuses_a_path_that_is_not_allowed() -> None:
         parse(f"other.py\n{FENCE}\nx\n{FENCE}\n", ["a.py", "b.py"])
 
 
+def test_a_block_outside_the_step_is_dropped_when_the_reply_edits_the_step_too() -> None:
+    reply = parse(f"a.py\n{FENCE}\nx = 1\n{FENCE}\nother.py\n{FENCE}\ny = 2\n{FENCE}\n", ["a.py"])
+    assert reply.edits == [Edit("a.py", "code", code="x = 1\n")]
+    assert reply.ignored == ["other.py"]
+
+
 @pytest.mark.parametrize(
     "text",
     [
