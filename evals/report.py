@@ -14,7 +14,7 @@ from typing import Any
 
 from tiercode.agent import config
 from tiercode.agent.pricing import usd
-from tiercode.evals import metrics
+from tiercode.evals import metrics, routing_report
 from tiercode.tools.errors import ConfigError
 
 
@@ -72,9 +72,9 @@ def markdown(data: dict[str, Any]) -> str:
         f"Counterfactual = the same calls' tokens at cloud prices. {data.get('cascade', '')}",
         "",
         "| policy | pass@1 | 95% interval | passed | false done | cloud spend "
-        "| all-cloud counterfactual | local steps | local tokens | escalations | p50 s | p95 s "
-        "| AUROC | ECE |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| all-cloud counterfactual | answered locally | calls local | local tokens "
+        "| escalations | p50 s | p95 s | AUROC | ECE |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, m in data["policies"].items():
         cal = m["calibration"]["confidence"]
@@ -84,13 +84,20 @@ def markdown(data: dict[str, Any]) -> str:
             f"| {name} | {_pct(m['pass_rate'])} | {shown} | {m['passed']}/{m['tasks']} "
             f"| {m.get('false_done', '-')} "
             f"| {money(m['cloud_usd'])} | {money(m['counterfactual_usd'])} "
-            f"| {_pct(m['local_step_share'])} | {_pct(m['local_token_share'])} "
+            f"| {_pct(m.get('local_answer_share'))} | {_pct(m['local_step_share'])} "
+            f"| {_pct(m['local_token_share'])} "
             f"| {m['escalations']} | {_num(m['latency_p50_s'], 1)} | {_num(m['latency_p95_s'], 1)} "
             f"| {_num(cal['auroc'])} | {_num(cal['ece'])} |"
         )
-    notes = [note for note in [*paired(data), best_auto(data)] if note]
-    if notes:
+    if notes := paired(data):
         lines += ["", *notes]
+    analysis = routing_report.analyse(data)
+    if data.get("tasks"):
+        lines += ["", *routing_report.routers(analysis)]
+        if cv := routing_report.cross_validated(analysis):
+            lines += ["", *cv]
+    if verdict := best_auto(data, analysis):
+        lines += ["", verdict]
     return "\n".join(lines) + "\n"
 
 
@@ -137,33 +144,38 @@ def paired(data: dict[str, Any]) -> list[str]:
     return out
 
 
-def best_auto(data: dict[str, Any]) -> str:
-    """Does some `auto` threshold match the cloud's pass rate at no more than half its spend?
-    Names the cheapest threshold that matches, else the best-scoring one."""
+def best_auto(data: dict[str, Any], analysis: routing_report.Analysis | None = None) -> str:
+    """Does `auto` match the cloud's pass rate at no more than half its spend? With both
+    baselines recorded, the threshold is cross-validated (`routing_report.verdict`); else
+    the live `auto` policies are compared, and picking among several is marked in-sample."""
     pol = data["policies"]
     cloud = pol.get("cloud")
     if cloud and (data.get("status") != "complete" or cloud["tasks"] < MIN_VERDICT_TASKS):
         why = "a partial run" if data.get("status") != "complete" else f"{cloud['tasks']} tasks"
         return f"No verdict on auto against cloud from {why} (at least {MIN_VERDICT_TASKS} needed)."
+    analysis = analysis or routing_report.analyse(data)
+    if cloud and (cross_validated := routing_report.verdict(analysis)):
+        return cross_validated
     autos = [(n, m) for n, m in pol.items() if n.startswith("auto") and m["pass_rate"] is not None]
     if not cloud or cloud["pass_rate"] is None or not autos or Decimal(cloud["cloud_usd"]) == 0:
         return ""
     cloud_usd = Decimal(cloud["cloud_usd"])
+    picked = " (picked among these on the same tasks: in-sample)" if len(autos) > 1 else ""
     matching = [(n, m) for n, m in autos if m["pass_rate"] >= cloud["pass_rate"]]
     if matching:
         name, m = min(matching, key=lambda nm: Decimal(nm[1]["cloud_usd"]))
         share = Decimal(m["cloud_usd"]) / cloud_usd
         half = "yes" if share <= Decimal("0.5") else "no"
         return (
-            f"Cheapest auto policy at the cloud pass rate ({_pct(cloud['pass_rate'])}): {name} "
-            f"with {_pct(m['pass_rate'])} at {_pct(float(share))} of cloud spend "
+            f"Cheapest auto policy at the cloud pass rate ({_pct(cloud['pass_rate'])}): {name}"
+            f"{picked} with {_pct(m['pass_rate'])} at {_pct(float(share))} of cloud spend "
             f"— at most half of cloud spend: {half}."
         )
     name, m = max(autos, key=lambda nm: (nm[1]["pass_rate"], -Decimal(nm[1]["cloud_usd"])))
     share = Decimal(m["cloud_usd"]) / cloud_usd
     return (
         f"No auto policy reaches the cloud pass rate ({_pct(cloud['pass_rate'])}); the best is "
-        f"{name} with {_pct(m['pass_rate'])} at {_pct(float(share))} of cloud spend."
+        f"{name}{picked} with {_pct(m['pass_rate'])} at {_pct(float(share))} of cloud spend."
     )
 
 
@@ -177,7 +189,8 @@ _FIELDS = (
     ("pass_rate", "pass@1", "pct"),
     ("cloud_usd", "cloud spend", "usd"),
     ("counterfactual_usd", "all-cloud counterfactual", "usd"),
-    ("local_step_share", "local steps", "pct"),
+    ("local_answer_share", "answered locally", "pct"),
+    ("local_step_share", "calls local", "pct"),
     ("local_token_share", "local tokens", "pct"),
     ("escalations", "escalations", "int"),
     ("latency_p50_s", "p50 latency s", "num"),

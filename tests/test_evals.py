@@ -24,6 +24,8 @@ from tiercode.agent.replies import reply_from
 from tiercode.evals import codegen, harness, humaneval, metrics, repo, report, resweep, sandbox
 from tiercode.evals.cli import register
 from tiercode.evals.policy import Policy, parse
+from tiercode.evals.records import task_from_dict
+from tiercode.evals.routing import Point, cases, curve, routers
 from tiercode.evals.scripted import Canned, CannedTiers
 from tiercode.tools.errors import ConfigError, ExitCode
 
@@ -206,6 +208,37 @@ def test_humaneval_metrics_reports_and_cascade(tmp_path: Path) -> None:
     assert stored["config"]["sampling"] == "reference"
     lines = (tmp_path / "out" / f"{data['run_id']}.tasks.jsonl").read_text().splitlines()
     assert len(lines) == 3
+
+
+def test_router_metrics_and_cross_validation_follow_the_recorded_answers(tmp_path: Path) -> None:
+    """The swept `confidence` router passes, at each live threshold's cloud share, what that
+    `auto` policy passed: the curve is the cascade, read off the records."""
+    data, paths = harness.run(request(tmp_path, plot=False))
+    results = [task_from_dict(t) for t in data["tasks"]]
+    found = routers(results)
+    assert found is not None and found["n"] == 3
+    points = curve(cases(results))
+    for row in found["live"]:
+        assert row["pass_rate"] == data["policies"][row["policy"]]["pass_rate"]
+        assert Point(row["cloud_share"], row["pass_rate"]) in points
+    assert [(r["policy"], r["cloud_share"], r["pgr"]) for r in found["live"]] == [
+        ("auto:0.5", 1 / 3, 1.0), ("auto:0.9", 2 / 3, 1.0)]  # fmt: skip
+    # local 2/3, cloud 3/3; the one local failure scores lowest: PGR 0 → 1 over the first third
+    confidence = found["routers"][0]
+    assert confidence.router == "confidence"
+    assert confidence.apgr == pytest.approx(1 / 6 + 2 / 3)
+    assert confidence.cpt50 == pytest.approx(1 / 6) and confidence.cpt80 == pytest.approx(0.8 / 3)
+    assert [r.router for r in found["routers"]] == [
+        "confidence", "logprob", "self_check", "random", "oracle"]  # fmt: skip
+
+    table = paths["markdown"].read_text()
+    assert "| answered locally | calls local | local tokens |" in table
+    assert "| auto:0.5 | 100.0% | 43.8%–100.0% | 3/3 | 0 |" in table
+    assert "| confidence | 0.83 | 16.7% | 26.7% |" in table
+    assert "| random | 0.50 | 50.0% | 80.0% |" in table
+    assert "| auto:0.9 | 66.7% | 100.0% | 1.00 | 88.9% |" in table
+    assert "3-fold cross-validation (3 tasks)" in table
+    assert "No verdict on auto against cloud from 3 tasks" in table and "Verdict," not in table
 
 
 def test_compare_shows_changed_pins_figures_and_flipped_tasks(tmp_path: Path) -> None:
