@@ -382,6 +382,10 @@ def _path_of(line: str, allowed: Sequence[str]) -> str | None:
     if not text or any(c.isspace() for c in text) or "://" in text or "`" in text:
         return None
     path = _normal(text)
+    # Small models drop the directories ("filesize.py" for humanize/filesize.py).
+    tails = [a for a in allowed if a.endswith(f"/{path}")]
+    if path not in allowed and len(tails) == 1:
+        return tails[0]
     if path in allowed or "/" in path or re.search(r"\w\.\w+$", path):
         return path
     return None

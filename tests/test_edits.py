@@ -95,6 +95,13 @@ def test_parse_refuses_a_path_that_is_not_allowed() -> None:
         parse(f"other.py\n{FENCE}\nx\n{FENCE}\n", ["a.py", "b.py"])
 
 
+def test_a_path_without_its_directories_names_the_one_step_file_it_ends() -> None:
+    reply = parse(f"filesize.py\n{FENCE}python\nx = 1\n{FENCE}\n", ["pkg/filesize.py", "a.py"])
+    assert reply.edits == [Edit("pkg/filesize.py", "code", code="x = 1\n")]
+    with pytest.raises(ValueError, match=r"^size\.py is not a file you may edit"):
+        parse(f"size.py\n{FENCE}python\nx = 1\n{FENCE}\n", ["a/size.py", "b/size.py"])
+
+
 def test_a_block_outside_the_step_is_dropped_when_the_reply_edits_the_step_too() -> None:
     reply = parse(f"a.py\n{FENCE}\nx = 1\n{FENCE}\nother.py\n{FENCE}\ny = 2\n{FENCE}\n", ["a.py"])
     assert reply.edits == [Edit("a.py", "code", code="x = 1\n")]
