@@ -125,7 +125,14 @@ class RunContext:
             run_id, step, attempt, decision.tier, decision.reason, signals.to_dict()
         )
         self.emit(
-            StepRouted(run_id, step, attempt, decision.tier, decision.reason, signals.to_dict())
+            StepRouted(
+                run_id=run_id,
+                step=step,
+                attempt=attempt,
+                tier=decision.tier,
+                reason=decision.reason,
+                signals=signals.to_dict(),
+            )
         )
         return decision
 
@@ -155,7 +162,7 @@ class RunContext:
         def on_token(text: str) -> None:
             streamed.append(text)
             self.check_cancelled()
-            self.emit(TokenStreamed(run_id, step, text))
+            self.emit(TokenStreamed(run_id=run_id, step=step, text=text))
 
         started = time.time()
         try:
@@ -175,7 +182,15 @@ class RunContext:
         except CloudUnavailable as exc:
             if not exc.transient or s.base_policy == CLOUD:
                 raise
-            self.emit(StepEscalated(run_id, step, CLOUD, LOCAL, f"cloud fallback: {exc}"))
+            self.emit(
+                StepEscalated(
+                    run_id=run_id,
+                    step=step,
+                    from_tier=CLOUD,
+                    to_tier=LOCAL,
+                    reason=f"cloud fallback: {exc}",
+                )
+            )
             tier, decision = (
                 LOCAL,
                 Decision(LOCAL, f"cloud unavailable, fell back: {exc}"),
@@ -228,26 +243,26 @@ class RunContext:
         )
         self.emit(
             ModelCalled(
-                run_id,
-                step,
-                attempt,
-                purpose,
-                tier,
-                reply.model,
-                decision.reason,
-                started,
-                reply.prompt_tokens,
-                reply.cached_tokens,
-                reply.completion_tokens,
-                reply.latency_s,
-                reply.ttft_s,
-                cost,
-                counterfactual,
-                self.simulated and tier == CLOUD,
-                reply.incomplete,
-                _size(messages),
-                redactions,
-                {"input": messages, "output": reply.text} if self.capture_content else None,
+                run_id=run_id,
+                step=step,
+                attempt=attempt,
+                purpose=purpose,
+                tier=tier,
+                model=reply.model,
+                route_reason=decision.reason,
+                started=started,
+                prompt_tokens=reply.prompt_tokens,
+                cached_tokens=reply.cached_tokens,
+                completion_tokens=reply.completion_tokens,
+                latency_s=reply.latency_s,
+                ttft_s=reply.ttft_s,
+                cost_usd=cost,
+                counterfactual_usd=counterfactual,
+                simulated=self.simulated and tier == CLOUD,
+                incomplete=reply.incomplete,
+                prompt_bytes=_size(messages),
+                redactions=redactions,
+                content={"input": messages, "output": reply.text} if self.capture_content else None,
             )
         )
         return reply, cost

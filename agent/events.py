@@ -1,6 +1,7 @@
 """The one event stream out of a run: the TUI renders it, `--json` prints it, evals sum it.
 
-Each event is a small dataclass; `to_dict()` gives the JSON line, with `type` first.
+Each event is a small frozen dataclass, built with keywords only (most have a dozen
+fields, too many to pass by position); `to_dict()` gives the JSON line, with `type` first.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ SCHEMA_VERSION = 1
 """Every JSON line carries it; it goes up when a field changes meaning or goes away."""
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Event:
     type = "event"
     run_id: str
-    ts: float = field(default_factory=time.time, kw_only=True)
+    ts: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
         body = {k: _plain(v) for k, v in asdict(self).items()}
@@ -35,7 +36,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class RunStarted(Event):
     type = "run.started"
     task: str
@@ -46,13 +47,13 @@ class RunStarted(Event):
     cloud_simulated: bool
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Planned(Event):
     type = "plan"
     steps: list[dict[str, Any]]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class StepRouted(Event):
     type = "step.routed"
     step: int
@@ -62,14 +63,14 @@ class StepRouted(Event):
     signals: dict[str, Any]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class TokenStreamed(Event):
     type = "token"
     step: int
     text: str
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class StepCompleted(Event):
     type = "step.completed"
     step: int
@@ -88,7 +89,7 @@ class StepCompleted(Event):
     files: list[str]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class StepEscalated(Event):
     type = "step.escalated"
     step: int
@@ -97,7 +98,7 @@ class StepEscalated(Event):
     reason: str
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ApprovalNeeded(Event):
     type = "approval.needed"
     step: int
@@ -106,7 +107,7 @@ class ApprovalNeeded(Event):
     granted: bool
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class RunCompleted(Event):
     type = "run.completed"
     status: str
@@ -130,7 +131,7 @@ class RunCompleted(Event):
     """Prompt tokens the provider reported as read from its cache."""
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Heartbeat(Event):
     """Every few seconds while a run is alive, so a CI log shows it is not stuck: the
     call under way, its tokens so far, and the time since the run started."""
@@ -146,7 +147,7 @@ class EventSink(Protocol):
     def __call__(self, event: Event) -> None: ...
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ModelCalled(Event):
     """One model call, sent from the one door (`RunContext.call_model`): the plan, each
     step's answer and each acceptance check. Telemetry turns it into a GenAI span."""

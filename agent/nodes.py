@@ -57,11 +57,11 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if attempt and previous.get("tier") and previous["tier"] != decision.tier:
         ctx.emit(
             StepEscalated(
-                state["run_id"],
-                index + 1,
-                previous["tier"],
-                decision.tier,
-                state.get("escalation") or state.get("feedback", ""),
+                run_id=state["run_id"],
+                step=index + 1,
+                from_tier=previous["tier"],
+                to_tier=decision.tier,
+                reason=state.get("escalation") or state.get("feedback", ""),
             )
         )
     return {"decision": decision.to_state(), "messages": messages}
@@ -281,21 +281,21 @@ def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
     }
     ctx.emit(
         StepCompleted(
-            run_id,
-            index + 1,
-            attempt,
-            tier,
-            usage.get("model", ""),
-            success,
-            record["detail"],
-            usage.get("prompt_tokens", 0),
-            usage.get("completion_tokens", 0),
-            usage.get("latency_s", 0.0),
-            usage.get("ttft_s", 0.0),
-            scores.get("used"),
-            Decimal(usage.get("cost_usd", "0")),
-            usage.get("simulated", False),
-            out.touched,
+            run_id=run_id,
+            step=index + 1,
+            attempt=attempt,
+            tier=tier,
+            model=usage.get("model", ""),
+            success=success,
+            detail=record["detail"],
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+            latency_s=usage.get("latency_s", 0.0),
+            ttft_s=usage.get("ttft_s", 0.0),
+            confidence=scores.get("used"),
+            cost_usd=Decimal(usage.get("cost_usd", "0")),
+            simulated=usage.get("simulated", False),
+            files=out.touched,
         )
     )
     return record

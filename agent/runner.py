@@ -301,13 +301,13 @@ class Runner:
             )
             emit(
                 RunStarted(
-                    run_id,
-                    initial["task"] if initial else "",
-                    str(ctx.root),
-                    s.policy,
-                    s.local_model,
-                    s.cloud_model,
-                    tiers.simulated,
+                    run_id=run_id,
+                    task=initial["task"] if initial else "",
+                    repo=str(ctx.root),
+                    policy=s.policy,
+                    local_model=s.local_model,
+                    cloud_model=s.cloud_model,
+                    cloud_simulated=tiers.simulated,
                 )
             )
             saver = stack.enter_context(checkpointer())
@@ -330,23 +330,23 @@ class Runner:
         t = self.ledger.run_totals(run_id)
         emit(
             RunCompleted(
-                run_id,
-                status,
-                int(code),
-                message,
-                commits,
-                t.cloud_usd,
-                t.local_usd,
-                t.counterfactual_usd,
-                t.saving_usd,
-                t.prompt_tokens,
-                t.completion_tokens,
-                t.local_calls,
-                t.cloud_calls,
-                t.simulated,
-                verified,
-                t.cloud_usd + t.local_usd,
-                t.cached_tokens,
+                run_id=run_id,
+                status=status,
+                exit_code=int(code),
+                message=message,
+                commits=commits,
+                cloud_usd=t.cloud_usd,
+                local_energy_usd=t.local_usd,
+                counterfactual_usd=t.counterfactual_usd,
+                saving_usd=t.saving_usd,
+                prompt_tokens=t.prompt_tokens,
+                completion_tokens=t.completion_tokens,
+                local_calls=t.local_calls,
+                cloud_calls=t.cloud_calls,
+                simulated=t.simulated,
+                verified=verified,
+                total_cost_usd=t.cloud_usd + t.local_usd,
+                cached_tokens=t.cached_tokens,
             )
         )
         return Outcome(run_id, code, status, message)
