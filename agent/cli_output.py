@@ -14,6 +14,7 @@ from tiercode.agent import result
 from tiercode.agent.events import Event
 from tiercode.agent.pricing import usd
 from tiercode.agent.runlog import log_path
+from tiercode.agent.state import Tier
 from tiercode.tools.errors import ConfigError
 
 _ESCAPE_SEQUENCE = re.compile(
@@ -49,7 +50,7 @@ def describe(event: Event) -> str | None:
     if t == "step.routed":
         label = "plan" if d["step"] == 0 else f"step {d['step']}"
         asked = d["signals"].get("forced") or d["signals"].get("policy")
-        if d["reason"].startswith("budget") and asked == "cloud" and d["tier"] == "local":
+        if d["reason"].startswith("budget") and asked == Tier.CLOUD and d["tier"] == Tier.LOCAL:
             return (
                 f"NOTICE: {label} runs LOCAL, not on the cloud you asked for: {d['reason']} "
                 "(raise --max-cost-usd to keep it on the cloud)"

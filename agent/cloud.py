@@ -22,6 +22,7 @@ from typing import Any
 
 from tiercode.agent import structured
 from tiercode.agent.models import Completion, Message, OnToken, clip, is_repeating
+from tiercode.agent.state import Tier
 from tiercode.tools.errors import CloudUnavailable
 
 
@@ -85,7 +86,7 @@ class CloudModel:
     max_retries: int = 2
     max_retry_wait_s: float = 5.0
     schema_in_request: bool = False
-    tier: str = field(default="cloud", init=False)
+    tier: Tier = field(default=Tier.CLOUD, init=False)
 
     def __post_init__(self) -> None:
         import openai

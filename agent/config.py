@@ -18,9 +18,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from tiercode.agent.state import Tier
 from tiercode.tools.errors import ConfigError
 
-POLICIES = ("local", "cloud", "auto")
+POLICIES = (*Tier, "auto")
+"""Every call on one tier, or `auto` (local first, escalated on low confidence)."""
 
 
 def _doc(text: str, default: Any = None, **kw: Any) -> Any:

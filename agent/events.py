@@ -9,7 +9,10 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
+
+from tiercode.agent.state import RunStatus, Tier
 
 SCHEMA_VERSION = 1
 """Every JSON line carries it; it goes up when a field changes meaning or goes away."""
@@ -27,7 +30,7 @@ class Event:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | StrEnum):
         return str(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -58,7 +61,7 @@ class StepRouted(Event):
     type = "step.routed"
     step: int
     attempt: int
-    tier: str
+    tier: Tier
     reason: str
     signals: dict[str, Any]
 
@@ -75,7 +78,7 @@ class StepCompleted(Event):
     type = "step.completed"
     step: int
     attempt: int
-    tier: str
+    tier: Tier
     model: str
     success: bool
     detail: str
@@ -93,8 +96,8 @@ class StepCompleted(Event):
 class StepEscalated(Event):
     type = "step.escalated"
     step: int
-    from_tier: str
-    to_tier: str
+    from_tier: Tier
+    to_tier: Tier
     reason: str
 
 
@@ -110,7 +113,7 @@ class ApprovalNeeded(Event):
 @dataclass(frozen=True, kw_only=True)
 class RunCompleted(Event):
     type = "run.completed"
-    status: str
+    status: RunStatus
     exit_code: int
     message: str
     commits: list[str]
@@ -139,6 +142,7 @@ class Heartbeat(Event):
     type = "heartbeat"
     step: int
     tier: str
+    """The tier of the call under way; empty before the first call is routed."""
     tokens: int
     elapsed_s: float
 
@@ -157,7 +161,7 @@ class ModelCalled(Event):
     attempt: int
     purpose: str
     """plan, act or check: the kind of step the call served."""
-    tier: str
+    tier: Tier
     model: str
     route_reason: str
     started: float

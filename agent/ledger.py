@@ -20,9 +20,8 @@ from typing import Any, Literal
 
 from tiercode.agent.config import home
 from tiercode.agent.ledger_schema import MIGRATIONS
+from tiercode.agent.state import RunStatus, Tier
 from tiercode.tools.errors import ConfigError
-
-LOCAL_TIER = "local"
 
 
 def _now() -> str:
@@ -193,18 +192,19 @@ class Ledger:
         model_hashes: dict[str, str],
     ) -> None:
         """Record a run's start; starting it again on resume keeps the original row."""
+        row = (run_id, _now(), task, repo, policy, RunStatus.RUNNING, settings_json)
         self._write(
             "INSERT OR IGNORE INTO runs (run_id, started_at, task, repo, policy, status, "
-            "settings_json, model_hashes_json) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-            (run_id, _now(), task, repo, policy, settings_json, _json(model_hashes)),
+            "settings_json, model_hashes_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (*row, _json(model_hashes)),
         )
 
-    def finish_run(self, run_id: str, status: str, *, if_running: bool = False) -> None:
+    def finish_run(self, run_id: str, status: RunStatus, *, if_running: bool = False) -> None:
         """Give a run its final status; `if_running` leaves one that already has it."""
-        where = " AND status = 'running'" if if_running else ""
+        where = " AND status = ?" if if_running else ""
         self._write(
             f"UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?{where}",
-            (_now(), status, run_id),
+            (_now(), status, run_id, *([RunStatus.RUNNING] if if_running else [])),
         )
 
     def run(self, run_id: str) -> dict[str, Any] | None:
@@ -384,8 +384,8 @@ def _decimal_sum(values: Iterable[Decimal]) -> Decimal:
 
 def totals(calls: list[CallRecord]) -> RunTotals:
     """Sum calls exactly; local energy and cloud spend are never mixed."""
-    local = [c for c in calls if c.tier == LOCAL_TIER]
-    cloud = [c for c in calls if c.tier != LOCAL_TIER]
+    local = [c for c in calls if c.tier == Tier.LOCAL]
+    cloud = [c for c in calls if c.tier != Tier.LOCAL]
     cloud_usd = _decimal_sum(c.cost_usd for c in cloud)
     local_usd = _decimal_sum(c.cost_usd for c in local)
     counterfactual = _decimal_sum(c.counterfactual_usd for c in calls)

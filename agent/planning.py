@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 from tiercode.agent import prompts
 from tiercode.agent.context import RunContext
 from tiercode.agent.events import Planned, StepCompleted
-from tiercode.agent.state import AgentState, Step
+from tiercode.agent.state import AgentState, RunStatus, Step, Tier
 from tiercode.tools import checks, shell, tracebacks
 from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
@@ -140,7 +140,7 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     baseline = TestRun.from_state(state.get("baseline"))
     if direct := _failing_tests_plan(task, mentioned, baseline, state.get("under_test", [])):
         ctx.emit(Planned(run_id=run_id, steps=[dict(s) for s in direct]))
-        return {"plan": direct, "step": 0, "attempt": 0, "status": "running"}
+        return {"plan": direct, "step": 0, "attempt": 0, "status": RunStatus.RUNNING.value}
     candidates = list(dict.fromkeys([*mentioned, *state.get("candidates", [])]))
     repo_map = RepoMap.build(ctx.root, candidates).render(candidates, MAP_CHARS)
     messages = prompts.plan_messages(
@@ -184,11 +184,11 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             ttft_s=round(reply.ttft_s, 3),
             confidence=None,
             cost_usd=cost,
-            simulated=ctx.simulated and reply.tier == "cloud",
+            simulated=ctx.simulated and reply.tier == Tier.CLOUD,
             files=[],
         )
     )
-    return {"plan": steps, "step": 0, "attempt": 0, "status": "running"}
+    return {"plan": steps, "step": 0, "attempt": 0, "status": RunStatus.RUNNING.value}
 
 
 def _failing_tests_plan(

@@ -28,6 +28,7 @@ from tiercode.agent.pricing import FREE, Price, parse_price, price_for
 from tiercode.agent.runlog import RunLog
 from tiercode.agent.standin import StandInServer, standin_price_model
 from tiercode.agent.standin_shared import SharedStandIn
+from tiercode.agent.state import RunStatus, Tier
 from tiercode.tools import shell
 from tiercode.tools.errors import Cancelled, ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.tools.git import GitRepo
@@ -166,7 +167,7 @@ def settings_from_json(text: str) -> Settings:
 class Outcome:
     run_id: str
     exit_code: ExitCode
-    status: str
+    status: RunStatus
     message: str
 
 
@@ -191,7 +192,7 @@ class Runner:
         self.approve = approve
         self.tiers = tiers
         self.ledger = ledger or Ledger()
-        self.forced: dict[int, str] = {}
+        self.forced: dict[int, Tier] = {}
         self.cancel = threading.Event()
         self.echo = echo
 
@@ -245,8 +246,9 @@ class Runner:
             state = graph.build(saver).get_state(_config(run_id)).values
         if not state:
             raise ConfigError(f"no checkpoint for run '{run_id}'")
-        if state.get("status") in ("done", "failed"):
-            return Outcome(run_id, _exit_for(state["status"]), state["status"], state["message"])
+        if state.get("status") in (RunStatus.DONE, RunStatus.FAILED):
+            status = RunStatus(state["status"])
+            return Outcome(run_id, _exit_for(status), status, state["message"])
         return self._drive(run_id, None, state.get("user_dirty", []))
 
     def _drive(self, run_id: str, initial: dict[str, Any] | None, dirty: list[str]) -> Outcome:
@@ -260,9 +262,11 @@ class Runner:
             ):
                 return self._run(run_id, initial, dirty, emit)
         except BaseException as exc:
-            status = "error" if isinstance(exc, TiercodeError) else "failed"
+            status = RunStatus.ERROR if isinstance(exc, TiercodeError) else RunStatus.FAILED
             if isinstance(exc, Cancelled | KeyboardInterrupt):
-                status = "cancelled" if isinstance(exc, Cancelled) else "interrupted"
+                status = (
+                    RunStatus.CANCELLED if isinstance(exc, Cancelled) else RunStatus.INTERRUPTED
+                )
             self.ledger.finish_run(run_id, status, if_running=True)
             raise
 
@@ -274,7 +278,7 @@ class Runner:
         emit: Callable[[Event], None],
     ) -> Outcome:
         s = self.settings
-        status, message, code = "failed", "", ExitCode.TASK_FAILED
+        status, message, code = RunStatus.FAILED, "", ExitCode.TASK_FAILED
         verified: list[str] = []
         # Priced before any model is pulled or started: a missing price is a config error.
         price_model, price = cloud_price(s, self.tiers.price_model if self.tiers else None)
@@ -313,18 +317,18 @@ class Runner:
             saver = stack.enter_context(checkpointer())
             try:
                 final = graph.build(saver).invoke(initial, _config(run_id), context=ctx)
-                status, message = final["status"], final["message"]
+                status, message = RunStatus(final["status"]), final["message"]
                 verified = list(dict.fromkeys(final.get("evidence", [])))
                 code = _exit_for(status)
             except TiercodeError as exc:
                 code = exc.exit_code
                 status = {
-                    ExitCode.BUDGET_EXHAUSTED: "budget",
-                    ExitCode.INTERRUPTED: "cancelled",
-                }.get(code, "error")
+                    ExitCode.BUDGET_EXHAUSTED: RunStatus.BUDGET,
+                    ExitCode.INTERRUPTED: RunStatus.CANCELLED,
+                }.get(code, RunStatus.ERROR)
                 message = str(exc)
             except KeyboardInterrupt:
-                status, message, code = "interrupted", "interrupted", ExitCode.INTERRUPTED
+                status, message, code = RunStatus.INTERRUPTED, "interrupted", ExitCode.INTERRUPTED
             commits = list(ctx.git.agent_commits(run_id))
         self.ledger.finish_run(run_id, status)
         t = self.ledger.run_totals(run_id)
@@ -356,8 +360,8 @@ def _config(run_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
 
 
-def _exit_for(status: str) -> ExitCode:
-    return ExitCode.OK if status == "done" else ExitCode.TASK_FAILED
+def _exit_for(status: RunStatus) -> ExitCode:
+    return ExitCode.OK if status == RunStatus.DONE else ExitCode.TASK_FAILED
 
 
 def _model_hashes(settings: Settings) -> dict[str, str]:

@@ -27,6 +27,7 @@ from tiercode.agent import confidence as conf
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import CallRecord, Ledger
 from tiercode.agent.runner import Runner
+from tiercode.agent.state import Tier
 from tiercode.evals.policy import Policy
 from tiercode.evals.records import Call, PolicyOutcome, TaskResult
 from tiercode.evals.tiers import Workbench
@@ -190,7 +191,7 @@ def run_policy(
         passed=passed,
         calls=calls,
         latency_s=round(latency, 3),
-        escalations=sum(1 for e in escalations if e["to_tier"] == "cloud"),
+        escalations=sum(1 for e in escalations if e["to_tier"] == Tier.CLOUD),
         route=" ".join(route),
         confidence=pairs,
         signals=signals,
@@ -219,7 +220,7 @@ def _confidence(
     pairs: list[tuple[float, bool]] = []
     signals: dict[str, list[tuple[float, bool]]] = {"logprob": [], "self": []}
     for o in ledger.outcomes(run_id):
-        if o.tier != "local":
+        if o.tier != Tier.LOCAL:
             continue
         used = conf.combine(o.self_confidence, o.logprob_confidence, signal)
         if used is not None:

@@ -19,6 +19,7 @@ from tiercode.agent.config import Settings
 from tiercode.agent.models import ChatModel
 from tiercode.agent.pricing import Price, price_for
 from tiercode.agent.runner import Tiers, default_tiers
+from tiercode.agent.state import Tier
 from tiercode.evals import sampling
 
 TierFactory = Callable[[Settings, contextlib.ExitStack], Tiers]
@@ -69,7 +70,7 @@ class Workbench:
         self.settings = spec.settings
         self._stack = contextlib.ExitStack()
         self._tiers = spec.factory(spec.settings, self._stack)
-        self._models: dict[str, ChatModel] = {}
+        self._models: dict[Tier, ChatModel] = {}
         self._lock = threading.Lock()
 
     @property
@@ -84,22 +85,22 @@ class Workbench:
     def price(self) -> Price:
         return price_for(self._tiers.price_model, self.settings.prices)
 
-    def model(self, tier: str) -> ChatModel:
+    def model(self, tier: Tier) -> ChatModel:
         with self._lock:
             if tier not in self._models:
-                factory = self._tiers.local if tier == "local" else self._tiers.cloud
+                factory = self._tiers.local if tier == Tier.LOCAL else self._tiers.cloud
                 self._models[tier] = sampling.apply(
                     factory(), self.spec.sampling, standin=self._tiers.simulated
                 )
             return self._models[tier]
 
-    def loaded(self, tier: str) -> bool:
+    def loaded(self, tier: Tier) -> bool:
         return tier in self._models
 
     def tiers(self) -> Tiers:
         return Tiers(
-            lambda: self.model("local"),
-            lambda: self.model("cloud"),
+            lambda: self.model(Tier.LOCAL),
+            lambda: self.model(Tier.CLOUD),
             self._tiers.price_model,
             self._tiers.simulated,
         )

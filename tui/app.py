@@ -22,6 +22,7 @@ from tiercode.agent.ledger import Ledger
 from tiercode.agent.pricing import usd
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.agent.standin import standin_price_model
+from tiercode.agent.state import Tier
 from tiercode.tools import shell
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.git import GitRepo
@@ -75,7 +76,7 @@ class TiercodeApp(App[None]):
         """A run's worker is alive (from Enter until `RunEnded`)."""
         self.quitting = False
         self.pending: ApprovalRequest | None = None
-        self.preforced: dict[int, str] = {}
+        self.preforced: dict[int, Tier] = {}
         """Tiers forced before a run started, handed to its Runner."""
         self.w = Widgets(
             header=DeviceHeader(device, tier_labels(settings, tiers), repo.name),
@@ -208,9 +209,10 @@ class TiercodeApp(App[None]):
 
     # steering
 
-    def action_force(self, tier: str) -> None:
+    def action_force(self, name: str) -> None:
         """Force the step after the running one (step 1 while planning or before a run)."""
-        if tier == "cloud" and self.settings.local_only:
+        tier = Tier(name)
+        if tier == Tier.CLOUD and self.settings.local_only:
             # The router ranks this above a forced tier; saying "forced" would be a lie.
             self.notify("--local-only keeps every step local", severity="warning")
             return

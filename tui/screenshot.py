@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from tiercode.agent import config
+from tiercode.agent.state import RunStatus
 
 DEMO_FILE = '''"""Small text helpers."""
 
@@ -95,7 +96,7 @@ def main() -> None:
 
 def _judge(repo: Path, status: str) -> str:
     """Why the demo run may not be shown, or "" when it is done and slugify works."""
-    if status != "done":
+    if status != RunStatus.DONE:
         return f"the run ended {status or 'without finishing'}"
     check = subprocess.run(
         [sys.executable, "-c", DEMO_CHECK], cwd=repo, capture_output=True, text=True, timeout=30
