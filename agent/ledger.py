@@ -1,7 +1,7 @@
 """The SQLite usage ledger: every model call, routing decision, egress, outcome and command.
 
 Like `llm`'s logs.db, the schema grows by small migrations kept in code, and the file
-lives under `home()` so `TIERCODE_HOME` gives each test its own. Writes are keyed so
+lives in tiercode's home, so `TIERCODE_HOME` gives each test its own. Writes are keyed so
 that a resumed run can replay its steps without counting anything twice. Money is
 stored as Decimal text and summed in Python, never as SQL floats.
 """
@@ -116,6 +116,7 @@ class Ledger:
     """One SQLite connection shared by the graph's threads, guarded by a lock."""
 
     def __init__(self, path: Path | str | None = None) -> None:
+        """`path`: the SQLite file; None: the one in the home `TIERCODE_HOME` names."""
         self.path = Path(path) if path is not None else home() / "ledger.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -136,6 +137,11 @@ class Ledger:
                 "" if isinstance(exc, sqlite3.OperationalError) else "; move it aside to start anew"
             )
             raise ConfigError(f"cannot use the ledger {self.path}: {exc}{hint}") from None
+
+    @classmethod
+    def at(cls, home_dir: Path) -> Ledger:
+        """The ledger in tiercode's home `home_dir`."""
+        return cls(home_dir / "ledger.db")
 
     def _migrate(self) -> None:
         """Apply each migration not yet recorded, in one transaction per migration."""

@@ -47,8 +47,9 @@ class Tiers:
     simulated: bool
 
 
-def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
-    """The configured local GGUF, and the configured endpoint or the embedded stand-in."""
+def default_tiers(settings: Settings, stack: contextlib.ExitStack, home: Path) -> Tiers:
+    """The configured local GGUF, and the configured endpoint or the embedded stand-in;
+    `home` is tiercode's, where endpoint quirks and the shared stand-in's files live."""
 
     # Resolve now, not at the first call: a missing or corrupt model fails before any work.
     local_path = catalog.resolve(settings.local_model, auto_pull=True, progress=_progress)
@@ -71,6 +72,7 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
                 timeout_s=settings.cloud_timeout_s,
                 max_retries=settings.cloud_max_retries,
                 max_retry_wait_s=settings.cloud_max_retry_wait_s,
+                home=home,
             )
 
         return Tiers(local, cloud, price_model(settings), False)
@@ -79,7 +81,7 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
         catalog.resolve(settings.cloud_model, auto_pull=True, progress=_progress)
         server: StandInServer | SharedStandIn
         if settings.standin_idle_s > 0:
-            server = SharedStandIn(settings.cloud_model, idle_s=settings.standin_idle_s)
+            server = SharedStandIn(settings.cloud_model, home=home, idle_s=settings.standin_idle_s)
             _progress(f"joining the shared stand-in cloud ({settings.cloud_model}) on 127.0.0.1")
         else:
             server = StandInServer(model=settings.cloud_model)
@@ -143,9 +145,9 @@ def _progress(message: str) -> None:
 
 
 @contextlib.contextmanager
-def checkpointer() -> Iterator[SqliteSaver]:
+def checkpointer(home: Path) -> Iterator[SqliteSaver]:
     """LangGraph's SQLite checkpointer, next to the ledger, so a run that dies can resume."""
-    path = config.home() / "checkpoints.db"
+    path = home / "checkpoints.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False)
     try:
@@ -172,7 +174,9 @@ class Outcome:
 
 
 class Runner:
-    """One run of the agent. `tiers` may be injected (scripted models in tests)."""
+    """One run of the agent. `tiers` may be injected (scripted models in tests). `home` is
+    tiercode's directory for the run's checkpoints, log and (unless given) ledger; None:
+    the one `TIERCODE_HOME` names, read here once."""
 
     def __init__(
         self,
@@ -184,6 +188,7 @@ class Runner:
         tiers: Tiers | None = None,
         ledger: Ledger | None = None,
         echo: Callable[[str], None] | None = None,
+        home: Path | None = None,
     ) -> None:
         """`echo` also gets every prompt and reply the run log records (`--verbose`)."""
         self.settings = settings
@@ -191,7 +196,8 @@ class Runner:
         self.emit = emit
         self.approve = approve
         self.tiers = tiers
-        self.ledger = ledger or Ledger()
+        self.home = home or config.home()
+        self.ledger = ledger or Ledger.at(self.home)
         self.forced: dict[int, Tier] = {}
         self.cancel = threading.Event()
         self.echo = echo
@@ -242,7 +248,7 @@ class Runner:
         return self._drive(run_id, initial, dirty)
 
     def resume(self, run_id: str) -> Outcome:
-        with checkpointer() as saver:
+        with checkpointer(self.home) as saver:
             state = graph.build(saver).get_state(_config(run_id)).values
         if not state:
             raise ConfigError(f"no checkpoint for run '{run_id}'")
@@ -283,8 +289,8 @@ class Runner:
         # Priced before any model is pulled or started: a missing price is a config error.
         price_model, price = cloud_price(s, self.tiers.price_model if self.tiers else None)
         with contextlib.ExitStack() as stack:
-            tiers = self.tiers or default_tiers(s, stack)
-            log = RunLog(run_id, self.echo)
+            tiers = self.tiers or default_tiers(s, stack, self.home)
+            log = RunLog(run_id, self.home, self.echo)
             stack.callback(log.close)
             ctx = RunContext(
                 settings=s,
@@ -314,7 +320,7 @@ class Runner:
                     cloud_simulated=tiers.simulated,
                 )
             )
-            saver = stack.enter_context(checkpointer())
+            saver = stack.enter_context(checkpointer(self.home))
             try:
                 final = graph.build(saver).invoke(initial, _config(run_id), context=ctx)
                 status, message = RunStatus(final["status"]), final["message"]

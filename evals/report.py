@@ -1,6 +1,6 @@
 """Results files: the JSON of a run, its markdown table, and the differences between two.
 
-A run is stored as `<dir>/<run_id>.json` (`config.home()/evals` unless `--out`), with
+A run is stored as `<dir>/<run_id>.json` (`evals/` in tiercode's home unless `--out`), with
 the per-task records beside the per-policy figures so that any figure can be recomputed
 and any disagreement traced to a task.
 """
@@ -12,15 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent import config
 from tiercode.agent.pricing import usd
 from tiercode.agent.state import Tier
 from tiercode.evals import metrics, routing_report
 from tiercode.tools.errors import ConfigError
 
 
-def default_dir() -> Path:
-    return config.home() / "evals"
+def default_dir(home: Path) -> Path:
+    return home / "evals"
 
 
 def write_json(data: dict[str, Any], out_dir: Path) -> Path:
@@ -32,11 +31,11 @@ def write_json(data: dict[str, Any], out_dir: Path) -> Path:
     return path
 
 
-def load(ref: str, out_dir: Path | None = None) -> dict[str, Any]:
-    """A run by id (looked up in the results directory) or by path to its JSON."""
+def load(ref: str, out_dir: Path) -> dict[str, Any]:
+    """A run by id (looked up in the results directory `out_dir`) or by path to its JSON."""
     path = Path(ref)
     if not path.suffix:
-        path = (out_dir or default_dir()) / f"{ref}.json"
+        path = out_dir / f"{ref}.json"
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from tiercode.agent.config import Settings
 from tiercode.agent.models import Message, ScriptedModel
@@ -56,7 +57,7 @@ class CannedTiers:
     cloud: Canned
     price_model: str = "gpt-4.1-mini"
 
-    def __call__(self, settings: Settings, stack: contextlib.ExitStack) -> Tiers:
+    def __call__(self, settings: Settings, stack: contextlib.ExitStack, home: Path) -> Tiers:
         return Tiers(
             lambda: canned_model(self.local, Tier.LOCAL, "scripted-local"),
             lambda: canned_model(self.cloud, Tier.CLOUD, "scripted-cloud"),

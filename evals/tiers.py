@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from tiercode.agent import catalog
 from tiercode.agent.cloud import CloudModel
@@ -22,10 +23,11 @@ from tiercode.agent.runner import Tiers, default_tiers
 from tiercode.agent.state import Tier
 from tiercode.evals import sampling
 
-TierFactory = Callable[[Settings, contextlib.ExitStack], Tiers]
+TierFactory = Callable[[Settings, contextlib.ExitStack, Path], Tiers]
+"""Builds the tiers from the settings, a stack for what it starts, and tiercode's home."""
 
 
-def default_factory(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
+def default_factory(settings: Settings, stack: contextlib.ExitStack, home: Path) -> Tiers:
     """The configured local GGUF and cloud endpoint, or the embedded stand-in: one of its
     own for the whole eval, never the shared one, since each task's run has a home of its
     own that goes away after the task (and with it the shared stand-in's files).
@@ -33,7 +35,7 @@ def default_factory(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
     The stand-in gets `local_threads`: llama.cpp's threads spin at barriers, so on a busy
     two-core machine two threads per model can be several times slower than one.
     """
-    tiers = default_tiers(settings, stack)
+    tiers = default_tiers(settings, stack, home)
     if settings.cloud_base_url:
         return tiers
 
@@ -58,6 +60,8 @@ class TierSpec:
     """Everything a worker needs to build the tiers; must pickle (top-level factory)."""
 
     settings: Settings
+    home: Path
+    """tiercode's home as the eval's caller resolved it; it travels to every worker."""
     factory: TierFactory = default_factory
     sampling: str = "reference"
 
@@ -69,7 +73,7 @@ class Workbench:
         self.spec = spec
         self.settings = spec.settings
         self._stack = contextlib.ExitStack()
-        self._tiers = spec.factory(spec.settings, self._stack)
+        self._tiers = spec.factory(spec.settings, self._stack, spec.home)
         self._models: dict[Tier, ChatModel] = {}
         self._lock = threading.Lock()
 

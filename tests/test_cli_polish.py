@@ -82,7 +82,7 @@ def test_the_budget_estimate_assumes_a_realistic_reply(git_repo: Path) -> None:
     )
 
 
-def test_a_budget_that_overrides_the_tier_asked_for_is_a_notice() -> None:
+def test_a_budget_that_overrides_the_tier_asked_for_is_a_notice(tiercode_home: Path) -> None:
     event = StepRouted(
         run_id="r",
         step=1,
@@ -91,7 +91,7 @@ def test_a_budget_that_overrides_the_tier_asked_for_is_a_notice() -> None:
         reason="budget low: cloud call ~$0.0010 > $0.0005 left, kept local",
         signals={"policy": "cloud", "forced": None},
     )
-    line = describe(event) or ""
+    line = describe(event, tiercode_home) or ""
     assert line.startswith("NOTICE: step 1 runs LOCAL") and "--max-cost-usd" in line
     plain = StepRouted(
         run_id="r",
@@ -101,4 +101,4 @@ def test_a_budget_that_overrides_the_tier_asked_for_is_a_notice() -> None:
         reason="policy local",
         signals={"policy": "local", "forced": None},
     )
-    assert not (describe(plain) or "").startswith("NOTICE")
+    assert not (describe(plain, tiercode_home) or "").startswith("NOTICE")

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Sparkline
 
+from tiercode.agent import config
 from tiercode.agent.config import Settings
 from tiercode.agent.device import DeviceReport, detect
 from tiercode.agent.events import Event
@@ -65,12 +66,14 @@ class TiercodeApp(App[None]):
         tiers: Tiers | None,
         ledger: Ledger,
         device: DeviceReport,
+        home: Path,
     ) -> None:
         super().__init__()
         self.repo = repo
         self.settings = settings
         self.tiers = tiers
         self.ledger = ledger
+        self.home = home
         self.runner: Runner | None = None
         self.active = False
         """A run's worker is alive (from Enter until `RunEnded`)."""
@@ -138,7 +141,9 @@ class TiercodeApp(App[None]):
     def start_run(self, task: str) -> None:
         """Reset the views and start `task` in the worker."""
         self.view.reset()
-        runner = Runner(self.settings, self.repo, tiers=self.tiers, ledger=self.ledger)
+        runner = Runner(
+            self.settings, self.repo, tiers=self.tiers, ledger=self.ledger, home=self.home
+        )
         bridge = Bridge(self.post_message, runner.cancel)
         runner.emit, runner.approve = bridge.emit, bridge.approve
         runner.forced.update(self.preforced)
@@ -309,14 +314,22 @@ def make_app(
     ledger: Ledger | None = None,
     *,
     device: DeviceReport | None = None,
+    home: Path | None = None,
 ) -> TiercodeApp:
     """Build the app for the CLI and for tests; `tiers`, `ledger` and `device` may be
-    injected (scripted models, a test's ledger, a fixed device for stable snapshots)."""
+    injected (scripted models, a test's ledger, a fixed device for stable snapshots).
+    `home` is tiercode's directory for the runs (None: the one `TIERCODE_HOME` names)."""
+    home = home or config.home()
     return TiercodeApp(
-        repo.resolve(), settings, tiers=tiers, ledger=ledger or Ledger(), device=device or detect()
+        repo.resolve(),
+        settings,
+        tiers=tiers,
+        ledger=ledger or Ledger.at(home),
+        device=device or detect(),
+        home=home,
     )
 
 
-def run_tui(repo: Path, settings: Settings) -> None:
+def run_tui(repo: Path, settings: Settings, home: Path) -> None:
     """What `tiercode tui` runs."""
-    make_app(repo, settings).run()
+    make_app(repo, settings, home=home).run()
