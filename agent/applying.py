@@ -102,7 +102,13 @@ def run_command(ctx: RunContext, state: AgentState, command: str) -> None:
         granted = ctx.approve(command, verdict.reason)
     if verdict.action != "allow":
         ctx.emit(
-            ApprovalNeeded(state["run_id"], state["step"] + 1, command, verdict.reason, granted)
+            ApprovalNeeded(
+                run_id=state["run_id"],
+                step=state["step"] + 1,
+                command=command,
+                reason=verdict.reason,
+                granted=granted,
+            )
         )
     returncode = shell.run(command, ctx.root, timeout_s=120).returncode if granted else None
     ctx.ledger.record_command(

@@ -7,6 +7,7 @@ from typing import Any
 
 from tiercode.agent import confidence as conf
 from tiercode.agent.ledger import Ledger
+from tiercode.agent.state import Tier
 
 DEFAULT_SUCCESS = 0.8
 
@@ -15,7 +16,7 @@ def signal_pairs(ledger: Ledger) -> dict[str, list[tuple[float, bool]]]:
     """(confidence, passed) per signal, over local attempts that reached verification."""
     pairs: dict[str, list[tuple[float, bool]]] = {s: [] for s in conf.SIGNALS}
     for o in ledger.outcomes():
-        if o.tier != "local":
+        if o.tier != Tier.LOCAL:
             continue
         scores = {
             "self": o.self_confidence,

@@ -60,8 +60,8 @@ def _repo(path: Path) -> Path:
     return path.resolve()
 
 
-def load_settings(repo: Path | None, **flags: Any) -> config.Settings:
-    settings, notes = config.load(repo, flags)
+def load_settings(repo: Path | None, home: Path, **flags: Any) -> config.Settings:
+    settings, notes = config.load(repo, flags, home)
     for note in notes:
         typer.echo(terminal_safe(f"tiercode: {note}"), err=True)
     return settings
@@ -134,8 +134,9 @@ def run(
     from tiercode.agent.runner import Runner
     from tiercode.tools import shell
 
+    home = config.home()
     live = _live_stderr()
-    printer_ = Printer(output_format_of(as_json, output_format), status_line=live)
+    printer_ = Printer(output_format_of(as_json, output_format), status_line=live, home=home)
     emit = Progress(printer_, status=sys.stderr if live else None)
     root = _repo(repo)
     if no_sandbox:
@@ -143,6 +144,7 @@ def run(
         typer.echo("tiercode: --no-sandbox: commands and tests run unconfined", err=True)
     settings = load_settings(
         root,
+        home,
         policy=policy,
         max_cost_usd=max_cost_usd,
         local_only=local_only or None,
@@ -155,7 +157,8 @@ def run(
         cloud_price=cloud_price,
         keep_replies=keep_replies or None,
     )
-    runner = Runner(settings, root, emit=emit, echo=_stderr_echo if verbose else None)
+    echo = _stderr_echo if verbose else None
+    runner = Runner(settings, root, emit=emit, echo=echo, home=home)
     try:
         outcome = runner.start(task, branch=branch)
     finally:
@@ -198,17 +201,18 @@ def tui(
     from tiercode.tools.git import GitRepo
     from tiercode.tui.app import run_tui
 
-    root = _repo(repo)
+    root, home = _repo(repo), config.home()
     shell.use_sandbox(not no_sandbox)
     GitRepo.open(root)  # a bad repo is one line here, not an error inside the UI
     settings = load_settings(
         root,
+        home,
         policy=policy,
         max_cost_usd=max_cost_usd,
         local_only=local_only or None,
         provider=provider,
     )
-    run_tui(root, settings)
+    run_tui(root, settings, home)
 
 
 @app.command()
@@ -222,15 +226,17 @@ def resume(
     from tiercode.agent.ledger import Ledger
     from tiercode.agent.runner import Runner, settings_from_json
 
-    row = Ledger().run(run_id)
+    home = config.home()
+    with Ledger.at(home) as ledger:
+        row = ledger.run(run_id)
     if row is None:
         raise ConfigError(f"no run '{run_id}' in the ledger")
     settings = settings_from_json(row["settings_json"])
     live = _live_stderr()
-    printer_ = Printer(output_format_of(as_json, output_format), status_line=live)
+    printer_ = Printer(output_format_of(as_json, output_format), status_line=live, home=home)
     emit = Progress(printer_, status=sys.stderr if live else None)
     try:
-        outcome = Runner(settings, Path(row["repo"]), emit=emit).resume(run_id)
+        outcome = Runner(settings, Path(row["repo"]), emit=emit, home=home).resume(run_id)
     finally:
         emit.stop()
     printer_.final()

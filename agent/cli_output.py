@@ -8,12 +8,14 @@ import re
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from tiercode.agent import result
+from tiercode.agent import config, result
 from tiercode.agent.events import Event
 from tiercode.agent.pricing import usd
 from tiercode.agent.runlog import log_path
+from tiercode.agent.state import Tier
 from tiercode.tools.errors import ConfigError
 
 _ESCAPE_SEQUENCE = re.compile(
@@ -32,15 +34,16 @@ def terminal_safe(text: str) -> str:
     return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
-def describe(event: Event) -> str | None:
-    """One human line per event, for stderr progress and the plain terminal view."""
+def describe(event: Event, home: Path) -> str | None:
+    """One human line per event, for stderr progress and the plain terminal view; `home`
+    is the run's (the start line names its log file there)."""
     d = event.to_dict()
     t = d["type"]
     if t == "run.started":
         sim = " (simulated price)" if d["cloud_simulated"] else ""
         return (
             f"run {d['run_id']}: policy {d['policy']}, local {d['local_model']}, "
-            f"cloud {d['cloud_model']}{sim}; prompts and replies in {log_path(d['run_id'])}"
+            f"cloud {d['cloud_model']}{sim}; prompts and replies in {log_path(home, d['run_id'])}"
         )
     if t == "plan":
         return "plan:\n" + "\n".join(
@@ -49,7 +52,7 @@ def describe(event: Event) -> str | None:
     if t == "step.routed":
         label = "plan" if d["step"] == 0 else f"step {d['step']}"
         asked = d["signals"].get("forced") or d["signals"].get("policy")
-        if d["reason"].startswith("budget") and asked == "cloud" and d["tier"] == "local":
+        if d["reason"].startswith("budget") and asked == Tier.CLOUD and d["tier"] == Tier.LOCAL:
             return (
                 f"NOTICE: {label} runs LOCAL, not on the cloud you asked for: {d['reason']} "
                 "(raise --max-cost-usd to keep it on the cloud)"
@@ -101,8 +104,9 @@ class Printer:
     QUIET_S = 30.0
     """Without a status line, a heartbeat becomes a progress line after this long quiet."""
 
-    def __init__(self, fmt: str, *, status_line: bool = False) -> None:
+    def __init__(self, fmt: str, *, status_line: bool = False, home: Path | None = None) -> None:
         self.fmt = fmt
+        self.home = home or config.home()
         self.status_line = status_line
         self.completed: dict[str, Any] | None = None
         self.started = self.last_line = time.monotonic()
@@ -110,7 +114,7 @@ class Printer:
     def __call__(self, event: Event) -> None:
         if event.type == "run.completed":
             self.completed = event.to_dict()
-        line = describe(event)
+        line = describe(event, self.home)
         if event.type == "heartbeat" and not self.status_line:
             line = self._still_working(event.to_dict())
         if line:

@@ -18,10 +18,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tiercode.agent import structured
 from tiercode.agent.models import Completion, Message, OnToken, clip, is_repeating
+from tiercode.agent.state import Tier
 from tiercode.tools.errors import CloudUnavailable
 
 
@@ -85,7 +87,10 @@ class CloudModel:
     max_retries: int = 2
     max_retry_wait_s: float = 5.0
     schema_in_request: bool = False
-    tier: str = field(default="cloud", init=False)
+    home: Path | None = None
+    """tiercode's home, where what the endpoint accepts is remembered for the next run
+    (`structured.EndpointMemory`); None: found again by each model."""
+    tier: Tier = field(default=Tier.CLOUD, init=False)
 
     def __post_init__(self) -> None:
         import openai
@@ -98,7 +103,7 @@ class CloudModel:
             max_retries=self.max_retries,
         )
         self._count, self.exact_counts = _tiktoken_counter(self.name)
-        self.memory = structured.EndpointMemory.load(self.base_url, self.name)
+        self.memory = structured.EndpointMemory.load(self.base_url, self.name, self.home)
 
     def count_tokens(self, messages: list[Message]) -> int:
         return sum(self._count(m["content"]) + 4 for m in messages) + 3

@@ -18,9 +18,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from tiercode.agent.state import Tier
 from tiercode.tools.errors import ConfigError
 
-POLICIES = ("local", "cloud", "auto")
+POLICIES = (*Tier, "auto")
+"""Every call on one tier, or `auto` (local first, escalated on low confidence)."""
 
 
 def _doc(text: str, default: Any = None, **kw: Any) -> Any:
@@ -157,7 +159,9 @@ _FIELDS = {f.name: f for f in fields(Settings)}
 
 
 def home() -> Path:
-    """tiercode's own directory (config, ledger, trust list); `TIERCODE_HOME` moves it."""
+    """tiercode's own directory (config, ledger, checkpoints, logs, trust list), as
+    `TIERCODE_HOME` names it. Read once where a command starts (the CLI, a `Runner`, the
+    TUI or an eval request built without one) and passed down from there."""
     env = os.environ.get("TIERCODE_HOME")
     return Path(env) if env else Path.home() / ".config" / "tiercode"
 
@@ -268,17 +272,17 @@ def _validate(s: Settings, sources: dict[str, str]) -> Settings:
     return s
 
 
-def is_trusted(repo: Path) -> bool:
-    trust = home() / "trusted.json"
+def is_trusted(repo: Path, home_dir: Path) -> bool:
+    trust = home_dir / "trusted.json"
     try:
         return str(repo.resolve()) in json.loads(trust.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return False
 
 
-def trust(repo: Path) -> None:
+def trust(repo: Path, home_dir: Path | None = None) -> None:
     """Let this repo's `.tiercode.toml` set every key."""
-    path = home() / "trusted.json"
+    path = (home_dir or home()) / "trusted.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         repos = set(json.loads(path.read_text()))
@@ -307,18 +311,20 @@ def _only_added(
 
 
 def load(
-    repo: Path | None = None, flags: dict[str, Any] | None = None
+    repo: Path | None = None, flags: dict[str, Any] | None = None, home_dir: Path | None = None
 ) -> tuple[Settings, list[str]]:
-    """Build settings from every layer; also return notes on repo keys that were ignored."""
+    """Build settings from every layer; also return notes on repo keys that were ignored.
+    `home_dir` holds the user file and the trust list (None: `home()`)."""
+    home_dir = home_dir or home()
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     notes: list[str] = []
-    user_file = home() / "config.toml"
+    user_file = home_dir / "config.toml"
     for key, value in _read_toml(user_file).items():
         values[key], sources[key] = _coerce(key, value, str(user_file)), str(user_file)
     if repo is not None:
         repo_file = repo / ".tiercode.toml"
-        trusted = is_trusted(repo)
+        trusted = is_trusted(repo, home_dir)
         for key, value in _read_toml(repo_file).items():
             coerced = _coerce(key, value, str(repo_file))
             if key == "sensitive_paths" and not trusted:

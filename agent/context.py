@@ -21,8 +21,9 @@ from tiercode.agent.events import Event, ModelCalled, StepEscalated, StepRouted,
 from tiercode.agent.ledger import CallRecord, Ledger
 from tiercode.agent.models import ChatModel, Completion, Message
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
-from tiercode.agent.router import CLOUD, LOCAL, Decision, Signals, decide
+from tiercode.agent.router import Decision, Signals, decide
 from tiercode.agent.runlog import RunLog
+from tiercode.agent.state import Tier
 from tiercode.tools.errors import Cancelled, CloudUnavailable, TiercodeError
 from tiercode.tools.files import RepoFiles
 from tiercode.tools.git import GitRepo
@@ -47,7 +48,7 @@ class RunContext:
     emit: Callable[[Event], None] = lambda _e: None
     approve: Callable[[str, str], bool] = lambda _cmd, _why: False
     """Asked when a command needs approval; headless runs deny."""
-    forced: dict[int, str] = field(default_factory=dict)
+    forced: dict[int, Tier] = field(default_factory=dict)
     """Tiers the user forced for upcoming steps (the TUI writes here)."""
     user_dirty: frozenset[str] = frozenset()
     """Paths with the user's uncommitted changes; the agent never touches them."""
@@ -59,18 +60,18 @@ class RunContext:
     """Where each call's prompt and reply are written (the run's log file, --verbose)."""
     files: RepoFiles = field(init=False)
     git: GitRepo = field(init=False)
-    _models: dict[str, ChatModel] = field(default_factory=dict, init=False)
+    _models: dict[Tier, ChatModel] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.files = RepoFiles(self.root)
         self.git = GitRepo.open(self.root)
 
-    def model(self, tier: str) -> ChatModel:
+    def model(self, tier: Tier) -> ChatModel:
         """Load a tier on first use: a run that stays local never starts the cloud."""
         with self._lock:
             if tier not in self._models:
-                factory = self.cloud_factory if tier == CLOUD else self.local_factory
+                factory = self.cloud_factory if tier == Tier.CLOUD else self.local_factory
                 self._models[tier] = factory()
             return self._models[tier]
 
@@ -80,7 +81,7 @@ class RunContext:
 
     def count_tokens(self, messages: list[Message]) -> int:
         """Exact, with the local model's own tokenizer (the window being checked)."""
-        return self.model("local").count_tokens(messages)
+        return self.model(Tier.LOCAL).count_tokens(messages)
 
     def spent(self, run_id: str) -> Decimal:
         return self.ledger.run_totals(run_id).cloud_usd
@@ -125,7 +126,14 @@ class RunContext:
             run_id, step, attempt, decision.tier, decision.reason, signals.to_dict()
         )
         self.emit(
-            StepRouted(run_id, step, attempt, decision.tier, decision.reason, signals.to_dict())
+            StepRouted(
+                run_id=run_id,
+                step=step,
+                attempt=attempt,
+                tier=decision.tier,
+                reason=decision.reason,
+                signals=signals.to_dict(),
+            )
         )
         return decision
 
@@ -146,7 +154,7 @@ class RunContext:
         `max_chars` cuts a runaway reply (see `ChatModel.complete`)."""
         s = self.settings
         tier, redactions = decision.tier, 0
-        if tier == CLOUD:
+        if tier == Tier.CLOUD:
             messages, redactions = self._gate(run_id, step, attempt, messages, paths)
         model = self.model(tier)
 
@@ -155,7 +163,7 @@ class RunContext:
         def on_token(text: str) -> None:
             streamed.append(text)
             self.check_cancelled()
-            self.emit(TokenStreamed(run_id, step, text))
+            self.emit(TokenStreamed(run_id=run_id, step=step, text=text))
 
         started = time.time()
         try:
@@ -163,7 +171,7 @@ class RunContext:
                 messages,
                 schema=schema,
                 max_tokens=s.max_tokens,
-                logprobs=tier != CLOUD,
+                logprobs=tier != Tier.CLOUD,
                 on_token=on_token,
                 max_chars=max_chars,
                 temperature=temperature,
@@ -173,14 +181,22 @@ class RunContext:
             self._record_stopped(stopped, decision, model, messages, streamed, started)
             raise
         except CloudUnavailable as exc:
-            if not exc.transient or s.base_policy == CLOUD:
+            if not exc.transient or s.base_policy == Tier.CLOUD:
                 raise
-            self.emit(StepEscalated(run_id, step, CLOUD, LOCAL, f"cloud fallback: {exc}"))
-            tier, decision = (
-                LOCAL,
-                Decision(LOCAL, f"cloud unavailable, fell back: {exc}"),
+            self.emit(
+                StepEscalated(
+                    run_id=run_id,
+                    step=step,
+                    from_tier=Tier.CLOUD,
+                    to_tier=Tier.LOCAL,
+                    reason=f"cloud fallback: {exc}",
+                )
             )
-            reply = self.model(LOCAL).complete(
+            tier, decision = (
+                Tier.LOCAL,
+                Decision(Tier.LOCAL, f"cloud unavailable, fell back: {exc}"),
+            )
+            reply = self.model(Tier.LOCAL).complete(
                 messages,
                 schema=schema,
                 max_tokens=s.max_tokens,
@@ -198,7 +214,7 @@ class RunContext:
         counterfactual = cloud_cost(
             self.cloud_price, reply.prompt_tokens, reply.completion_tokens, reply.cached_tokens
         )
-        if tier == CLOUD:
+        if tier == Tier.CLOUD:
             cost = counterfactual
         else:
             cost = energy_cost(reply.latency_s, s.energy_watts, s.energy_usd_per_kwh)
@@ -211,7 +227,7 @@ class RunContext:
                 ts=started,
                 tier=tier,
                 model=reply.model,
-                price_model=self.price_model if tier == CLOUD else "energy",
+                price_model=self.price_model if tier == Tier.CLOUD else "energy",
                 prompt_tokens=reply.prompt_tokens,
                 cached_tokens=reply.cached_tokens,
                 completion_tokens=reply.completion_tokens,
@@ -220,7 +236,7 @@ class RunContext:
                 confidence=None,
                 route_reason=decision.reason,
                 cost_usd=cost,
-                simulated=self.simulated and tier == CLOUD,
+                simulated=self.simulated and tier == Tier.CLOUD,
                 incomplete=reply.incomplete,
                 counterfactual_usd=counterfactual,
                 prompt_bytes=_size(messages),
@@ -228,26 +244,26 @@ class RunContext:
         )
         self.emit(
             ModelCalled(
-                run_id,
-                step,
-                attempt,
-                purpose,
-                tier,
-                reply.model,
-                decision.reason,
-                started,
-                reply.prompt_tokens,
-                reply.cached_tokens,
-                reply.completion_tokens,
-                reply.latency_s,
-                reply.ttft_s,
-                cost,
-                counterfactual,
-                self.simulated and tier == CLOUD,
-                reply.incomplete,
-                _size(messages),
-                redactions,
-                {"input": messages, "output": reply.text} if self.capture_content else None,
+                run_id=run_id,
+                step=step,
+                attempt=attempt,
+                purpose=purpose,
+                tier=tier,
+                model=reply.model,
+                route_reason=decision.reason,
+                started=started,
+                prompt_tokens=reply.prompt_tokens,
+                cached_tokens=reply.cached_tokens,
+                completion_tokens=reply.completion_tokens,
+                latency_s=reply.latency_s,
+                ttft_s=reply.ttft_s,
+                cost_usd=cost,
+                counterfactual_usd=counterfactual,
+                simulated=self.simulated and tier == Tier.CLOUD,
+                incomplete=reply.incomplete,
+                prompt_bytes=_size(messages),
+                redactions=redactions,
+                content={"input": messages, "output": reply.text} if self.capture_content else None,
             )
         )
         return reply, cost
@@ -271,7 +287,7 @@ class RunContext:
             self.log.call(label, decision.tier, model.name, messages, "".join(streamed), "stopped")
         prompt_tokens = model.count_tokens(messages)
         counterfactual = cloud_cost(self.cloud_price, prompt_tokens, len(streamed))
-        cloud = decision.tier == CLOUD
+        cloud = decision.tier == Tier.CLOUD
         if cloud:
             cost = counterfactual
         else:

@@ -1,6 +1,7 @@
 """The one event stream out of a run: the TUI renders it, `--json` prints it, evals sum it.
 
-Each event is a small dataclass; `to_dict()` gives the JSON line, with `type` first.
+Each event is a small frozen dataclass, built with keywords only (most have a dozen
+fields, too many to pass by position); `to_dict()` gives the JSON line, with `type` first.
 """
 
 from __future__ import annotations
@@ -8,17 +9,20 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
+
+from tiercode.agent.state import RunStatus, Tier
 
 SCHEMA_VERSION = 1
 """Every JSON line carries it; it goes up when a field changes meaning or goes away."""
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Event:
     type = "event"
     run_id: str
-    ts: float = field(default_factory=time.time, kw_only=True)
+    ts: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
         body = {k: _plain(v) for k, v in asdict(self).items()}
@@ -26,7 +30,7 @@ class Event:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | StrEnum):
         return str(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -35,7 +39,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class RunStarted(Event):
     type = "run.started"
     task: str
@@ -46,35 +50,35 @@ class RunStarted(Event):
     cloud_simulated: bool
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Planned(Event):
     type = "plan"
     steps: list[dict[str, Any]]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class StepRouted(Event):
     type = "step.routed"
     step: int
     attempt: int
-    tier: str
+    tier: Tier
     reason: str
     signals: dict[str, Any]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class TokenStreamed(Event):
     type = "token"
     step: int
     text: str
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class StepCompleted(Event):
     type = "step.completed"
     step: int
     attempt: int
-    tier: str
+    tier: Tier
     model: str
     success: bool
     detail: str
@@ -88,16 +92,16 @@ class StepCompleted(Event):
     files: list[str]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class StepEscalated(Event):
     type = "step.escalated"
     step: int
-    from_tier: str
-    to_tier: str
+    from_tier: Tier
+    to_tier: Tier
     reason: str
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ApprovalNeeded(Event):
     type = "approval.needed"
     step: int
@@ -106,10 +110,10 @@ class ApprovalNeeded(Event):
     granted: bool
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class RunCompleted(Event):
     type = "run.completed"
-    status: str
+    status: RunStatus
     exit_code: int
     message: str
     commits: list[str]
@@ -130,7 +134,7 @@ class RunCompleted(Event):
     """Prompt tokens the provider reported as read from its cache."""
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Heartbeat(Event):
     """Every few seconds while a run is alive, so a CI log shows it is not stuck: the
     call under way, its tokens so far, and the time since the run started."""
@@ -138,6 +142,7 @@ class Heartbeat(Event):
     type = "heartbeat"
     step: int
     tier: str
+    """The tier of the call under way; empty before the first call is routed."""
     tokens: int
     elapsed_s: float
 
@@ -146,7 +151,7 @@ class EventSink(Protocol):
     def __call__(self, event: Event) -> None: ...
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ModelCalled(Event):
     """One model call, sent from the one door (`RunContext.call_model`): the plan, each
     step's answer and each acceptance check. Telemetry turns it into a GenAI span."""
@@ -156,7 +161,7 @@ class ModelCalled(Event):
     attempt: int
     purpose: str
     """plan, act or check: the kind of step the call served."""
-    tier: str
+    tier: Tier
     model: str
     route_reason: str
     started: float

@@ -1,7 +1,7 @@
 """The SQLite usage ledger: every model call, routing decision, egress, outcome and command.
 
 Like `llm`'s logs.db, the schema grows by small migrations kept in code, and the file
-lives under `home()` so `TIERCODE_HOME` gives each test its own. Writes are keyed so
+lives in tiercode's home, so `TIERCODE_HOME` gives each test its own. Writes are keyed so
 that a resumed run can replay its steps without counting anything twice. Money is
 stored as Decimal text and summed in Python, never as SQL floats.
 """
@@ -20,9 +20,8 @@ from typing import Any, Literal
 
 from tiercode.agent.config import home
 from tiercode.agent.ledger_schema import MIGRATIONS
+from tiercode.agent.state import RunStatus, Tier
 from tiercode.tools.errors import ConfigError
-
-LOCAL_TIER = "local"
 
 
 def _now() -> str:
@@ -117,6 +116,7 @@ class Ledger:
     """One SQLite connection shared by the graph's threads, guarded by a lock."""
 
     def __init__(self, path: Path | str | None = None) -> None:
+        """`path`: the SQLite file; None: the one in the home `TIERCODE_HOME` names."""
         self.path = Path(path) if path is not None else home() / "ledger.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -137,6 +137,11 @@ class Ledger:
                 "" if isinstance(exc, sqlite3.OperationalError) else "; move it aside to start anew"
             )
             raise ConfigError(f"cannot use the ledger {self.path}: {exc}{hint}") from None
+
+    @classmethod
+    def at(cls, home_dir: Path) -> Ledger:
+        """The ledger in tiercode's home `home_dir`."""
+        return cls(home_dir / "ledger.db")
 
     def _migrate(self) -> None:
         """Apply each migration not yet recorded, in one transaction per migration."""
@@ -193,18 +198,19 @@ class Ledger:
         model_hashes: dict[str, str],
     ) -> None:
         """Record a run's start; starting it again on resume keeps the original row."""
+        row = (run_id, _now(), task, repo, policy, RunStatus.RUNNING, settings_json)
         self._write(
             "INSERT OR IGNORE INTO runs (run_id, started_at, task, repo, policy, status, "
-            "settings_json, model_hashes_json) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-            (run_id, _now(), task, repo, policy, settings_json, _json(model_hashes)),
+            "settings_json, model_hashes_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (*row, _json(model_hashes)),
         )
 
-    def finish_run(self, run_id: str, status: str, *, if_running: bool = False) -> None:
+    def finish_run(self, run_id: str, status: RunStatus, *, if_running: bool = False) -> None:
         """Give a run its final status; `if_running` leaves one that already has it."""
-        where = " AND status = 'running'" if if_running else ""
+        where = " AND status = ?" if if_running else ""
         self._write(
             f"UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?{where}",
-            (_now(), status, run_id),
+            (_now(), status, run_id, *([RunStatus.RUNNING] if if_running else [])),
         )
 
     def run(self, run_id: str) -> dict[str, Any] | None:
@@ -384,8 +390,8 @@ def _decimal_sum(values: Iterable[Decimal]) -> Decimal:
 
 def totals(calls: list[CallRecord]) -> RunTotals:
     """Sum calls exactly; local energy and cloud spend are never mixed."""
-    local = [c for c in calls if c.tier == LOCAL_TIER]
-    cloud = [c for c in calls if c.tier != LOCAL_TIER]
+    local = [c for c in calls if c.tier == Tier.LOCAL]
+    cloud = [c for c in calls if c.tier != Tier.LOCAL]
     cloud_usd = _decimal_sum(c.cost_usd for c in cloud)
     local_usd = _decimal_sum(c.cost_usd for c in local)
     counterfactual = _decimal_sum(c.counterfactual_usd for c in calls)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from tiercode.agent.state import Tier
 from tiercode.tools.errors import ModelUnavailable
 
 Message = dict[str, str]
@@ -29,7 +30,7 @@ class Completion:
 
     text: str
     model: str
-    tier: str
+    tier: Tier
     prompt_tokens: int
     completion_tokens: int
     latency_s: float
@@ -61,7 +62,7 @@ class ChatModel(Protocol):
     greedy retry would repeat the same answer.
     """
 
-    tier: str
+    tier: Tier
     name: str
     context_window: int
 
@@ -140,7 +141,7 @@ class LocalModel:
     """A quantized GGUF loaded in-process. One instance keeps its KV cache, so calls that
     share a prompt prefix (the system prompt and the plan) skip re-reading it."""
 
-    tier = "local"
+    tier = Tier.LOCAL
 
     def __init__(self, path: Path, *, n_ctx: int = 4096, threads: int = 0, name: str = "") -> None:
         """`threads=0` (auto) picks llama.cpp's thread count again before every call, from
@@ -294,7 +295,7 @@ class ScriptedModel:
     TUI snapshots. A reply may be a callable of the messages, to answer by content."""
 
     replies: list[str | Callable[[list[Message]], str]]
-    tier: str = "local"
+    tier: Tier = Tier.LOCAL
     name: str = "scripted"
     context_window: int = 4096
     logprob: float = -0.05
@@ -302,6 +303,9 @@ class ScriptedModel:
     calls: list[list[Message]] = field(default_factory=list)
     temperatures: list[float] = field(default_factory=list)
     """The temperature each call asked for, in order."""
+
+    def __post_init__(self) -> None:
+        self.tier = Tier(self.tier)  # a test may name it as a plain string
 
     def count_tokens(self, messages: list[Message]) -> int:
         return sum(len(m["content"].split()) + 4 for m in messages)

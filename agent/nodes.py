@@ -24,7 +24,7 @@ from tiercode.agent.context import RunContext
 from tiercode.agent.events import StepCompleted, StepEscalated
 from tiercode.agent.models import Completion
 from tiercode.agent.router import Decision
-from tiercode.agent.state import AgentState, Step, StepRecord
+from tiercode.agent.state import AgentState, RunStatus, Step, StepRecord, Tier
 from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.repomap import is_test_file
@@ -57,11 +57,11 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if attempt and previous.get("tier") and previous["tier"] != decision.tier:
         ctx.emit(
             StepEscalated(
-                state["run_id"],
-                index + 1,
-                previous["tier"],
-                decision.tier,
-                state.get("escalation") or state.get("feedback", ""),
+                run_id=state["run_id"],
+                step=index + 1,
+                from_tier=Tier(previous["tier"]),
+                to_tier=decision.tier,
+                reason=state.get("escalation") or state.get("feedback", ""),
             )
         )
     return {"decision": decision.to_state(), "messages": messages}
@@ -138,7 +138,7 @@ def _usage(reply: Completion, cost: Any, ctx: RunContext) -> dict[str, Any]:
         "latency_s": round(reply.latency_s, 3),
         "ttft_s": round(reply.ttft_s, 3),
         "cost_usd": str(cost),  # state is checkpointed as JSON-like data
-        "simulated": ctx.simulated and reply.tier == "cloud",
+        "simulated": ctx.simulated and reply.tier == Tier.CLOUD,
     }
 
 
@@ -266,14 +266,14 @@ def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
     run_id, index, attempt = state["run_id"], state["step"], state.get("attempt", 0)
     action = state.get("action", {})
     usage, scores = action.get("usage", {}), action.get("confidence", {})
-    tier, success = state["decision"]["tier"], not out.failure
+    tier, success = Tier(state["decision"]["tier"]), not out.failure
     ctx.ledger.record_outcome(
         run_id, index + 1, attempt, tier, scores.get("self"), scores.get("logprob"), success
     )
     record: StepRecord = {
         "step": index + 1,
         "attempt": attempt,
-        "tier": tier,
+        "tier": tier.value,
         "success": success,
         "detail": out.failure or "applied, verified and committed",
         "confidence": scores.get("used"),
@@ -281,21 +281,21 @@ def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
     }
     ctx.emit(
         StepCompleted(
-            run_id,
-            index + 1,
-            attempt,
-            tier,
-            usage.get("model", ""),
-            success,
-            record["detail"],
-            usage.get("prompt_tokens", 0),
-            usage.get("completion_tokens", 0),
-            usage.get("latency_s", 0.0),
-            usage.get("ttft_s", 0.0),
-            scores.get("used"),
-            Decimal(usage.get("cost_usd", "0")),
-            usage.get("simulated", False),
-            out.touched,
+            run_id=run_id,
+            step=index + 1,
+            attempt=attempt,
+            tier=tier,
+            model=usage.get("model", ""),
+            success=success,
+            detail=record["detail"],
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+            latency_s=usage.get("latency_s", 0.0),
+            ttft_s=usage.get("ttft_s", 0.0),
+            confidence=scores.get("used"),
+            cost_usd=Decimal(usage.get("cost_usd", "0")),
+            simulated=usage.get("simulated", False),
+            files=out.touched,
         )
     )
     return record
@@ -372,7 +372,7 @@ def finish(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if last is not None and last["success"] and evidence:
         n = len(state["plan"])
         return {
-            "status": "done",
+            "status": RunStatus.DONE.value,
             "message": f"{n} step(s) done in {len(state['commits'])} commit(s); verified: "
             + "; ".join(evidence),
         }
@@ -383,4 +383,4 @@ def finish(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     dropped = ctx.git.drop_run(state["run_id"], state["start_head"]) if state.get("commits") else []
     if dropped:
         reason += f" (its {len(dropped)} commit(s) were taken back off the branch)"
-    return {"status": "failed", "message": reason}
+    return {"status": RunStatus.FAILED.value, "message": reason}

@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 from tiercode.agent import prompts
 from tiercode.agent.context import RunContext
 from tiercode.agent.events import Planned, StepCompleted
-from tiercode.agent.state import AgentState, Step
+from tiercode.agent.state import AgentState, RunStatus, Step, Tier
 from tiercode.tools import checks, shell, tracebacks
 from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
@@ -139,8 +139,8 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     mentioned = _mentioned_files(ctx, task)
     baseline = TestRun.from_state(state.get("baseline"))
     if direct := _failing_tests_plan(task, mentioned, baseline, state.get("under_test", [])):
-        ctx.emit(Planned(run_id, [dict(s) for s in direct]))
-        return {"plan": direct, "step": 0, "attempt": 0, "status": "running"}
+        ctx.emit(Planned(run_id=run_id, steps=[dict(s) for s in direct]))
+        return {"plan": direct, "step": 0, "attempt": 0, "status": RunStatus.RUNNING.value}
     candidates = list(dict.fromkeys([*mentioned, *state.get("candidates", [])]))
     repo_map = RepoMap.build(ctx.root, candidates).render(candidates, MAP_CHARS)
     messages = prompts.plan_messages(
@@ -167,27 +167,28 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     _fix_plan_files(steps, task, mentioned, baseline, candidates)
     if baseline and baseline.failing and not _ASKS_FOR_TESTS.search(task):
         _retarget_test_goals(ctx, steps, baseline)
-    ctx.emit(Planned(run_id, [dict(s) for s in steps]))
+    ctx.emit(Planned(run_id=run_id, steps=[dict(s) for s in steps]))
+    summary = f"planned {len(steps)} step(s)" if planned else "no usable plan: one step, the task"
     ctx.emit(  # the plan call's usage, like every step's: summed events equal the run's
         StepCompleted(
-            run_id,
-            0,
-            0,
-            reply.tier,
-            reply.model,
-            planned,
-            f"planned {len(steps)} step(s)" if planned else "no usable plan: one step, the task",
-            reply.prompt_tokens,
-            reply.completion_tokens,
-            round(reply.latency_s, 3),
-            round(reply.ttft_s, 3),
-            None,
-            cost,
-            ctx.simulated and reply.tier == "cloud",
-            [],
+            run_id=run_id,
+            step=0,
+            attempt=0,
+            tier=reply.tier,
+            model=reply.model,
+            success=planned,
+            detail=summary,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            latency_s=round(reply.latency_s, 3),
+            ttft_s=round(reply.ttft_s, 3),
+            confidence=None,
+            cost_usd=cost,
+            simulated=ctx.simulated and reply.tier == Tier.CLOUD,
+            files=[],
         )
     )
-    return {"plan": steps, "step": 0, "attempt": 0, "status": "running"}
+    return {"plan": steps, "step": 0, "attempt": 0, "status": RunStatus.RUNNING.value}
 
 
 def _failing_tests_plan(

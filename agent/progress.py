@@ -78,7 +78,15 @@ class Progress:
                 if self._stop.is_set():
                     return
                 elapsed = round(time.monotonic() - self.started, 1)
-                self.emit(Heartbeat(self.run_id, self.step, self.tier, self.tokens, elapsed))
+                self.emit(
+                    Heartbeat(
+                        run_id=self.run_id,
+                        step=self.step,
+                        tier=self.tier,
+                        tokens=self.tokens,
+                        elapsed_s=elapsed,
+                    )
+                )
                 self._draw()
 
     def _draw(self) -> None:

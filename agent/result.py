@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from tiercode.agent.events import SCHEMA_VERSION
+from tiercode.agent.state import RunStatus
 
 
 def from_completed(completed: dict[str, Any], duration_s: float) -> dict[str, Any]:
     """The final object for a run that started, from its `run.completed` event."""
-    ok = completed["status"] == "done"
+    ok = completed["status"] == RunStatus.DONE
     return {
         "type": "result",
         "subtype": "success" if ok else f"error_{completed['status']}",
@@ -49,7 +50,7 @@ def from_error(exit_code: int, message: str, duration_s: float = 0.0) -> dict[st
         "subtype": "error",
         "schema_version": SCHEMA_VERSION,
         "is_error": True,
-        "status": "error",
+        "status": RunStatus.ERROR.value,
         "exit_code": exit_code,
         "result": message,
         "run_id": None,

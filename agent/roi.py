@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from tiercode.agent import catalog
-from tiercode.agent.ledger import LOCAL_TIER, CallRecord, Ledger
+from tiercode.agent.ledger import CallRecord, Ledger
+from tiercode.agent.state import Tier
 
 _GB = Decimal(1_000_000_000)
 _MONTH = timedelta(days=30.4375)
@@ -52,7 +53,7 @@ class ModelDelivery:
 class TierCost:
     """One tier's cost in the period, and per inference (call)."""
 
-    tier: str
+    tier: Tier
     calls: int
     cloud_usd: Decimal
     energy_usd: Decimal
@@ -166,7 +167,7 @@ def _latency(group: str, key: str, calls: list[CallRecord]) -> Latency:
 
 
 def _risk(calls: list[CallRecord], egress: list[dict[str, Any]]) -> Risk:
-    local = [c for c in calls if c.tier == LOCAL_TIER]
+    local = [c for c in calls if c.tier == Tier.LOCAL]
     sensitive = [c for c in local if c.route_reason.startswith(SENSITIVE_PREFIX)]
     return Risk(
         local_calls=len(local),
@@ -235,27 +236,27 @@ def build(
     floor = since.isoformat(timespec="milliseconds") if since else ""
     calls = [c for c in ledger.calls() if str(c.ts) >= floor]
     egress = [e for e in ledger.egress() if str(e["ts"]) >= floor]
-    local = [c for c in calls if c.tier == LOCAL_TIER]
-    cloud = [c for c in calls if c.tier != LOCAL_TIER]
+    local = [c for c in calls if c.tier == Tier.LOCAL]
+    cloud = [c for c in calls if c.tier != Tier.LOCAL]
     local_runs = dict.fromkeys(c.run_id for c in local)
     shipped = delivery(_local_models(ledger, local_runs), since, now, prices)
     tiers = [
         TierCost(
-            LOCAL_TIER,
+            Tier.LOCAL,
             len(local),
             Decimal(0),
             sum((c.cost_usd for c in local), Decimal(0)),
             sum((d.usd for d in shipped), Decimal(0)),
         ),
         TierCost(
-            "cloud",
+            Tier.CLOUD,
             len(cloud),
             sum((c.cost_usd for c in cloud), Decimal(0)),
             Decimal(0),
             Decimal(0),
         ),
     ]
-    latency = [_latency("tier", t, [c for c in calls if c.tier == t]) for t in ("local", "cloud")]
+    latency = [_latency("tier", t, [c for c in calls if c.tier == t]) for t in Tier]
     kinds = dict.fromkeys(kind(c) for c in calls)
     latency += [_latency("kind", k, [c for c in calls if kind(c) == k]) for k in kinds]
     timeline, spent, counterfactual = [], Decimal(0), Decimal(0)

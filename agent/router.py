@@ -11,10 +11,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from tiercode.agent.state import Route
+from tiercode.agent.state import Route, Tier
 from tiercode.tools.errors import BudgetExhausted
-
-LOCAL, CLOUD = "local", "cloud"
 
 
 @dataclass(frozen=True)
@@ -22,7 +20,7 @@ class Signals:
     """Everything the router looks at for one model call."""
 
     policy: str
-    """local, cloud or auto."""
+    """A tier's name (every call there) or auto."""
     threshold: float
     prompt_tokens: int
     local_window: int
@@ -33,7 +31,7 @@ class Signals:
     redact: bool = False
     """Privacy mode `redact`: secrets are masked, so a sensitive prompt may go to cloud."""
     local_only: bool = False
-    forced: str | None = None
+    forced: Tier | None = None
     """A tier the user forced for this step."""
     budget_left: Decimal | None = None
     cloud_cost_estimate: Decimal = Decimal(0)
@@ -43,7 +41,7 @@ class Signals:
     """The local model's confidence on the previous attempt, when known."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()}
+        return {k: str(v) if isinstance(v, Decimal | Tier) else v for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)
@@ -51,17 +49,17 @@ class Decision:
     """Which tier takes a call and why: what the graph state, the ledger and the events
     record of a route (the signals behind it are recorded beside it, once)."""
 
-    tier: str
+    tier: Tier
     reason: str
     confidence_gate: float | None = None
     """Under `auto`, a local answer below this confidence is escalated before it is used."""
 
     def to_state(self) -> Route:
-        return {"tier": self.tier, "reason": self.reason, "gate": self.confidence_gate}
+        return {"tier": self.tier.value, "reason": self.reason, "gate": self.confidence_gate}
 
     @classmethod
     def from_state(cls, route: Route) -> Decision:
-        return cls(route["tier"], route["reason"], route.get("gate"))
+        return cls(Tier(route["tier"]), route["reason"], route.get("gate"))
 
 
 def _fits_local(s: Signals) -> bool:
@@ -77,18 +75,18 @@ def decide(s: Signals) -> Decision:
     it and the budget cannot pay for it."""
 
     def local(reason: str, gate: float | None = None) -> Decision:
-        return Decision(LOCAL, reason, gate)
+        return Decision(Tier.LOCAL, reason, gate)
 
     def cloud(reason: str) -> Decision:
-        return Decision(CLOUD, reason)
+        return Decision(Tier.CLOUD, reason)
 
     if s.local_only:
         return local("--local-only: nothing leaves the machine")
     if s.sensitive and not s.redact:
         return local("sensitive: " + "; ".join(s.sensitive_reasons or ("secret in prompt",)))
-    if s.forced == LOCAL:
+    if s.forced == Tier.LOCAL:
         return local("forced local by the user")
-    if s.policy == LOCAL and s.forced != CLOUD:
+    if s.policy == Tier.LOCAL and s.forced != Tier.CLOUD:
         return local("policy local")
     if s.escalation and s.policy == "auto" and not _affordable(s):
         raise BudgetExhausted(
@@ -105,9 +103,9 @@ def decide(s: Signals) -> Decision:
             f"prompt of {s.prompt_tokens} tokens needs the cloud and the budget "
             f"(${s.budget_left:.4f} left) cannot pay ~${s.cloud_cost_estimate:.4f}"
         )
-    if s.forced == CLOUD:
+    if s.forced == Tier.CLOUD:
         return cloud("forced cloud by the user")
-    if s.policy == CLOUD:
+    if s.policy == Tier.CLOUD:
         return cloud("policy cloud")
     if not _fits_local(s):
         return cloud(

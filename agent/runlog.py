@@ -14,21 +14,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tiercode.agent import config
-
 Message = dict[str, str]
 
 
-def log_path(run_id: str) -> Path:
-    return config.home() / "logs" / f"{run_id}.log"
+def log_path(home: Path, run_id: str) -> Path:
+    """The run's log file in tiercode's home `home`."""
+    return home / "logs" / f"{run_id}.log"
 
 
 class RunLog:
     """Appends one block per model call; `echo` gets each block too (the CLI's `--verbose`
     writes it to stderr, made terminal-safe)."""
 
-    def __init__(self, run_id: str, echo: Callable[[str], None] | None = None) -> None:
-        self.path = log_path(run_id)
+    def __init__(self, run_id: str, home: Path, echo: Callable[[str], None] | None = None) -> None:
+        self.path = log_path(home, run_id)
         self.echo = echo
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)

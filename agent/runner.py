@@ -28,6 +28,7 @@ from tiercode.agent.pricing import FREE, Price, parse_price, price_for
 from tiercode.agent.runlog import RunLog
 from tiercode.agent.standin import StandInServer, standin_price_model
 from tiercode.agent.standin_shared import SharedStandIn
+from tiercode.agent.state import RunStatus, Tier
 from tiercode.tools import shell
 from tiercode.tools.errors import Cancelled, ConfigError, ExitCode, RepoError, TiercodeError
 from tiercode.tools.git import GitRepo
@@ -46,8 +47,9 @@ class Tiers:
     simulated: bool
 
 
-def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
-    """The configured local GGUF, and the configured endpoint or the embedded stand-in."""
+def default_tiers(settings: Settings, stack: contextlib.ExitStack, home: Path) -> Tiers:
+    """The configured local GGUF, and the configured endpoint or the embedded stand-in;
+    `home` is tiercode's, where endpoint quirks and the shared stand-in's files live."""
 
     # Resolve now, not at the first call: a missing or corrupt model fails before any work.
     local_path = catalog.resolve(settings.local_model, auto_pull=True, progress=_progress)
@@ -70,6 +72,7 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
                 timeout_s=settings.cloud_timeout_s,
                 max_retries=settings.cloud_max_retries,
                 max_retry_wait_s=settings.cloud_max_retry_wait_s,
+                home=home,
             )
 
         return Tiers(local, cloud, price_model(settings), False)
@@ -78,7 +81,7 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
         catalog.resolve(settings.cloud_model, auto_pull=True, progress=_progress)
         server: StandInServer | SharedStandIn
         if settings.standin_idle_s > 0:
-            server = SharedStandIn(settings.cloud_model, idle_s=settings.standin_idle_s)
+            server = SharedStandIn(settings.cloud_model, home=home, idle_s=settings.standin_idle_s)
             _progress(f"joining the shared stand-in cloud ({settings.cloud_model}) on 127.0.0.1")
         else:
             server = StandInServer(model=settings.cloud_model)
@@ -142,9 +145,9 @@ def _progress(message: str) -> None:
 
 
 @contextlib.contextmanager
-def checkpointer() -> Iterator[SqliteSaver]:
+def checkpointer(home: Path) -> Iterator[SqliteSaver]:
     """LangGraph's SQLite checkpointer, next to the ledger, so a run that dies can resume."""
-    path = config.home() / "checkpoints.db"
+    path = home / "checkpoints.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False)
     try:
@@ -166,12 +169,14 @@ def settings_from_json(text: str) -> Settings:
 class Outcome:
     run_id: str
     exit_code: ExitCode
-    status: str
+    status: RunStatus
     message: str
 
 
 class Runner:
-    """One run of the agent. `tiers` may be injected (scripted models in tests)."""
+    """One run of the agent. `tiers` may be injected (scripted models in tests). `home` is
+    tiercode's directory for the run's checkpoints, log and (unless given) ledger; None:
+    the one `TIERCODE_HOME` names, read here once."""
 
     def __init__(
         self,
@@ -183,6 +188,7 @@ class Runner:
         tiers: Tiers | None = None,
         ledger: Ledger | None = None,
         echo: Callable[[str], None] | None = None,
+        home: Path | None = None,
     ) -> None:
         """`echo` also gets every prompt and reply the run log records (`--verbose`)."""
         self.settings = settings
@@ -190,8 +196,9 @@ class Runner:
         self.emit = emit
         self.approve = approve
         self.tiers = tiers
-        self.ledger = ledger or Ledger()
-        self.forced: dict[int, str] = {}
+        self.home = home or config.home()
+        self.ledger = ledger or Ledger.at(self.home)
+        self.forced: dict[int, Tier] = {}
         self.cancel = threading.Event()
         self.echo = echo
 
@@ -241,12 +248,13 @@ class Runner:
         return self._drive(run_id, initial, dirty)
 
     def resume(self, run_id: str) -> Outcome:
-        with checkpointer() as saver:
+        with checkpointer(self.home) as saver:
             state = graph.build(saver).get_state(_config(run_id)).values
         if not state:
             raise ConfigError(f"no checkpoint for run '{run_id}'")
-        if state.get("status") in ("done", "failed"):
-            return Outcome(run_id, _exit_for(state["status"]), state["status"], state["message"])
+        if state.get("status") in (RunStatus.DONE, RunStatus.FAILED):
+            status = RunStatus(state["status"])
+            return Outcome(run_id, _exit_for(status), status, state["message"])
         return self._drive(run_id, None, state.get("user_dirty", []))
 
     def _drive(self, run_id: str, initial: dict[str, Any] | None, dirty: list[str]) -> Outcome:
@@ -260,9 +268,11 @@ class Runner:
             ):
                 return self._run(run_id, initial, dirty, emit)
         except BaseException as exc:
-            status = "error" if isinstance(exc, TiercodeError) else "failed"
+            status = RunStatus.ERROR if isinstance(exc, TiercodeError) else RunStatus.FAILED
             if isinstance(exc, Cancelled | KeyboardInterrupt):
-                status = "cancelled" if isinstance(exc, Cancelled) else "interrupted"
+                status = (
+                    RunStatus.CANCELLED if isinstance(exc, Cancelled) else RunStatus.INTERRUPTED
+                )
             self.ledger.finish_run(run_id, status, if_running=True)
             raise
 
@@ -274,13 +284,13 @@ class Runner:
         emit: Callable[[Event], None],
     ) -> Outcome:
         s = self.settings
-        status, message, code = "failed", "", ExitCode.TASK_FAILED
+        status, message, code = RunStatus.FAILED, "", ExitCode.TASK_FAILED
         verified: list[str] = []
         # Priced before any model is pulled or started: a missing price is a config error.
         price_model, price = cloud_price(s, self.tiers.price_model if self.tiers else None)
         with contextlib.ExitStack() as stack:
-            tiers = self.tiers or default_tiers(s, stack)
-            log = RunLog(run_id, self.echo)
+            tiers = self.tiers or default_tiers(s, stack, self.home)
+            log = RunLog(run_id, self.home, self.echo)
             stack.callback(log.close)
             ctx = RunContext(
                 settings=s,
@@ -301,52 +311,52 @@ class Runner:
             )
             emit(
                 RunStarted(
-                    run_id,
-                    initial["task"] if initial else "",
-                    str(ctx.root),
-                    s.policy,
-                    s.local_model,
-                    s.cloud_model,
-                    tiers.simulated,
+                    run_id=run_id,
+                    task=initial["task"] if initial else "",
+                    repo=str(ctx.root),
+                    policy=s.policy,
+                    local_model=s.local_model,
+                    cloud_model=s.cloud_model,
+                    cloud_simulated=tiers.simulated,
                 )
             )
-            saver = stack.enter_context(checkpointer())
+            saver = stack.enter_context(checkpointer(self.home))
             try:
                 final = graph.build(saver).invoke(initial, _config(run_id), context=ctx)
-                status, message = final["status"], final["message"]
+                status, message = RunStatus(final["status"]), final["message"]
                 verified = list(dict.fromkeys(final.get("evidence", [])))
                 code = _exit_for(status)
             except TiercodeError as exc:
                 code = exc.exit_code
                 status = {
-                    ExitCode.BUDGET_EXHAUSTED: "budget",
-                    ExitCode.INTERRUPTED: "cancelled",
-                }.get(code, "error")
+                    ExitCode.BUDGET_EXHAUSTED: RunStatus.BUDGET,
+                    ExitCode.INTERRUPTED: RunStatus.CANCELLED,
+                }.get(code, RunStatus.ERROR)
                 message = str(exc)
             except KeyboardInterrupt:
-                status, message, code = "interrupted", "interrupted", ExitCode.INTERRUPTED
+                status, message, code = RunStatus.INTERRUPTED, "interrupted", ExitCode.INTERRUPTED
             commits = list(ctx.git.agent_commits(run_id))
         self.ledger.finish_run(run_id, status)
         t = self.ledger.run_totals(run_id)
         emit(
             RunCompleted(
-                run_id,
-                status,
-                int(code),
-                message,
-                commits,
-                t.cloud_usd,
-                t.local_usd,
-                t.counterfactual_usd,
-                t.saving_usd,
-                t.prompt_tokens,
-                t.completion_tokens,
-                t.local_calls,
-                t.cloud_calls,
-                t.simulated,
-                verified,
-                t.cloud_usd + t.local_usd,
-                t.cached_tokens,
+                run_id=run_id,
+                status=status,
+                exit_code=int(code),
+                message=message,
+                commits=commits,
+                cloud_usd=t.cloud_usd,
+                local_energy_usd=t.local_usd,
+                counterfactual_usd=t.counterfactual_usd,
+                saving_usd=t.saving_usd,
+                prompt_tokens=t.prompt_tokens,
+                completion_tokens=t.completion_tokens,
+                local_calls=t.local_calls,
+                cloud_calls=t.cloud_calls,
+                simulated=t.simulated,
+                verified=verified,
+                total_cost_usd=t.cloud_usd + t.local_usd,
+                cached_tokens=t.cached_tokens,
             )
         )
         return Outcome(run_id, code, status, message)
@@ -356,8 +366,8 @@ def _config(run_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
 
 
-def _exit_for(status: str) -> ExitCode:
-    return ExitCode.OK if status == "done" else ExitCode.TASK_FAILED
+def _exit_for(status: RunStatus) -> ExitCode:
+    return ExitCode.OK if status == RunStatus.DONE else ExitCode.TASK_FAILED
 
 
 def _model_hashes(settings: Settings) -> dict[str, str]:

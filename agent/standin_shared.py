@@ -27,7 +27,7 @@ from types import TracebackType
 
 import psutil
 
-from tiercode.agent import catalog, config
+from tiercode.agent import catalog
 from tiercode.agent.standin import _LOOPBACK, StandInServer, free_port
 from tiercode.tools.errors import ModelUnavailable
 
@@ -109,12 +109,14 @@ class SharedStandIn:
     """A handle on the shared stand-in for one run: `start()` joins it (starting it when
     none is up), `close()` leaves it. Same interface as `StandInServer` for the runner:
     `model`, `base_url`, context manager. `command` builds the server's command line for
-    a port (tests pass a small fake server)."""
+    a port (tests pass a small fake server). Its files live in tiercode's `home`: one
+    server per home."""
 
     def __init__(
         self,
         model: str,
         *,
+        home: Path,
         n_ctx: int = 4096,
         threads: int = 0,
         idle_s: float = 300.0,
@@ -127,7 +129,7 @@ class SharedStandIn:
         self.idle_s, self.startup_timeout_s = idle_s, startup_timeout_s
         self.command = command
         key = f"{self.model}-{n_ctx}"
-        self.dir = config.home() / "standin"
+        self.dir = home / "standin"
         self.state_path = self.dir / f"{key}.json"
         self.users = self.dir / f"{key}.users"
         self.lock_path = self.dir / f"{key}.lock"

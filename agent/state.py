@@ -1,10 +1,37 @@
 """The typed graph state. It is checkpointed after every node, so it holds only plain
-data; models, tools and the ledger live in the run context instead."""
+data; models, tools and the ledger live in the run context instead.
+
+`Tier` and `RunStatus` are the words the state, the ledger and the events share. They
+are StrEnums, so JSON and SQLite see the same strings as ever; the state itself holds
+their `.value`, because LangGraph's checkpoint serializer would store a member as a
+typed extension instead of the plain string (and a test checks it never does).
+"""
 
 from __future__ import annotations
 
 import operator
+from enum import StrEnum
 from typing import Annotated, Any, TypedDict
+
+
+class Tier(StrEnum):
+    """Where a model call runs: the in-process GGUF or the OpenAI-compatible endpoint."""
+
+    LOCAL = "local"
+    CLOUD = "cloud"
+
+
+class RunStatus(StrEnum):
+    """How a run stands: `running`, then `done` or `failed` (the graph's own ends), or an
+    end from outside the graph (`Runner`): budget, cancelled, interrupted or error."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    BUDGET = "budget"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
 
 
 class Step(TypedDict):
@@ -18,6 +45,7 @@ class StepRecord(TypedDict):
     step: int
     attempt: int
     tier: str
+    """A `Tier`'s value."""
     success: bool
     detail: str
     confidence: float | None
@@ -28,6 +56,7 @@ class Route(TypedDict):
     """A routing decision as checkpointed state (`router.Decision.to_state`)."""
 
     tier: str
+    """A `Tier`'s value."""
     reason: str
     gate: float | None
 
@@ -72,5 +101,5 @@ class AgentState(TypedDict, total=False):
     records: Annotated[list[StepRecord], operator.add]
     commits: Annotated[list[str], operator.add]
     status: str
-    """running, done, failed or budget."""
+    """A `RunStatus`'s value: running, done or failed."""
     message: str

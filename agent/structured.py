@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-
-from tiercode.agent import config
 
 Message = dict[str, str]
 
@@ -96,6 +95,9 @@ class EndpointMemory:
     stream_options: bool = True
     max_tokens_key: str = "max_tokens"
     temperature: bool = True
+    home: Path | None = None
+    """tiercode's home, whose `endpoints.json` keeps this for later runs; None: kept only
+    as long as this object."""
 
     def adapt(self, refusal: str) -> bool:
         """Change the one request parameter a refusal names; False when it names none
@@ -116,9 +118,9 @@ class EndpointMemory:
         return f"{self.base_url.rstrip('/')} {self.model}"
 
     @classmethod
-    def load(cls, base_url: str, model: str) -> EndpointMemory:
-        memory = cls(base_url, model)
-        saved = _read().get(memory._key, {})
+    def load(cls, base_url: str, model: str, home: Path | None) -> EndpointMemory:
+        memory = cls(base_url, model, home=home)
+        saved = _read(home).get(memory._key, {}) if home else {}
         if saved.get("mode") in MODES:
             memory.mode = saved["mode"]
         memory.stream_options = bool(saved.get("stream_options", True))
@@ -128,14 +130,16 @@ class EndpointMemory:
         return memory
 
     def save(self) -> None:
-        data = _read()
+        if self.home is None:
+            return
+        data = _read(self.home)
         data[self._key] = {
             "mode": self.mode,
             "stream_options": self.stream_options,
             "max_tokens_key": self.max_tokens_key,
             "temperature": self.temperature,
         }
-        path = config.home() / "endpoints.json"
+        path = self.home / "endpoints.json"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
@@ -145,9 +149,9 @@ class EndpointMemory:
             pass  # a read-only home only costs the detection again next run
 
 
-def _read() -> dict[str, Any]:
+def _read(home: Path) -> dict[str, Any]:
     try:
-        data = json.loads((config.home() / "endpoints.json").read_text())
+        data = json.loads((home / "endpoints.json").read_text())
     except (OSError, json.JSONDecodeError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -30,9 +30,10 @@ from tiercode.agent.events import (
     StepEscalated,
     StepRouted,
 )
+from tiercode.agent.state import RunStatus, Tier
 
 _NS = 1_000_000_000
-_PROVIDER = {"local": "llama_cpp", "cloud": "openai"}
+_PROVIDER: dict[str, str] = {Tier.LOCAL: "llama_cpp", Tier.CLOUD: "openai"}
 """`gen_ai.provider.name` per tier: llama.cpp in-process, or an OpenAI-compatible API."""
 
 
@@ -269,7 +270,7 @@ class EventTracer:
                 "gen_ai.usage.output_tokens": e.completion_tokens,
             }
         )
-        if e.status != "done":
+        if e.status != RunStatus.DONE:
             self._run.set_status(Status(StatusCode.ERROR, e.message or e.status))
         self._run.end(end_time=_ns(e.ts))
         self._run = None

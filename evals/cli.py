@@ -45,6 +45,11 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _results(out: Path | None) -> Path:
+    """`--out`, or the results directory in the home `TIERCODE_HOME` names."""
+    return out or report.default_dir(config.home())
+
+
 Suite = Annotated[str | None, typer.Option(help="humaneval, repo or realcode (required to run).")]
 PolicyOpt = Annotated[str, typer.Option("--policy", help="Comma list: local, cloud, auto, auto:X.")]
 Sweep = Annotated[bool, typer.Option("--sweep", help="Add auto:T for each sweep threshold.")]
@@ -84,7 +89,9 @@ def run_suite(
         raise ConfigError(f"--executor: unknown executor '{executor_name}' (use local or ray)")
     executor.suite_module(suite)
     extras.require(suite)
-    settings, notes = config.load(None, {"local_model": local_model, "cloud_model": cloud_model})
+    home = config.home()
+    flags = {"local_model": local_model, "cloud_model": cloud_model}
+    settings, notes = config.load(None, flags, home)
     for note in notes:
         _progress(f"tiercode: {note}")
     chosen = policies.parse(
@@ -94,7 +101,7 @@ def run_suite(
         suite=suite, policies=chosen, settings=settings, limit=limit, seed=seed,
         workers=workers, executor=executor_name, sampling=sampling, out_dir=out,
         ray_address=ray_address, only=tuple(only or ()), run_id=resume or "",
-        resume=resume is not None, split=split,
+        resume=resume is not None, split=split, home=home,
     )  # fmt: skip
     data, paths = harness.run(req, _progress)
     for kind, path in paths.items():
@@ -152,7 +159,7 @@ def register(app: typer.Typer) -> None:
         plot_path: Annotated[Path | None, typer.Option("--plot", help="Also write a PNG.")] = None,
     ) -> None:
         """Print a stored run's table (and redraw its plot)."""
-        data = report.load(run, out)
+        data = report.load(run, _results(out))
         if plot_path is not None:
             from tiercode.evals import plot
 
@@ -172,8 +179,8 @@ def register(app: typer.Typer) -> None:
 
         values = [p.threshold for p in policies.parse(
             "", default_threshold=0.0, sweep=True, thresholds=thresholds)]  # fmt: skip
-        data = resweep.resweep(report.load(run, out), values)
-        for kind, path in harness.write(data, out or report.default_dir()).items():
+        data = resweep.resweep(report.load(run, _results(out)), values)
+        for kind, path in harness.write(data, _results(out)).items():
             _progress(f"{kind}: {path}")
         print(report.markdown(data), end="")
 
@@ -185,6 +192,7 @@ def register(app: typer.Typer) -> None:
         out: Out = None,
     ) -> None:
         """Print what differs between two runs: pins, each policy's figures, flipped tasks."""
-        print(report.compare(report.load(run_a, out), report.load(run_b, out)), end="")
+        results = _results(out)
+        print(report.compare(report.load(run_a, results), report.load(run_b, results)), end="")
 
     app.add_typer(group)

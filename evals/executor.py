@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing
-import os
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -125,8 +124,6 @@ def run_ray(
         ray.init(
             address=address, num_cpus=None if address else max(workers, 1),
             include_dashboard=False, log_to_driver=False,
-            runtime_env={"env_vars": {"TIERCODE_HOME": os.environ.get("TIERCODE_HOME", "")}}
-            if os.environ.get("TIERCODE_HOME") else None,
         )  # fmt: skip
     actor_cls: Any = ray.remote(num_cpus=1)(_RayWorker)
     actors: list[Any] = [actor_cls.remote(spec) for _ in range(max(workers, 1))]

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tiercode.agent import config
 from tiercode.agent.config import Settings
 from tiercode.evals import executor, metrics, pinning, plot, report
 from tiercode.evals.policy import Policy
@@ -52,6 +53,8 @@ class Request:
     """Run just the tasks of this split (`dev` or `heldout`), where the suite has one."""
     resume: bool = False
     """Continue run `run_id`: keep the tasks its stream already holds, run the rest."""
+    home: Path = dataclasses.field(default_factory=config.home)
+    """tiercode's home: results go under it unless `out_dir`, and workers get it."""
 
 
 def select(req: Request) -> list[Any]:
@@ -114,7 +117,7 @@ def pricing(req: Request) -> Pricing:
     import contextlib
 
     with contextlib.ExitStack() as stack:
-        tiers = req.factory(req.settings, stack)
+        tiers = req.factory(req.settings, stack, req.home)
         return Pricing(tiers.price_model, tiers.simulated)
 
 
@@ -181,11 +184,11 @@ def run(
     req.run_id = (
         req.run_id or f"{req.suite}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     )
-    out_dir = req.out_dir or report.default_dir()
+    out_dir = req.out_dir or report.default_dir(req.home)
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = select(req)
     ids = [executor.task_id(t) for t in tasks]
-    spec = TierSpec(_worker_settings(req.settings, req.workers), req.factory, sampling)
+    spec = TierSpec(_worker_settings(req.settings, req.workers), req.home, req.factory, sampling)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     price = pricing(req)
     pins = pinning.pin(req.settings, cloud_is_endpoint=bool(req.settings.cloud_base_url))

@@ -25,7 +25,8 @@ from tiercode.agent import confidence as conf
 from tiercode.agent.config import Settings
 from tiercode.agent.models import Completion
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
-from tiercode.agent.router import CLOUD, LOCAL, Signals, decide
+from tiercode.agent.router import Signals, decide
+from tiercode.agent.state import Tier
 from tiercode.evals import codegen, sandbox
 from tiercode.evals.policy import Policy
 from tiercode.evals.records import Call, PolicyOutcome, TaskResult
@@ -63,7 +64,7 @@ def load(limit: int | None = None, seed: int | None = None) -> list[Problem]:
 class Answer:
     """One tier's answer to one problem, graded by the hidden tests."""
 
-    tier: str
+    tier: Tier
     call: Call | None
     passed: bool
     reply: str = ""
@@ -102,13 +103,15 @@ def grade(problem: Problem, solution: str) -> sandbox.RunResult:
     return sandbox.run_python(script, timeout_s=TEST_TIMEOUT_S)
 
 
-def answer(bench: Workbench, problem: Problem, tier: str) -> Answer:
+def answer(bench: Workbench, problem: Problem, tier: Tier) -> Answer:
     """Ask one tier, grade the answer, and (local) score its confidence."""
     model = bench.model(tier)
     s = bench.settings
     try:
         reply = model.complete(
-            codegen.messages(problem.prompt), max_tokens=codegen.MAX_TOKENS, logprobs=tier == LOCAL
+            codegen.messages(problem.prompt),
+            max_tokens=codegen.MAX_TOKENS,
+            logprobs=tier == Tier.LOCAL,
         )
     except CloudUnavailable as exc:
         if not exc.transient:
@@ -119,7 +122,7 @@ def answer(bench: Workbench, problem: Problem, tier: str) -> Answer:
     )
     cost = (
         counterfactual
-        if tier == CLOUD
+        if tier == Tier.CLOUD
         else energy_cost(reply.latency_s, s.energy_watts, s.energy_usd_per_kwh)
     )
     call = Call(
@@ -132,7 +135,7 @@ def answer(bench: Workbench, problem: Problem, tier: str) -> Answer:
         tier, call, graded.ok, reply.text, reply.finish_reason,
         test_output="" if graded.ok else (graded.stderr or graded.stdout)[-400:],
     )  # fmt: skip
-    if tier == LOCAL:
+    if tier == Tier.LOCAL:
         result.logprob_confidence = _logprob_score(reply)
         result.self_check, result.self_check_s = _self_check(solution, problem)
         result.confidence = conf.combine(result.self_check_score, result.logprob_confidence, "mean")
@@ -149,14 +152,14 @@ def _logprob_score(reply: Completion) -> float | None:
 
 def solve(bench: Workbench, problem: Problem, policies: list[Policy]) -> TaskResult:
     """Every policy's outcome on one problem, each tier asked at most once."""
-    answers: dict[str, Answer] = {}
+    answers: dict[Tier, Answer] = {}
 
-    def get(tier: str) -> Answer:
+    def get(tier: Tier) -> Answer:
         if tier not in answers:
             answers[tier] = answer(bench, problem, tier)
         return answers[tier]
 
-    counter = bench.model(LOCAL if any(p.uses_local for p in policies) else CLOUD)
+    counter = bench.model(Tier.LOCAL if any(p.uses_local for p in policies) else Tier.CLOUD)
     prompt_tokens = counter.count_tokens(codegen.messages(problem.prompt))
     outcomes = {
         p.name: outcome(bench.settings, bench.price, p, prompt_tokens, get) for p in policies
@@ -169,7 +172,7 @@ def solve(bench: Workbench, problem: Problem, policies: list[Policy]) -> TaskRes
 
 
 def outcome(
-    s: Settings, price: Price, policy: Policy, prompt_tokens: int, get: Callable[[str], Answer]
+    s: Settings, price: Price, policy: Policy, prompt_tokens: int, get: Callable[[Tier], Answer]
 ) -> PolicyOutcome:
     """Route one problem under `policy` with the agent's router; `get(tier)` is that tier's
     (recorded or fresh) answer."""
@@ -195,7 +198,7 @@ def outcome(
             used.append(get(again.tier))
             reasons.append(f"{again.tier}: {again.reason}")
     calls = [a.call for a in used if a.call is not None]
-    local = [a for a in used if a.tier == LOCAL and a.confidence is not None]
+    local = [a for a in used if a.tier == Tier.LOCAL and a.confidence is not None]
     return PolicyOutcome(
         policy=policy.name,
         passed=used[-1].passed,

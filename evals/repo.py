@@ -4,21 +4,18 @@ Each task under `repo_tasks/<name>/` is a small repo (`repo/`), a request in pla
 and a check command (`task.toml`), and hidden files (`hidden/`) that are copied in only
 after the agent has finished, so the agent can never see or edit what grades it. Every
 policy runs the agent live in its own fresh git repo, with its own ledger and
-checkpoints (a scoped `TIERCODE_HOME`), and is graded by the check's exit code.
+checkpoints (a tiercode home of its own), and is graded by the check's exit code.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from tiercode.agent import confidence as conf
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import CallRecord, Ledger
 from tiercode.agent.runner import Runner
+from tiercode.agent.state import Tier
 from tiercode.evals.policy import Policy
 from tiercode.evals.records import Call, PolicyOutcome, TaskResult
 from tiercode.evals.tiers import Workbench
@@ -134,20 +132,6 @@ def apply_solution(task: RepoTask, repo: Path) -> None:
             target.write_text((old.rstrip("\n") + "\n\n\n" if old else "") + edit["replace"] + "\n")
 
 
-@contextlib.contextmanager
-def scoped_home(path: Path) -> Iterator[None]:
-    """Point TIERCODE_HOME at `path` for one run, so its ledger and checkpoints are its own."""
-    before = os.environ.get("TIERCODE_HOME")
-    os.environ["TIERCODE_HOME"] = str(path)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("TIERCODE_HOME", None)
-        else:
-            os.environ["TIERCODE_HOME"] = before
-
-
 def solve(bench: Workbench, task: RepoTask, policies: list[Policy]) -> TaskResult:
     outcomes, detail = {}, {}
     for policy in policies:
@@ -172,9 +156,12 @@ def run_policy(
             on_dirty="refuse",
         )
         events: list[Event] = []
-        with scoped_home(where / "home"), Ledger(where / "home" / "ledger.db") as ledger:
+        home = where / "home"
+        with Ledger.at(home) as ledger:
             start = time.perf_counter()
-            runner = Runner(settings, repo, emit=events.append, tiers=bench.tiers(), ledger=ledger)
+            runner = Runner(
+                settings, repo, emit=events.append, tiers=bench.tiers(), ledger=ledger, home=home
+            )
             outcome = runner.start(task.request)
             latency = time.perf_counter() - start
             calls = [_call(c) for c in ledger.calls(outcome.run_id)]
@@ -190,7 +177,7 @@ def run_policy(
         passed=passed,
         calls=calls,
         latency_s=round(latency, 3),
-        escalations=sum(1 for e in escalations if e["to_tier"] == "cloud"),
+        escalations=sum(1 for e in escalations if e["to_tier"] == Tier.CLOUD),
         route=" ".join(route),
         confidence=pairs,
         signals=signals,
@@ -219,7 +206,7 @@ def _confidence(
     pairs: list[tuple[float, bool]] = []
     signals: dict[str, list[tuple[float, bool]]] = {"logprob": [], "self": []}
     for o in ledger.outcomes(run_id):
-        if o.tier != "local":
+        if o.tier != Tier.LOCAL:
             continue
         used = conf.combine(o.self_confidence, o.logprob_confidence, signal)
         if used is not None:

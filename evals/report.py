@@ -1,6 +1,6 @@
 """Results files: the JSON of a run, its markdown table, and the differences between two.
 
-A run is stored as `<dir>/<run_id>.json` (`config.home()/evals` unless `--out`), with
+A run is stored as `<dir>/<run_id>.json` (`evals/` in tiercode's home unless `--out`), with
 the per-task records beside the per-policy figures so that any figure can be recomputed
 and any disagreement traced to a task.
 """
@@ -12,14 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent import config
 from tiercode.agent.pricing import usd
+from tiercode.agent.state import Tier
 from tiercode.evals import metrics, routing_report
 from tiercode.tools.errors import ConfigError
 
 
-def default_dir() -> Path:
-    return config.home() / "evals"
+def default_dir(home: Path) -> Path:
+    return home / "evals"
 
 
 def write_json(data: dict[str, Any], out_dir: Path) -> Path:
@@ -31,11 +31,11 @@ def write_json(data: dict[str, Any], out_dir: Path) -> Path:
     return path
 
 
-def load(ref: str, out_dir: Path | None = None) -> dict[str, Any]:
-    """A run by id (looked up in the results directory) or by path to its JSON."""
+def load(ref: str, out_dir: Path) -> dict[str, Any]:
+    """A run by id (looked up in the results directory `out_dir`) or by path to its JSON."""
     path = Path(ref)
     if not path.suffix:
-        path = (out_dir or default_dir()) / f"{ref}.json"
+        path = out_dir / f"{ref}.json"
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError:
@@ -108,11 +108,11 @@ def readme_table(data: dict[str, Any]) -> str:
         "| policy | passed | 95 % interval | false done | cloud spend | p50 s |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    cloud = data["policies"].get("cloud")
+    cloud = data["policies"].get(Tier.CLOUD)
     for name, m in data["policies"].items():
         low, high = metrics.wilson(m["passed"], m["tasks"]) or (0.0, 0.0)
         spend = money(m["cloud_usd"])
-        if cloud and name != "cloud" and Decimal(cloud["cloud_usd"]) > 0:
+        if cloud and name != Tier.CLOUD and Decimal(cloud["cloud_usd"]) > 0:
             share = 100 * Decimal(m["cloud_usd"]) / Decimal(cloud["cloud_usd"])
             spend += f" ({share:.1f} % of cloud)"
         lines.append(
@@ -129,13 +129,15 @@ MIN_VERDICT_TASKS = 20
 def paired(data: dict[str, Any]) -> list[str]:
     """Each auto policy against cloud on the same tasks: an exact McNemar test."""
     tasks = data.get("tasks") or []
-    if not tasks or "cloud" not in data["policies"]:
+    if not tasks or Tier.CLOUD not in data["policies"]:
         return []
     out = []
     for name in (n for n in data["policies"] if n.startswith("auto")):
-        both = [t["outcomes"] for t in tasks if name in t["outcomes"] and "cloud" in t["outcomes"]]
+        both = [
+            t["outcomes"] for t in tasks if name in t["outcomes"] and Tier.CLOUD in t["outcomes"]
+        ]
         test = metrics.mcnemar(
-            [o[name]["passed"] for o in both], [o["cloud"]["passed"] for o in both]
+            [o[name]["passed"] for o in both], [o[Tier.CLOUD]["passed"] for o in both]
         )
         out.append(
             f"{name} against cloud on {len(both)} tasks: {test['only_a']} passed only under "
@@ -149,7 +151,7 @@ def best_auto(data: dict[str, Any], analysis: routing_report.Analysis | None = N
     baselines recorded, the threshold is cross-validated (`routing_report.verdict`); else
     the live `auto` policies are compared, and picking among several is marked in-sample."""
     pol = data["policies"]
-    cloud = pol.get("cloud")
+    cloud = pol.get(Tier.CLOUD)
     if cloud and (data.get("status") != "complete" or cloud["tasks"] < MIN_VERDICT_TASKS):
         why = "a partial run" if data.get("status") != "complete" else f"{cloud['tasks']} tasks"
         return f"No verdict on auto against cloud from {why} (at least {MIN_VERDICT_TASKS} needed)."

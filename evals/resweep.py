@@ -15,6 +15,7 @@ from typing import Any
 
 from tiercode.agent.pricing import price_for
 from tiercode.agent.runner import settings_from_json
+from tiercode.agent.state import Tier
 from tiercode.evals import humaneval, metrics
 from tiercode.evals.policy import Policy
 from tiercode.evals.records import PolicyOutcome, task_from_dict, task_to_dict
@@ -23,7 +24,7 @@ from tiercode.tools.errors import ConfigError
 
 def resweep(data: dict[str, Any], thresholds: list[float]) -> dict[str, Any]:
     """A copy of `data` with `auto:T` added for each threshold, under run id `<id>-resweep`."""
-    if data.get("suite") != "humaneval" or not {"local", "cloud"} <= set(data["policies"]):
+    if data.get("suite") != "humaneval" or not set(Tier) <= set(data["policies"]):
         raise ConfigError("resweep needs a humaneval run with both the local and cloud policies")
     settings = settings_from_json(json.dumps(data["pins"]["settings"]))
     price = price_for(data["price_model"], settings.prices)

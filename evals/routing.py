@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from tiercode.agent.state import Tier
 from tiercode.evals.records import PolicyOutcome, TaskResult
 
 CONFIDENCE = "confidence"
@@ -62,8 +63,8 @@ def signals(results: Sequence[TaskResult]) -> list[str]:
     found = {
         name
         for r in results
-        if "local" in r.outcomes
-        for name, pairs in r.outcomes["local"].signals.items()
+        if Tier.LOCAL in r.outcomes
+        for name, pairs in r.outcomes[Tier.LOCAL].signals.items()
         if pairs
     }
     return [CONFIDENCE, *sorted(found)]
@@ -74,10 +75,10 @@ def cases(results: Sequence[TaskResult], signal: str = CONFIDENCE) -> list[Case]
     For multi-step suites that is the first local step's score: a task-level cascade."""
     out = []
     for r in results:
-        local, cloud = r.outcomes.get("local"), r.outcomes.get("cloud")
+        local, cloud = r.outcomes.get(Tier.LOCAL), r.outcomes.get(Tier.CLOUD)
         if local is None or cloud is None:
             continue
-        spend = sum((c.cost_usd for c in cloud.calls if c.tier != "local"), Decimal(0))
+        spend = sum((c.cost_usd for c in cloud.calls if c.tier != Tier.LOCAL), Decimal(0))
         out.append(Case(r.task_id, local.passed, cloud.passed, _first(local, signal), spend))
     return out
 
@@ -168,7 +169,7 @@ def measure(name: str, points: Sequence[Point], local: float, cloud: float) -> R
 
 def sent_to_cloud(outcome: PolicyOutcome) -> bool:
     """A live policy's outcome called the cloud tier at least once."""
-    return any(c.tier != "local" for c in outcome.calls)
+    return any(c.tier != Tier.LOCAL for c in outcome.calls)
 
 
 def routers(results: Sequence[TaskResult]) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tiercode.agent.state import Tier
 from tiercode.evals import crossval, routing
 from tiercode.evals.records import task_from_dict
 
@@ -29,7 +30,7 @@ def analyse(data: dict[str, Any]) -> Analysis:
     results = [task_from_dict(t) for t in data.get("tasks") or []]
     return Analysis(
         data.get("suite", ""),
-        [p for p in ("local", "cloud") if p not in data["policies"]],
+        [str(p) for p in Tier if p not in data["policies"]],
         routing.routers(results),
         crossval.summary(routing.cases(results)),
     )

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from tiercode.agent.config import Settings
 from tiercode.agent.models import Message, ScriptedModel
 from tiercode.agent.runner import Tiers
+from tiercode.agent.state import Tier
 
 _REPLIES_PER_MODEL = 10_000
 
@@ -34,7 +36,7 @@ class Canned:
         return self.default, self.default_logprob
 
 
-def canned_model(canned: Canned, tier: str, name: str) -> ScriptedModel:
+def canned_model(canned: Canned, tier: Tier, name: str) -> ScriptedModel:
     """A ScriptedModel whose every reply is looked up; the row's logprob becomes the
     log-probability it reports for each token of that reply."""
     model = ScriptedModel([], tier=tier, name=name)
@@ -55,10 +57,10 @@ class CannedTiers:
     cloud: Canned
     price_model: str = "gpt-4.1-mini"
 
-    def __call__(self, settings: Settings, stack: contextlib.ExitStack) -> Tiers:
+    def __call__(self, settings: Settings, stack: contextlib.ExitStack, home: Path) -> Tiers:
         return Tiers(
-            lambda: canned_model(self.local, "local", "scripted-local"),
-            lambda: canned_model(self.cloud, "cloud", "scripted-cloud"),
+            lambda: canned_model(self.local, Tier.LOCAL, "scripted-local"),
+            lambda: canned_model(self.cloud, Tier.CLOUD, "scripted-cloud"),
             self.price_model,
             simulated=True,
         )

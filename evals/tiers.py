@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from tiercode.agent import catalog
 from tiercode.agent.cloud import CloudModel
@@ -19,12 +20,14 @@ from tiercode.agent.config import Settings
 from tiercode.agent.models import ChatModel
 from tiercode.agent.pricing import Price, price_for
 from tiercode.agent.runner import Tiers, default_tiers
+from tiercode.agent.state import Tier
 from tiercode.evals import sampling
 
-TierFactory = Callable[[Settings, contextlib.ExitStack], Tiers]
+TierFactory = Callable[[Settings, contextlib.ExitStack, Path], Tiers]
+"""Builds the tiers from the settings, a stack for what it starts, and tiercode's home."""
 
 
-def default_factory(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
+def default_factory(settings: Settings, stack: contextlib.ExitStack, home: Path) -> Tiers:
     """The configured local GGUF and cloud endpoint, or the embedded stand-in: one of its
     own for the whole eval, never the shared one, since each task's run has a home of its
     own that goes away after the task (and with it the shared stand-in's files).
@@ -32,7 +35,7 @@ def default_factory(settings: Settings, stack: contextlib.ExitStack) -> Tiers:
     The stand-in gets `local_threads`: llama.cpp's threads spin at barriers, so on a busy
     two-core machine two threads per model can be several times slower than one.
     """
-    tiers = default_tiers(settings, stack)
+    tiers = default_tiers(settings, stack, home)
     if settings.cloud_base_url:
         return tiers
 
@@ -57,6 +60,8 @@ class TierSpec:
     """Everything a worker needs to build the tiers; must pickle (top-level factory)."""
 
     settings: Settings
+    home: Path
+    """tiercode's home as the eval's caller resolved it; it travels to every worker."""
     factory: TierFactory = default_factory
     sampling: str = "reference"
 
@@ -68,8 +73,8 @@ class Workbench:
         self.spec = spec
         self.settings = spec.settings
         self._stack = contextlib.ExitStack()
-        self._tiers = spec.factory(spec.settings, self._stack)
-        self._models: dict[str, ChatModel] = {}
+        self._tiers = spec.factory(spec.settings, self._stack, spec.home)
+        self._models: dict[Tier, ChatModel] = {}
         self._lock = threading.Lock()
 
     @property
@@ -84,22 +89,22 @@ class Workbench:
     def price(self) -> Price:
         return price_for(self._tiers.price_model, self.settings.prices)
 
-    def model(self, tier: str) -> ChatModel:
+    def model(self, tier: Tier) -> ChatModel:
         with self._lock:
             if tier not in self._models:
-                factory = self._tiers.local if tier == "local" else self._tiers.cloud
+                factory = self._tiers.local if tier == Tier.LOCAL else self._tiers.cloud
                 self._models[tier] = sampling.apply(
                     factory(), self.spec.sampling, standin=self._tiers.simulated
                 )
             return self._models[tier]
 
-    def loaded(self, tier: str) -> bool:
+    def loaded(self, tier: Tier) -> bool:
         return tier in self._models
 
     def tiers(self) -> Tiers:
         return Tiers(
-            lambda: self.model("local"),
-            lambda: self.model("cloud"),
+            lambda: self.model(Tier.LOCAL),
+            lambda: self.model(Tier.CLOUD),
             self._tiers.price_model,
             self._tiers.simulated,
         )

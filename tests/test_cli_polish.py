@@ -82,16 +82,23 @@ def test_the_budget_estimate_assumes_a_realistic_reply(git_repo: Path) -> None:
     )
 
 
-def test_a_budget_that_overrides_the_tier_asked_for_is_a_notice() -> None:
+def test_a_budget_that_overrides_the_tier_asked_for_is_a_notice(tiercode_home: Path) -> None:
     event = StepRouted(
-        "r",
-        1,
-        0,
-        "local",
-        "budget low: cloud call ~$0.0010 > $0.0005 left, kept local",
-        {"policy": "cloud", "forced": None},
+        run_id="r",
+        step=1,
+        attempt=0,
+        tier="local",
+        reason="budget low: cloud call ~$0.0010 > $0.0005 left, kept local",
+        signals={"policy": "cloud", "forced": None},
     )
-    line = describe(event) or ""
+    line = describe(event, tiercode_home) or ""
     assert line.startswith("NOTICE: step 1 runs LOCAL") and "--max-cost-usd" in line
-    plain = StepRouted("r", 1, 0, "local", "policy local", {"policy": "local", "forced": None})
-    assert not (describe(plain) or "").startswith("NOTICE")
+    plain = StepRouted(
+        run_id="r",
+        step=1,
+        attempt=0,
+        tier="local",
+        reason="policy local",
+        signals={"policy": "local", "forced": None},
+    )
+    assert not (describe(plain, tiercode_home) or "").startswith("NOTICE")

@@ -415,7 +415,9 @@ def _repo_tiers(task: repo.RepoTask, local_edit_ok: bool) -> CannedTiers:
     return CannedTiers(local, cloud)
 
 
-def test_repo_suite_runs_the_agent_and_grades_with_the_hidden_check(tmp_path: Path) -> None:
+def test_repo_suite_runs_the_agent_and_grades_with_the_hidden_check(
+    tmp_path: Path, tiercode_home: Path
+) -> None:
     task = next(t for t in repo.load() if t.name == "rename_function")
     settings, _ = config.load(None, {})
     policies = [Policy("local"), Policy("auto", 0.5)]
@@ -431,6 +433,8 @@ def test_repo_suite_runs_the_agent_and_grades_with_the_hidden_check(tmp_path: Pa
     assert "1:local✗" in data["tasks"][0]["outcomes"]["auto:0.5"]["route"]
     cal = pol["auto:0.5"]["calibration"]["confidence"]
     assert cal["n"] >= 1 and data["config"]["sampling"] == "agent"
+    # each run kept its ledger and checkpoints in a home of its own, handed to its Runner
+    assert not [p.name for p in tiercode_home.glob("*.db")]
 
 
 def _run_tasks(req: harness.Request, tasks: list[repo.RepoTask]) -> dict[str, object]:

@@ -48,7 +48,9 @@ def test_a_cancelled_call_is_recorded_with_its_tokens_and_time(git_repo: Path) -
     assert stopped[0].latency_s >= 0.05 and stopped[0].cost_usd > 0
     from tiercode.agent.runlog import log_path
 
-    assert "--- reply (stopped)\ndef sub(a, b):" in log_path(outcome.run_id).read_text()
+    assert (
+        "--- reply (stopped)\ndef sub(a, b):" in log_path(runner.home, outcome.run_id).read_text()
+    )
 
 
 def test_ctrl_c_mid_call_is_interrupted_and_the_call_counted(git_repo: Path) -> None:

@@ -20,17 +20,28 @@ SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "events.schema.json").
 
 def completed() -> RunCompleted:
     zero = Decimal(0)
-    return RunCompleted("r", "done", 0, "ok", [], zero, zero, zero, zero, 1, 1, 1, 0, True)
+    return RunCompleted(
+        run_id="r", status="done", exit_code=0, message="ok", commits=[], cloud_usd=zero,
+        local_energy_usd=zero, counterfactual_usd=zero, saving_usd=zero, prompt_tokens=1,
+        completion_tokens=1, local_calls=1, cloud_calls=0, simulated=True,
+    )  # fmt: skip
+
+
+def started() -> RunStarted:
+    return RunStarted(
+        run_id="r", task="t", repo="/repo", policy="auto", local_model="l", cloud_model="c",
+        cloud_simulated=True,
+    )  # fmt: skip
 
 
 def test_heartbeats_while_a_call_is_silent_then_none_after_the_end() -> None:
     seen: list[Event] = []
     status = io.StringIO()
     progress = Progress(seen.append, interval_s=0.05, status=status)
-    progress(RunStarted("r", "t", "/repo", "auto", "l", "c", True))
-    progress(StepRouted("r", 1, 0, "local", "why", {}))
+    progress(started())
+    progress(StepRouted(run_id="r", step=1, attempt=0, tier="local", reason="why", signals={}))
     for _ in range(3):
-        progress(TokenStreamed("r", 1, "x"))
+        progress(TokenStreamed(run_id="r", step=1, text="x"))
     time.sleep(0.3)
     progress(completed())
     time.sleep(0.15)
@@ -48,9 +59,9 @@ def test_heartbeats_while_a_call_is_silent_then_none_after_the_end() -> None:
 def test_no_status_line_without_a_terminal() -> None:
     seen: list[Event] = []
     progress = Progress(seen.append, interval_s=10)
-    progress(RunStarted("r", "t", "/repo", "auto", "l", "c", True))
-    progress(StepRouted("r", 1, 0, "cloud", "why", {}))
-    progress(TokenStreamed("r", 1, "x"))
+    progress(started())
+    progress(StepRouted(run_id="r", step=1, attempt=0, tier="cloud", reason="why", signals={}))
+    progress(TokenStreamed(run_id="r", step=1, text="x"))
     progress(completed())
     assert [e.type for e in seen] == ["run.started", "step.routed", "token", "run.completed"]
 
@@ -63,12 +74,13 @@ def test_without_a_status_line_a_long_quiet_gets_a_progress_line(
 
     printer = Printer("text")
     printer.QUIET_S = 0.05
-    printer(Heartbeat("r", 2, "cloud", 143, 75.0))  # right after the start: nothing
+    # right after the start: nothing
+    printer(Heartbeat(run_id="r", step=2, tier="cloud", tokens=143, elapsed_s=75.0))
     time.sleep(0.06)
-    printer(Heartbeat("r", 2, "cloud", 150, 80.0))
+    printer(Heartbeat(run_id="r", step=2, tier="cloud", tokens=150, elapsed_s=80.0))
     out = capsys.readouterr().out
     assert out.count("still working") == 1 and "step 2 on cloud, 150 tokens" in out
     live = Printer("text", status_line=True)
     live.QUIET_S = 0.0
-    live(Heartbeat("r", 2, "cloud", 150, 80.0))
+    live(Heartbeat(run_id="r", step=2, tier="cloud", tokens=150, elapsed_s=80.0))
     assert "still working" not in capsys.readouterr().out

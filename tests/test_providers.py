@@ -102,7 +102,10 @@ def run_against(
     settings, _ = config.load(git_repo, {"policy": "cloud", "samples": 1})
     events: list[Event] = []
     with FakeOpenAI(answer) as server:
-        cloud = CloudModel(name="coder-7b", base_url=server.base_url, api_key="k", max_retries=0)
+        cloud = CloudModel(
+            name="coder-7b", base_url=server.base_url, api_key="k", max_retries=0,
+            home=config.home(),
+        )  # fmt: skip
         tiers = Tiers(lambda: local, lambda: cloud, "gpt-4.1-mini", simulated=False)
         outcome = Runner(settings, git_repo, emit=events.append, tiers=tiers).start(
             # naming a second file makes the plan a model call, where the mode is chosen
@@ -123,7 +126,7 @@ def run_against(
     ],
 )
 def test_a_run_completes_against_each_kind_of_endpoint(
-    git_repo: Path, answer: Callable[[dict[str, Any]], Reply], mode: str
+    git_repo: Path, tiercode_home: Path, answer: Callable[[dict[str, Any]], Reply], mode: str
 ) -> None:
     outcome, events, server = run_against(git_repo, answer)
     assert outcome.exit_code == ExitCode.OK, outcome.message
@@ -131,7 +134,7 @@ def test_a_run_completes_against_each_kind_of_endpoint(
     done = [e.to_dict() for e in events if e.type == "step.completed"]
     assert done[0]["step"] == 0 and done[0]["success"], done[0]  # the plan was understood
     assert all(d["tier"] == "cloud" for d in done)
-    memory = structured.EndpointMemory.load(server.base_url, "coder-7b")
+    memory = structured.EndpointMemory.load(server.base_url, "coder-7b", tiercode_home)
     assert memory.mode == mode
     assert memory.stream_options == (answer is not no_stream_options)
     reasoning = answer is reasoning_model
@@ -141,8 +144,11 @@ def test_a_run_completes_against_each_kind_of_endpoint(
 
 def test_the_remembered_mode_is_used_first(tiercode_home: Path) -> None:
     with FakeOpenAI(only_tools) as again:
-        structured.EndpointMemory(again.base_url, "coder-7b", "tools").save()
-        model = CloudModel(name="coder-7b", base_url=again.base_url, api_key="k", max_retries=0)
+        structured.EndpointMemory(again.base_url, "coder-7b", "tools", home=tiercode_home).save()
+        model = CloudModel(
+            name="coder-7b", base_url=again.base_url, api_key="k", max_retries=0,
+            home=tiercode_home,
+        )  # fmt: skip
         reply = model.complete([{"role": "user", "content": 'give "steps"'}], schema={})
     assert json.loads(reply.text) == PLAN and len(again.bodies) == 1
 

@@ -29,10 +29,10 @@ def scripted_run(repo: Path, **flags: object) -> tuple[Runner, str, list[str]]:
 
 def test_the_log_file_and_verbose_show_each_prompt_and_reply(git_repo: Path) -> None:
     runner, run_id, echoed = scripted_run(git_repo)
-    text = log_path(run_id).read_text()
+    text = log_path(runner.home, run_id).read_text()
     assert "plan attempt 0 plan → local" in text and '"steps"' in text  # prompt and reply
     assert "step 1 attempt 0" in text and "return a - b" in text
-    assert stat.S_IMODE(log_path(run_id).stat().st_mode) == 0o600
+    assert stat.S_IMODE(log_path(runner.home, run_id).stat().st_mode) == 0o600
     assert "".join(echoed) == text  # --verbose shows exactly what the file keeps
     assert runner.ledger.replies(run_id) == {}  # not kept unless asked
 

@@ -49,11 +49,15 @@ def gone_within(pid: int, seconds: float) -> bool:
     return False
 
 
-def test_runs_share_one_warm_server_that_stops_when_idle(fake_command) -> None:  # type: ignore[no-untyped-def]
-    first = SharedStandIn("smollm2-135m", idle_s=1.0, command=fake_command).start()
+def test_runs_share_one_warm_server_that_stops_when_idle(fake_command, tiercode_home: Path) -> None:  # type: ignore[no-untyped-def]
+    first = SharedStandIn(
+        "smollm2-135m", home=tiercode_home, idle_s=1.0, command=fake_command
+    ).start()
     supervisor = first.supervisor()
     assert supervisor and listening(first.port)
-    with SharedStandIn("smollm2-135m", idle_s=1.0, command=fake_command) as second:
+    with SharedStandIn(
+        "smollm2-135m", home=tiercode_home, idle_s=1.0, command=fake_command
+    ) as second:
         assert second.port == first.port and second.supervisor() == supervisor  # reused
         first.close()
         time.sleep(1.6)
@@ -61,22 +65,27 @@ def test_runs_share_one_warm_server_that_stops_when_idle(fake_command) -> None: 
     assert gone_within(supervisor, 5)  # the last user left: stopped after the timeout
     time.sleep(0.3)
     assert not listening(first.port)
-    again = SharedStandIn("smollm2-135m", idle_s=1.0, command=fake_command).start()
+    again = SharedStandIn(
+        "smollm2-135m", home=tiercode_home, idle_s=1.0, command=fake_command
+    ).start()
     try:
         assert again.supervisor() not in (None, supervisor)  # started on demand again
     finally:
         again.close()
 
 
-def test_a_run_killed_outright_does_not_keep_it_alive(fake_command, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_killed_outright_does_not_keep_it_alive(
+    fake_command, tmp_path: Path, tiercode_home: Path
+) -> None:  # type: ignore[no-untyped-def]
     script = textwrap.dedent(
         f"""
         import sys, time
+        from pathlib import Path
         from tiercode.agent.standin_shared import SharedStandIn
-        root = {str(tmp_path / "www")!r}
+        root, home = {str(tmp_path / "www")!r}, {str(tiercode_home)!r}
         cmd = lambda port: [sys.executable, "-m", "http.server", str(port), "--bind",
                             "127.0.0.1", "--directory", root]
-        handle = SharedStandIn("smollm2-135m", idle_s=1.0, command=cmd).start()
+        handle = SharedStandIn("smollm2-135m", home=Path(home), idle_s=1.0, command=cmd).start()
         print(handle.supervisor(), handle.port, flush=True)
         time.sleep(600)
         """
@@ -102,12 +111,12 @@ def test_a_run_killed_outright_does_not_keep_it_alive(fake_command, tmp_path: Pa
 
 
 @pytest.mark.real
-def test_the_real_server_is_shared_and_answers(tmp_path: Path) -> None:
+def test_the_real_server_is_shared_and_answers(tiercode_home: Path) -> None:
     from tiercode.agent.cloud import CloudModel
 
-    with SharedStandIn("smollm2-135m", threads=1, idle_s=1.0) as first:
+    with SharedStandIn("smollm2-135m", home=tiercode_home, threads=1, idle_s=1.0) as first:
         supervisor = first.supervisor()
-        with SharedStandIn("smollm2-135m", threads=1, idle_s=1.0) as second:
+        with SharedStandIn("smollm2-135m", home=tiercode_home, threads=1, idle_s=1.0) as second:
             assert second.port == first.port
             model = CloudModel(name=second.model, base_url=second.base_url, api_key="none")
             reply = model.complete([{"role": "user", "content": "Say hi."}], max_tokens=8)
@@ -116,12 +125,16 @@ def test_the_real_server_is_shared_and_answers(tmp_path: Path) -> None:
     assert not listening(first.port)
 
 
-def test_a_home_removed_under_it_ends_in_an_idle_stop_not_a_crash(fake_command) -> None:  # type: ignore[no-untyped-def]
+def test_a_home_removed_under_it_ends_in_an_idle_stop_not_a_crash(
+    fake_command, tiercode_home: Path
+) -> None:  # type: ignore[no-untyped-def]
     """A run's home can go away (an eval gives each task its own): the supervisor then
     counts no users and stops after the idle timeout, not at once."""
     import shutil
 
-    handle = SharedStandIn("smollm2-135m", idle_s=1.5, command=fake_command).start()
+    handle = SharedStandIn(
+        "smollm2-135m", home=tiercode_home, idle_s=1.5, command=fake_command
+    ).start()
     supervisor = handle.supervisor()
     assert supervisor
     shutil.rmtree(handle.users)

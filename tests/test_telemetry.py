@@ -289,8 +289,18 @@ def test_a_run_that_raises_still_ends_its_spans() -> None:
     provider.add_span_processor(SimpleSpanProcessor(spans_out))
     tracer = EventTracer(provider, MeterProvider())
     emit = tracer.wrap(lambda _e: None)
-    emit(RunStarted("r1", "t", "/repo", "auto", "local", "cloud", True))
-    emit(StepRouted("r1", 0, 0, "local", "auto", {}))
+    emit(
+        RunStarted(
+            run_id="r1",
+            task="t",
+            repo="/repo",
+            policy="auto",
+            local_model="local",
+            cloud_model="cloud",
+            cloud_simulated=True,
+        )
+    )
+    emit(StepRouted(run_id="r1", step=0, attempt=0, tier="local", reason="auto", signals={}))
     tracer.close(KeyboardInterrupt())
     spans = list(spans_out.get_finished_spans())
     assert _finished(spans) == ["invoke_agent tiercode", "plan"]

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Sparkline
 
+from tiercode.agent import config
 from tiercode.agent.config import Settings
 from tiercode.agent.device import DeviceReport, detect
 from tiercode.agent.events import Event
@@ -22,6 +23,7 @@ from tiercode.agent.ledger import Ledger
 from tiercode.agent.pricing import usd
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.agent.standin import standin_price_model
+from tiercode.agent.state import Tier
 from tiercode.tools import shell
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.git import GitRepo
@@ -64,18 +66,20 @@ class TiercodeApp(App[None]):
         tiers: Tiers | None,
         ledger: Ledger,
         device: DeviceReport,
+        home: Path,
     ) -> None:
         super().__init__()
         self.repo = repo
         self.settings = settings
         self.tiers = tiers
         self.ledger = ledger
+        self.home = home
         self.runner: Runner | None = None
         self.active = False
         """A run's worker is alive (from Enter until `RunEnded`)."""
         self.quitting = False
         self.pending: ApprovalRequest | None = None
-        self.preforced: dict[int, str] = {}
+        self.preforced: dict[int, Tier] = {}
         """Tiers forced before a run started, handed to its Runner."""
         self.w = Widgets(
             header=DeviceHeader(device, tier_labels(settings, tiers), repo.name),
@@ -137,7 +141,9 @@ class TiercodeApp(App[None]):
     def start_run(self, task: str) -> None:
         """Reset the views and start `task` in the worker."""
         self.view.reset()
-        runner = Runner(self.settings, self.repo, tiers=self.tiers, ledger=self.ledger)
+        runner = Runner(
+            self.settings, self.repo, tiers=self.tiers, ledger=self.ledger, home=self.home
+        )
         bridge = Bridge(self.post_message, runner.cancel)
         runner.emit, runner.approve = bridge.emit, bridge.approve
         runner.forced.update(self.preforced)
@@ -208,9 +214,10 @@ class TiercodeApp(App[None]):
 
     # steering
 
-    def action_force(self, tier: str) -> None:
+    def action_force(self, name: str) -> None:
         """Force the step after the running one (step 1 while planning or before a run)."""
-        if tier == "cloud" and self.settings.local_only:
+        tier = Tier(name)
+        if tier == Tier.CLOUD and self.settings.local_only:
             # The router ranks this above a forced tier; saying "forced" would be a lie.
             self.notify("--local-only keeps every step local", severity="warning")
             return
@@ -307,14 +314,22 @@ def make_app(
     ledger: Ledger | None = None,
     *,
     device: DeviceReport | None = None,
+    home: Path | None = None,
 ) -> TiercodeApp:
     """Build the app for the CLI and for tests; `tiers`, `ledger` and `device` may be
-    injected (scripted models, a test's ledger, a fixed device for stable snapshots)."""
+    injected (scripted models, a test's ledger, a fixed device for stable snapshots).
+    `home` is tiercode's directory for the runs (None: the one `TIERCODE_HOME` names)."""
+    home = home or config.home()
     return TiercodeApp(
-        repo.resolve(), settings, tiers=tiers, ledger=ledger or Ledger(), device=device or detect()
+        repo.resolve(),
+        settings,
+        tiers=tiers,
+        ledger=ledger or Ledger.at(home),
+        device=device or detect(),
+        home=home,
     )
 
 
-def run_tui(repo: Path, settings: Settings) -> None:
+def run_tui(repo: Path, settings: Settings, home: Path) -> None:
     """What `tiercode tui` runs."""
-    make_app(repo, settings).run()
+    make_app(repo, settings, home=home).run()

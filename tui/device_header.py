@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tiercode.agent.device import DeviceReport
+from tiercode.agent.state import Tier
 from tiercode.tui.format import TIER_STYLES
 
 SIMD_ORDER = (
@@ -83,9 +84,9 @@ class DeviceHeader(Static):
             f"· {d.cores_physical} cores ({d.cores_logical} threads) "
             f"· {d.total_ram_gb:.1f} GB RAM ({d.available_ram_gb:.1f} free) "
             f"· {simd_summary(d.cpu_flags)} · {gpu}\n",
-            ("local ", TIER_STYLES["local"]),
+            ("local ", TIER_STYLES[Tier.LOCAL]),
             t.local_model,
-            ("   cloud ", TIER_STYLES["cloud"]),
+            ("   cloud ", TIER_STYLES[Tier.CLOUD]),
             t.cloud_model,
         )
         if t.simulated:

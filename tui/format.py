@@ -8,8 +8,9 @@ from typing import Any
 from rich.text import Text
 
 from tiercode.agent.pricing import usd
+from tiercode.agent.state import Tier
 
-TIER_STYLES = {"local": "bold green", "cloud": "bold magenta"}
+TIER_STYLES: dict[str, str] = {Tier.LOCAL: "bold green", Tier.CLOUD: "bold magenta"}
 
 
 def tier(name: str) -> Text:

@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from tiercode.agent.state import Tier
 from tiercode.tui.format import TIER_STYLES, clip
 
 STATES = {
@@ -114,7 +115,7 @@ class PlanList(Static):
             text.append("     ")
             if step.tier:
                 text.append(step.tier, style=TIER_STYLES.get(step.tier, ""))
-                text.append(" ↑ " if step.escalated else " ", style=TIER_STYLES["cloud"])
+                text.append(" ↑ " if step.escalated else " ", style=TIER_STYLES[Tier.CLOUD])
             if step.forced and step.state == "pending":
                 text.append(f"forced {step.forced} ", style="italic")
             text.append(", ".join(step.files), style="dim")

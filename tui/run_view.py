@@ -24,6 +24,7 @@ from tiercode.agent.events import (
     TokenStreamed,
 )
 from tiercode.agent.ledger import Ledger
+from tiercode.agent.state import RunStatus
 from tiercode.tui.banner import Banner
 from tiercode.tui.cost_panel import CostPanel
 from tiercode.tui.device_header import DeviceHeader
@@ -131,8 +132,8 @@ class RunView:
         commits = f"{len(e.commits)} commit(s)" if e.commits else "no commits"
         self.w.stream.flush()
         self.refresh_cost(f"{e.status}, {commits}")
-        if e.status != "done":
-            level = "warning" if e.status == "cancelled" else "error"
+        if e.status != RunStatus.DONE:
+            level = "warning" if e.status == RunStatus.CANCELLED else "error"
             self.w.banner.show(f"{e.status}: {first_line(e.message)}", level)
 
     def refresh_cost(self, status: str) -> None:

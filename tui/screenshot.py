@@ -2,23 +2,23 @@
 
     python -m tiercode.tui.screenshot docs/tui.svg [--policy auto] [--task TEXT]
 
-The run happens in a throwaway git repo holding a small `textutils.py`, with its own
-ledger and checkpoints (a temporary TIERCODE_HOME), so neither the user's repos nor
-their usage history see the demo. It uses the configured tiers, by default the
-embedded models.
+The run happens in a throwaway git repo holding a small `textutils.py`, with a
+throwaway tiercode home (its own config, ledger and checkpoints), so neither the user's
+repos nor their usage history see the demo. It uses the tiers the environment
+configures, by default the embedded models.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from tiercode.agent import config
+from tiercode.agent.state import RunStatus
 
 DEMO_FILE = '''"""Small text helpers."""
 
@@ -53,11 +53,11 @@ def demo_repo(root: Path) -> Path:
     return repo
 
 
-async def _shoot(repo: Path, out: Path, task: str, flags: dict[str, object]) -> str:
+async def _shoot(repo: Path, home: Path, out: Path, task: str, flags: dict[str, object]) -> str:
     from tiercode.tui.app import make_app
 
-    settings, _ = config.load(repo, flags)
-    app = make_app(repo, settings)
+    settings, _ = config.load(repo, flags, home)
+    app = make_app(repo, settings, home=home)
     async with app.run_test(size=SIZE) as pilot:
         app.task_input.value = task
         app.task_input.focus()
@@ -82,10 +82,9 @@ def main() -> None:
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tiercode-shot-") as tmp:
-        os.environ["TIERCODE_HOME"] = str(Path(tmp) / "home")
-        repo = demo_repo(Path(tmp))
+        repo, home = demo_repo(Path(tmp)), Path(tmp) / "home"
         shot = Path(tmp) / args.out.name
-        status = asyncio.run(_shoot(repo, shot, args.task, {"policy": args.policy}))
+        status = asyncio.run(_shoot(repo, home, shot, args.task, {"policy": args.policy}))
         problem = _judge(repo, status) if args.task == DEMO_TASK else ""
         if problem:
             raise SystemExit(f"{args.out} not written: {problem}")
@@ -95,7 +94,7 @@ def main() -> None:
 
 def _judge(repo: Path, status: str) -> str:
     """Why the demo run may not be shown, or "" when it is done and slugify works."""
-    if status != "done":
+    if status != RunStatus.DONE:
         return f"the run ended {status or 'without finishing'}"
     check = subprocess.run(
         [sys.executable, "-c", DEMO_CHECK], cwd=repo, capture_output=True, text=True, timeout=30

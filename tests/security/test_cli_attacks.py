@@ -84,8 +84,9 @@ def test_escape_sequences_in_a_step_detail_never_reach_the_terminal(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     event = StepCompleted(
-        "r1", 1, 0, "local", "m\x1b[2J", True, ATTACK, 10, 5, 0.1, 0.0, None, Decimal(0), False,
-        ["a\x1b]0;title\x07.py"],
+        run_id="r1", step=1, attempt=0, tier="local", model="m\x1b[2J", success=True,
+        detail=ATTACK, prompt_tokens=10, completion_tokens=5, latency_s=0.1, ttft_s=0.0,
+        confidence=None, cost_usd=Decimal(0), simulated=False, files=["a\x1b]0;title\x07.py"],
     )  # fmt: skip
     printer(as_json=False)(event)
     out = capsys.readouterr().out
@@ -117,7 +118,7 @@ def test_escape_sequences_in_a_scripted_plan_never_reach_the_terminal(
     out = capsys.readouterr().out
     assert "plan:" in out and "comment app.py" in out
     assert "\x1b" not in out and "\x07" not in out
-    printer(as_json=False)(Planned("r", [{"goal": goal, "files": ["app.py"]}]))
+    printer(as_json=False)(Planned(run_id="r", steps=[{"goal": goal, "files": ["app.py"]}]))
     assert "\x1b" not in capsys.readouterr().out
 
 
