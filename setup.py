@@ -1,4 +1,4 @@
-"""The package list, which pyproject.toml cannot compute: tiercode's four packages, and
+"""The package list, which pyproject.toml cannot compute: tiercode's five packages, and
 every folder of eval task data under evals/realcode and evals/repo_tasks.
 
 Those folders hold Python files (the repositories the tasks edit). setuptools asks for
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from setuptools import setup
 
-CORE = ["tiercode.agent", "tiercode.tools", "tiercode.tui", "tiercode.evals"]
+CORE = ["tiercode.cli", "tiercode.agent", "tiercode.tools", "tiercode.tui", "tiercode.evals"]
 
 
 def data_packages(folder: str) -> list[str]:

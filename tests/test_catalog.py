@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from tiercode.agent import catalog
-from tiercode.agent.cli_setup import register
+from tiercode.cli.setup import register
 from tiercode.tools.errors import ExitCode, ModelUnavailable
 
 

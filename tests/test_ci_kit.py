@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from tiercode.agent.cli import app
+from tiercode.cli.main import app
 
 ROOT = Path(__file__).parents[1]
 WORKFLOW = ROOT / "docs" / "github-actions.yml"

@@ -15,16 +15,16 @@ from test_agent_flow import BUGGY, FIXED_SUB, code, commit, of_type, plan, run
 from test_cli_errors import tiercode
 
 from tiercode.agent import catalog, config
-from tiercode.agent.cli_output import describe
 from tiercode.agent.events import StepRouted
 from tiercode.agent.pricing import cloud_cost, price_for
+from tiercode.cli.output import describe
 from tiercode.tools.errors import ConfigError, ModelUnavailable
 
 HEAVY = ("llama_cpp", "openai", "langgraph", "textual", "genai_prices", "matplotlib")
 
 
 def test_the_cli_module_imports_nothing_heavy() -> None:
-    probe = "import sys, tiercode.agent.cli; print(' '.join(sorted(sys.modules)))"
+    probe = "import sys, tiercode.cli.main; print(' '.join(sorted(sys.modules)))"
     loaded = set(subprocess.check_output([sys.executable, "-c", probe], text=True).split())
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}
 

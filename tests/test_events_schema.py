@@ -16,7 +16,7 @@ from test_agent_flow import BUGGY, FIXED_SUB, code, commit, plan
 from test_cli_errors import tiercode
 
 from tiercode.agent import result
-from tiercode.agent.cli_output import Printer
+from tiercode.cli.output import Printer
 from tiercode.tools.errors import ExitCode
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "events.schema.json").read_text())

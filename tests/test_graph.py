@@ -242,7 +242,7 @@ def test_runaway_detection_spares_rulers_but_cuts_loops() -> None:
 
 
 def test_usage_shows_each_call_with_tier_reason_cost_and_confidence(git_repo: Path) -> None:
-    from tiercode.agent.cli_usage import run_calls
+    from tiercode.cli.usage import run_calls
 
     local = ScriptedModel([plan(("create util", ["util.py"])), edit("util.py", "nope", "x")])
     cloud = ScriptedModel([edit("util.py", "", "x = 1\n")], tier="cloud")

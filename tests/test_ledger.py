@@ -12,9 +12,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from tiercode.agent.cli_usage import register
 from tiercode.agent.ledger import MIGRATIONS, CallRecord, Ledger
 from tiercode.agent.pricing import cloud_cost, energy_cost, price_for
+from tiercode.cli.usage import register
 
 D = Decimal
 MINI = price_for("gpt-4.1-mini")

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from tiercode.agent.events import Event, RunCompleted, RunStarted, StepRouted, TokenStreamed
-from tiercode.agent.progress import Progress
+from tiercode.cli.progress import Progress
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "events.schema.json").read_text())
 
@@ -69,8 +69,8 @@ def test_no_status_line_without_a_terminal() -> None:
 def test_without_a_status_line_a_long_quiet_gets_a_progress_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from tiercode.agent.cli_output import Printer
     from tiercode.agent.events import Heartbeat
+    from tiercode.cli.output import Printer
 
     printer = Printer("text")
     printer.QUIET_S = 0.05

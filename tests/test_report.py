@@ -17,11 +17,11 @@ import pytest
 from typer.testing import CliRunner
 
 from tiercode.agent import config, roi
-from tiercode.agent.cli import app
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.models import Message, ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
+from tiercode.cli.main import app
 from tiercode.tools.errors import ExitCode
 
 KEY = "sk-proj-" + "a1B2c3D4e5F6g7H8i9J0" + "T3BlbkFJ" + "k1L2m3N4o5P6q7R8s9T0"

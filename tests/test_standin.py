@@ -70,7 +70,7 @@ def test_serve_cloud_prints_the_endpoint_and_stops_cleanly(stop: signal.Signals)
         import signal, typer
         # Ctrl-C restored: a shell's background job starts its children with it ignored
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        from tiercode.agent.cli_setup import register
+        from tiercode.cli.setup import register
         app = typer.Typer()
         register(app)
         app()

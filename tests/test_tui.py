@@ -409,7 +409,7 @@ def test_model_names_keep_what_tells_them_apart() -> None:
 
 def test_the_core_never_imports_textual() -> None:
     code = (
-        "import sys, tiercode.agent.cli, tiercode.agent.runner, tiercode.tools.shell;"
+        "import sys, tiercode.cli.main, tiercode.agent.runner, tiercode.tools.shell;"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -16,7 +16,7 @@ from tiercode.agent.ledger import CallRecord, Ledger
 
 _CLI = (  # Ctrl-C restored: a shell's background job starts its children with it ignored
     "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "from tiercode.agent.cli import main; main()"
+    "from tiercode.cli.main import main; main()"
 )
 
 

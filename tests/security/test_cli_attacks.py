@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from tiercode.agent import config
-from tiercode.agent.cli_output import printer
 from tiercode.agent.events import Planned, StepCompleted
 from tiercode.agent.ledger import MIGRATIONS, Ledger
 from tiercode.agent.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
+from tiercode.cli.output import printer
 from tiercode.tools.errors import ExitCode
 
 TIERCODE = str(Path(sys.executable).with_name("tiercode"))

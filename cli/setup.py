@@ -15,8 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from tiercode.agent import catalog, device
-from tiercode.agent.cli_guard import guarded, progress
 from tiercode.agent.standin import DEFAULT_STANDIN, StandInServer, standin_price_model
+from tiercode.cli.guard import guarded, progress
 from tiercode.tools.errors import ConfigError, ModelUnavailable
 
 DEFAULT_MODELS = ("qwen2.5-coder-0.5b", DEFAULT_STANDIN)

@@ -12,11 +12,12 @@ from typing import Annotated, Any
 
 import typer
 
-from tiercode.agent import cli_guard, cli_report, cli_setup, cli_usage, config
-from tiercode.agent.cli_guard import guarded
-from tiercode.agent.cli_output import Printer, output_format_of, terminal_safe
-from tiercode.agent.progress import Progress
+from tiercode.agent import config
 from tiercode.agent.providers import PROVIDERS
+from tiercode.cli import guard, report, setup, usage
+from tiercode.cli.guard import guarded
+from tiercode.cli.output import Printer, output_format_of, terminal_safe
+from tiercode.cli.progress import Progress
 from tiercode.evals.cli import register as register_eval
 from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
 
@@ -273,15 +274,15 @@ def calibrate(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Fit the `auto` threshold from recorded (confidence, outcome) pairs, per signal."""
-    from tiercode.agent.calibration import report
+    from tiercode.agent import calibration
 
-    result = report(cloud_share=cloud_share, success_rate=success_rate)
+    result = calibration.report(cloud_share=cloud_share, success_rate=success_rate)
     typer.echo(json.dumps(result, indent=1) if as_json else result["text"])
 
 
-cli_setup.register(app)
-cli_usage.register(app)
-cli_report.register(app)
+setup.register(app)
+usage.register(app)
+report.register(app)
 register_eval(app)
 
 
@@ -296,10 +297,10 @@ def main() -> None:
     except SystemExit as exc:
         # A command line click refused (unknown option, missing argument) never reaches a
         # command: in a JSON mode it still ends with an object on stdout.
-        if exc.code == ExitCode.USAGE and not cli_guard.reported:
+        if exc.code == ExitCode.USAGE and not guard.reported:
             mode = _json_mode(sys.argv[1:])
             if mode:
-                cli_guard.json_error(mode, int(ExitCode.USAGE), "bad command line (see stderr)")
+                guard.json_error(mode, int(ExitCode.USAGE), "bad command line (see stderr)")
         raise
 
 
