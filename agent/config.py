@@ -365,7 +365,7 @@ def _layer(source: str | None) -> int:
 
 def _model_for_url(values: dict[str, Any], sources: dict[str, str]) -> None:
     """An endpoint named by URL alone gets the default model of the preset it matches."""
-    from tiercode.agent import providers
+    from tiercode.agent.llm import providers
 
     preset = providers.for_url(values.get("cloud_base_url", ""))
     if preset is not None:
@@ -377,7 +377,7 @@ def _apply_provider(values: dict[str, Any], sources: dict[str, str]) -> None:
     """Fill the endpoint keys from the provider's preset, each unless a layer at least as
     high as the provider's set it. OPENAI_BASE_URL yields to a provider: it is often set
     for other tools, and a provider says what this run wants."""
-    from tiercode.agent import providers
+    from tiercode.agent.llm import providers
 
     preset = providers.get(values["provider"], sources["provider"])
     values["provider"] = preset.name

@@ -22,7 +22,7 @@ from tiercode.agent import acceptance, applying, prompts, replies, step_view, ve
 from tiercode.agent import confidence as conf
 from tiercode.agent.context import RunContext
 from tiercode.agent.events import StepCompleted, StepEscalated
-from tiercode.agent.models import Completion
+from tiercode.agent.llm.models import Completion
 from tiercode.agent.router import Decision
 from tiercode.agent.state import AgentState, RunStatus, Step, StepRecord, Tier
 from tiercode.tools.checks import TestRun

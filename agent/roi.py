@@ -18,8 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent import catalog
 from tiercode.agent.ledger import CallRecord, Ledger
+from tiercode.agent.llm import catalog
 from tiercode.agent.state import Tier
 
 _GB = Decimal(1_000_000_000)

@@ -17,17 +17,18 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from tiercode.agent import catalog, config, graph, providers, telemetry
-from tiercode.agent.cloud import CloudModel
+from tiercode.agent import config, graph, telemetry
 from tiercode.agent.config import Settings
 from tiercode.agent.context import ModelFactory, RunContext
 from tiercode.agent.events import Event, RunCompleted, RunStarted
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import ChatModel, LocalModel
+from tiercode.agent.llm import catalog, providers
+from tiercode.agent.llm.cloud import CloudModel
+from tiercode.agent.llm.models import ChatModel, LocalModel
+from tiercode.agent.llm.standin import StandInServer, standin_price_model
+from tiercode.agent.llm.standin_shared import SharedStandIn
 from tiercode.agent.pricing import FREE, Price, parse_price, price_for
 from tiercode.agent.runlog import RunLog
-from tiercode.agent.standin import StandInServer, standin_price_model
-from tiercode.agent.standin_shared import SharedStandIn
 from tiercode.agent.state import RunStatus, Tier
 from tiercode.tools import shell
 from tiercode.tools.errors import Cancelled, ConfigError, ExitCode, RepoError, TiercodeError

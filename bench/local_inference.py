@@ -38,8 +38,8 @@ from typing import Any
 import llama_cpp
 from llama_cpp import Llama
 
-from tiercode.agent import catalog, device
-from tiercode.agent.models import LocalModel, Message
+from tiercode.agent.llm import catalog, device
+from tiercode.agent.llm.models import LocalModel, Message
 
 OLD_ACTION_SCHEMA: dict[str, Any] = {
     "type": "object",

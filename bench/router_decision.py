@@ -18,9 +18,10 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from tiercode.agent import catalog, config, privacy, prompts
+from tiercode.agent import config, privacy, prompts
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import LocalModel
+from tiercode.agent.llm import catalog
+from tiercode.agent.llm.models import LocalModel
 from tiercode.agent.router import Signals, decide
 
 SOURCE = Path(__file__).resolve().parents[1] / "agent" / "router.py"

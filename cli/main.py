@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from tiercode.agent import config
-from tiercode.agent.providers import PROVIDERS
+from tiercode.agent.llm.providers import PROVIDERS
 from tiercode.cli import guard, report, setup, usage
 from tiercode.cli.guard import guarded
 from tiercode.cli.output import Printer, output_format_of, terminal_safe

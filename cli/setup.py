@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from tiercode.agent import catalog, device
-from tiercode.agent.standin import DEFAULT_STANDIN, StandInServer, standin_price_model
+from tiercode.agent.llm import catalog, device
+from tiercode.agent.llm.standin import DEFAULT_STANDIN, StandInServer, standin_price_model
 from tiercode.cli.guard import guarded, progress
 from tiercode.tools.errors import ConfigError, ModelUnavailable
 

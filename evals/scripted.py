@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tiercode.agent.config import Settings
-from tiercode.agent.models import Message, ScriptedModel
+from tiercode.agent.llm.models import Message, ScriptedModel
 from tiercode.agent.runner import Tiers
 from tiercode.agent.state import Tier
 

@@ -14,10 +14,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from tiercode.agent import catalog
-from tiercode.agent.cloud import CloudModel
 from tiercode.agent.config import Settings
-from tiercode.agent.models import ChatModel
+from tiercode.agent.llm import catalog
+from tiercode.agent.llm.cloud import CloudModel
+from tiercode.agent.llm.models import ChatModel
 from tiercode.agent.pricing import Price, price_for
 from tiercode.agent.runner import Tiers, default_tiers
 from tiercode.agent.state import Tier
@@ -40,7 +40,7 @@ def default_factory(settings: Settings, stack: contextlib.ExitStack, home: Path)
         return tiers
 
     def standin() -> ChatModel:
-        from tiercode.agent.standin import StandInServer
+        from tiercode.agent.llm.standin import StandInServer
 
         catalog.resolve(settings.cloud_model, auto_pull=True)
         server = stack.enter_context(

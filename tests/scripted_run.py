@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tiercode.agent import config
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 

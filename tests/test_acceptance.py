@@ -9,7 +9,7 @@ import pytest
 
 from tiercode.agent import acceptance, config
 from tiercode.agent.events import Event
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.tools.errors import ExitCode

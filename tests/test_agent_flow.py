@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tiercode.agent import config
 from tiercode.agent.events import Event
-from tiercode.agent.models import Message, ScriptedModel
+from tiercode.agent.llm.models import Message, ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Outcome, Runner, Tiers
 from tiercode.tools.errors import ExitCode

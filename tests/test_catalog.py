@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from tiercode.agent import catalog
+from tiercode.agent.llm import catalog
 from tiercode.cli.setup import register
 from tiercode.tools.errors import ExitCode, ModelUnavailable
 

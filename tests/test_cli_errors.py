@@ -97,7 +97,7 @@ def test_bad_toml_in_repo(git_repo: Path) -> None:
 
 @pytest.mark.real
 def test_corrupt_and_truncated_gguf(git_repo: Path, tmp_path: Path) -> None:
-    from tiercode.agent import catalog
+    from tiercode.agent.llm import catalog
 
     garbage = tmp_path / "garbage.gguf"
     garbage.write_bytes(b"not a model at all")
@@ -163,7 +163,7 @@ def test_binary_file_named_in_a_task_is_not_sent_and_not_damaged(git_repo: Path)
     import json
 
     from tiercode.agent import config
-    from tiercode.agent.models import ScriptedModel
+    from tiercode.agent.llm.models import ScriptedModel
     from tiercode.agent.runner import Runner, Tiers
 
     blob = bytes(range(256)) * 4

@@ -14,8 +14,9 @@ import pytest
 from test_agent_flow import BUGGY, FIXED_SUB, code, commit, of_type, plan, run
 from test_cli_errors import tiercode
 
-from tiercode.agent import catalog, config
+from tiercode.agent import config
 from tiercode.agent.events import StepRouted
+from tiercode.agent.llm import catalog
 from tiercode.agent.pricing import cloud_cost, price_for
 from tiercode.cli.output import describe
 from tiercode.tools.errors import ConfigError, ModelUnavailable

@@ -54,8 +54,9 @@ def test_fit_threshold_meets_targets() -> None:
 
 @pytest.mark.real
 def test_a_real_local_reply_parses_applies_and_carries_its_signals() -> None:
-    from tiercode.agent import catalog, prompts, replies
-    from tiercode.agent.models import LocalModel
+    from tiercode.agent import prompts, replies
+    from tiercode.agent.llm import catalog
+    from tiercode.agent.llm.models import LocalModel
 
     source = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n"
     model = LocalModel(catalog.resolve("qwen2.5-coder-0.5b"), n_ctx=2048)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from tiercode.agent import catalog, device
+from tiercode.agent.llm import catalog, device
 from tiercode.cli.setup import register
 
 

@@ -18,7 +18,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from tiercode.agent import catalog, confidence, config
+from tiercode.agent import confidence, config
+from tiercode.agent.llm import catalog
 from tiercode.agent.pricing import cloud_cost, price_for
 from tiercode.agent.replies import reply_from
 from tiercode.evals import codegen, harness, humaneval, metrics, repo, report, resweep, sandbox

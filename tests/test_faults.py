@@ -13,10 +13,10 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 
 from tiercode.agent import config
-from tiercode.agent.cloud import CloudModel
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.cloud import CloudModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.tools.errors import CloudUnavailable, ExitCode

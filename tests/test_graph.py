@@ -12,7 +12,7 @@ import pytest
 from tiercode.agent import config
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.tools.errors import ExitCode, RepoError
@@ -234,7 +234,7 @@ def test_users_uncommitted_work_is_kept_out_of_agent_commits(git_repo: Path) -> 
 
 
 def test_runaway_detection_spares_rulers_but_cuts_loops() -> None:
-    from tiercode.agent.models import is_repeating
+    from tiercode.agent.llm.models import is_repeating
 
     assert not is_repeating("x = 1\n# " + "-" * 78 + "\n")
     assert not is_repeating("def f():\n    return 1\n" * 3)

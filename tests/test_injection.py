@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tiercode.agent import config
 from tiercode.agent.events import Event
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 

@@ -11,7 +11,7 @@ from test_agent_flow import BUGGY, commit, plan
 
 from tiercode.agent import config
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import Message, ScriptedModel
+from tiercode.agent.llm.models import Message, ScriptedModel
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.tools.errors import ConfigError, ExitCode
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from tiercode.agent import catalog
-from tiercode.agent.cloud import CloudModel
-from tiercode.agent.models import LocalModel
-from tiercode.agent.standin import StandInServer, free_port
+from tiercode.agent.llm import catalog
+from tiercode.agent.llm.cloud import CloudModel
+from tiercode.agent.llm.models import LocalModel
+from tiercode.agent.llm.standin import StandInServer, free_port
 from tiercode.tools.errors import CloudUnavailable, ModelUnavailable
 
 pytestmark = pytest.mark.real

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tiercode.agent import device
-from tiercode.agent.cloud import CloudModel
-from tiercode.agent.models import LocalModel, ScriptedModel, clip
+from tiercode.agent.llm import device
+from tiercode.agent.llm.cloud import CloudModel
+from tiercode.agent.llm.models import LocalModel, ScriptedModel, clip
 
 ASK = [{"role": "user", "content": "rewrite f"}]
 

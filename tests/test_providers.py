@@ -16,10 +16,11 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 from test_agent_flow import BUGGY, FIXED_SUB, commit
 
-from tiercode.agent import config, providers, structured
-from tiercode.agent.cloud import CloudModel
+from tiercode.agent import config
 from tiercode.agent.events import Event
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm import providers, structured
+from tiercode.agent.llm.cloud import CloudModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.pricing import FREE
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers, cloud_price

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from tiercode.agent import config, roi
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import Message, ScriptedModel
+from tiercode.agent.llm.models import Message, ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.cli.main import app

@@ -13,7 +13,7 @@ from scripted_run import write
 
 from tiercode.agent import config
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.tools.errors import ExitCode
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from test_agent_flow import BUGGY, FIXED_SUB, code, commit, plan
 
 from tiercode.agent import config
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.runlog import log_path
 from tiercode.agent.runner import Runner, Tiers
 

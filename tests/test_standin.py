@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tiercode.agent import catalog
-from tiercode.agent.standin import StandInServer, standin_price_model
+from tiercode.agent.llm import catalog
+from tiercode.agent.llm.standin import StandInServer, standin_price_model
 from tiercode.tools.errors import ModelUnavailable
 
 pytestmark = pytest.mark.real
@@ -113,7 +113,7 @@ def test_a_run_killed_outright_leaves_no_stand_in_behind() -> None:
     script = textwrap.dedent(
         f"""
         import time
-        from tiercode.agent.standin import StandInServer
+        from tiercode.agent.llm.standin import StandInServer
         server = StandInServer(model={TINY!r}, threads=1).start()
         print(server.proc.pid, server.port, flush=True)
         time.sleep(600)

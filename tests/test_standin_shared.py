@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tiercode.agent.standin_shared import SharedStandIn
+from tiercode.agent.llm.standin_shared import SharedStandIn
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_a_run_killed_outright_does_not_keep_it_alive(
         f"""
         import sys, time
         from pathlib import Path
-        from tiercode.agent.standin_shared import SharedStandIn
+        from tiercode.agent.llm.standin_shared import SharedStandIn
         root, home = {str(tmp_path / "www")!r}, {str(tiercode_home)!r}
         cmd = lambda port: [sys.executable, "-m", "http.server", str(port), "--bind",
                             "127.0.0.1", "--directory", root]
@@ -112,7 +112,7 @@ def test_a_run_killed_outright_does_not_keep_it_alive(
 
 @pytest.mark.real
 def test_the_real_server_is_shared_and_answers(tiercode_home: Path) -> None:
-    from tiercode.agent.cloud import CloudModel
+    from tiercode.agent.llm.cloud import CloudModel
 
     with SharedStandIn("smollm2-135m", home=tiercode_home, threads=1, idle_s=1.0) as first:
         supervisor = first.supervisor()

@@ -29,7 +29,7 @@ from opentelemetry.trace import StatusCode
 from tiercode.agent import config, telemetry
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Outcome, Runner, Tiers
 from tiercode.agent.telemetry_spans import EventTracer

@@ -27,7 +27,7 @@ from textual.pilot import Pilot
 from tiercode.agent import config
 from tiercode.agent.events import ApprovalNeeded, Event, RunCompleted, StepRouted
 from tiercode.agent.ledger import Ledger
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.pricing import usd
 from tiercode.agent.runner import Tiers
 from tiercode.tools.shell import check_command

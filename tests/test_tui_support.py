@@ -19,8 +19,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tiercode.agent import config
-from tiercode.agent.device import DeviceReport
-from tiercode.agent.models import Completion, Message, ScriptedModel
+from tiercode.agent.llm.device import DeviceReport
+from tiercode.agent.llm.models import Completion, Message, ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Tiers
 from tiercode.tui.app import TiercodeApp, make_app

@@ -17,12 +17,12 @@ from textual.widgets import Footer, Input, Sparkline
 
 from tiercode.agent import config
 from tiercode.agent.config import Settings
-from tiercode.agent.device import DeviceReport, detect
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
+from tiercode.agent.llm.device import DeviceReport, detect
+from tiercode.agent.llm.standin import standin_price_model
 from tiercode.agent.pricing import usd
 from tiercode.agent.runner import Runner, Tiers
-from tiercode.agent.standin import standin_price_model
 from tiercode.agent.state import Tier
 from tiercode.tools import shell
 from tiercode.tools.errors import TiercodeError

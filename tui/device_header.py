@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from tiercode.agent.device import DeviceReport
+from tiercode.agent.llm.device import DeviceReport
 from tiercode.agent.state import Tier
 from tiercode.tui.format import TIER_STYLES
 

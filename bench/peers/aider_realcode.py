@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent import catalog
-from tiercode.agent.standin import StandInServer
+from tiercode.agent.llm import catalog
+from tiercode.agent.llm.standin import StandInServer
 from tiercode.evals import repo as repo_suite
 from tiercode.evals.realcode_suite import TASKS_DIR
 from tiercode.tools import shell

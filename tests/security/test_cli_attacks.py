@@ -17,7 +17,7 @@ import pytest
 from tiercode.agent import config
 from tiercode.agent.events import Planned, StepCompleted
 from tiercode.agent.ledger import MIGRATIONS, Ledger
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.cli.output import printer

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tiercode.agent import config
-from tiercode.agent.models import ScriptedModel
+from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Outcome, Runner, Tiers
 from tiercode.tools.errors import ExitCode, TiercodeError

@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from tiercode.agent import catalog
+from tiercode.agent.llm import catalog
 from tiercode.tools.errors import ModelUnavailable
 
 DEFAULT_STANDIN = "qwen2.5-coder-1.5b"

@@ -20,7 +20,7 @@ from typing import Any
 
 import psutil
 
-from tiercode.agent import catalog
+from tiercode.agent.llm import catalog
 
 GB = 1024**3
 HEADROOM_GB = 1.0

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent import structured
-from tiercode.agent.models import Completion, Message, OnToken, clip, is_repeating
+from tiercode.agent.llm import structured
+from tiercode.agent.llm.models import Completion, Message, OnToken, clip, is_repeating
 from tiercode.agent.state import Tier
 from tiercode.tools.errors import CloudUnavailable
 

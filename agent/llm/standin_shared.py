@@ -27,8 +27,8 @@ from types import TracebackType
 
 import psutil
 
-from tiercode.agent import catalog
-from tiercode.agent.standin import _LOOPBACK, StandInServer, free_port
+from tiercode.agent.llm import catalog
+from tiercode.agent.llm.standin import _LOOPBACK, StandInServer, free_port
 from tiercode.tools.errors import ModelUnavailable
 
 _SUPERVISOR = r"""

@@ -1,6 +1,6 @@
 """The two tiers behind one `ChatModel` protocol, plus the scripted double used by tests.
 
-`LocalModel` runs a GGUF in-process with llama-cpp-python; `CloudModel` (agent/cloud.py)
+`LocalModel` runs a GGUF in-process with llama-cpp-python; `CloudModel` (agent/llm/cloud.py)
 speaks to any OpenAI-compatible endpoint through the `openai` client. Both return a
 `Completion` with exact usage, latency, time to first token and (local) token
 log-probabilities.
@@ -146,8 +146,8 @@ class LocalModel:
     def __init__(self, path: Path, *, n_ctx: int = 4096, threads: int = 0, name: str = "") -> None:
         """`threads=0` (auto) picks llama.cpp's thread count again before every call, from
         physical cores and what else is running then (`device.auto_threads`)."""
-        from tiercode.agent.catalog import check_gguf
-        from tiercode.agent.device import auto_threads
+        from tiercode.agent.llm.catalog import check_gguf
+        from tiercode.agent.llm.device import auto_threads
 
         check_gguf(path)
         try:
@@ -221,7 +221,7 @@ class LocalModel:
         with self._lock:
             start = time.perf_counter()
             if self.auto_threads:
-                from tiercode.agent.device import auto_threads
+                from tiercode.agent.llm.device import auto_threads
 
                 self.set_threads(auto_threads())
             stream = self.llm.create_completion(
