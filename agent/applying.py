@@ -11,7 +11,7 @@ from tiercode.agent.context import RunContext
 from tiercode.agent.events import ApprovalNeeded
 from tiercode.agent.state import AgentState, Step
 from tiercode.agent.step_view import FILE_CHARS
-from tiercode.tools import rename, shell
+from tiercode.tools import command_policy, rename, shell
 from tiercode.tools.errors import TiercodeError
 
 
@@ -96,7 +96,7 @@ def undo(ctx: RunContext, before: dict[str, bytes | None]) -> None:
 
 
 def run_command(ctx: RunContext, state: AgentState, command: str) -> None:
-    verdict = shell.check_command(command, ctx.settings.shell_allow, root=ctx.root)
+    verdict = command_policy.check_command(command, ctx.settings.shell_allow, root=ctx.root)
     granted = verdict.action == "allow"
     if verdict.action == "ask":
         granted = ctx.approve(command, verdict.reason)

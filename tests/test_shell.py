@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tiercode.tools.shell import TEST_COMMAND, check_command, detect_test_command, run
+from tiercode.tools.command_policy import check_command
+from tiercode.tools.shell import TEST_COMMAND, detect_test_command, run
 
 ALLOW = ["pytest", "python", "python3", "ruff", "ls", "cat", "grep", "echo"]
 

@@ -30,7 +30,7 @@ from tiercode.agent.ledger import Ledger
 from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.pricing import usd
 from tiercode.agent.runner import Tiers
-from tiercode.tools.shell import check_command
+from tiercode.tools.command_policy import check_command
 from tiercode.tui.app import TiercodeApp, make_app
 from tiercode.tui.approval_screen import ApprovalScreen
 from tiercode.tui.bridge import Bridge

@@ -1,9 +1,9 @@
 """Run commands for the agent: sandboxed, bounded in time and output, without secrets.
 
-`check_command` (from `command_policy`) decides whether a model-written command line may
-run, needs the user's approval, or must never run. `run` executes a command inside the
-Landlock sandbox (`tiercode.tools.sandbox`) with an allow-listed environment and a private
-HOME and TMPDIR, and ends its whole process tree when it returns.
+`run` executes a command inside the Landlock sandbox (`tiercode.tools.sandbox`) with an
+allow-listed environment and a private HOME and TMPDIR, and ends its whole process tree
+when it returns. Whether a model-written command line may run at all, needs the user's
+approval, or must never run is `tiercode.tools.command_policy`'s to say, before this.
 """
 
 from __future__ import annotations
@@ -28,25 +28,13 @@ from typing import Any
 import psutil
 
 from tiercode.tools import sandbox as _sandbox
-from tiercode.tools.command_policy import (
-    DENIED_ENV,
-    DENIED_PROGRAMS,
-    Action,
-    CommandVerdict,
-    check_command,
-)
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.text import middle_cut, omission_marker, truncate_middle
 
 __all__ = [
-    "DENIED_ENV",
-    "DENIED_PROGRAMS",
-    "Action",
-    "CommandVerdict",
     "SandboxUnavailable",
     "ShellResult",
     "asking_when_unconfined",
-    "check_command",
     "command_env",
     "detect_test_command",
     "run",

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from sandbox_support import requires_landlock
 
-from tiercode.tools.shell import check_command, run
+from tiercode.tools.command_policy import check_command
+from tiercode.tools.shell import run
 
 ALLOW = [
     "ls",
