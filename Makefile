@@ -46,9 +46,12 @@ browser:
 test: models browser
 	$(BIN)/python -m pytest
 
+# The import contracts (pyproject.toml) run first, for a quick answer; the tests hold them
+# too (tests/test_layers.py, with mypy --strict), so `make test` and CI enforce them as well.
 check: install browser
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # Peer agents for side-by-side benchmarks (bench/peers/), each in its own venv so that
