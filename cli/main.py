@@ -15,10 +15,10 @@ import typer
 from tiercode.agent import config
 from tiercode.agent.llm.providers import PROVIDERS
 from tiercode.cli import guard, report, setup, usage
+from tiercode.cli.eval import register as register_eval
 from tiercode.cli.guard import guarded
 from tiercode.cli.output import Printer, output_format_of, terminal_safe
 from tiercode.cli.progress import Progress
-from tiercode.evals.cli import register as register_eval
 from tiercode.tools.errors import ConfigError, ExitCode, RepoError, TiercodeError
 
 app = typer.Typer(

@@ -22,8 +22,8 @@ from tiercode.agent import confidence, config
 from tiercode.agent.llm import catalog
 from tiercode.agent.pricing import cloud_cost, price_for
 from tiercode.agent.replies import reply_from
+from tiercode.cli.eval import register
 from tiercode.evals import codegen, harness, humaneval, metrics, repo, report, resweep, sandbox
-from tiercode.evals.cli import register
 from tiercode.evals.policy import Policy, parse
 from tiercode.evals.records import task_from_dict
 from tiercode.evals.routing import Point, cases, curve, routers
@@ -449,7 +449,7 @@ def _run_tasks(req: harness.Request, tasks: list[repo.RepoTask]) -> dict[str, ob
 def test_evals_never_import_textual() -> None:
     code = (
         "import sys\n"
-        "import tiercode.evals.cli, tiercode.evals.harness, tiercode.evals.repo\n"
+        "import tiercode.evals.harness, tiercode.evals.repo\n"
         "import tiercode.evals.humaneval, tiercode.evals.executor, tiercode.evals.plot\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual imported'\n"
     )

@@ -9,40 +9,17 @@ one line with an `ExitCode`.
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
 from tiercode.agent import config
+from tiercode.cli.guard import guarded, progress
 from tiercode.evals import extras, report
 from tiercode.evals import policy as policies
 from tiercode.evals.sampling import SAMPLING
-from tiercode.tools.errors import ConfigError, ExitCode, TiercodeError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _guarded(fn: F) -> F:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except TiercodeError as exc:
-            typer.echo(f"tiercode: {exc}", err=True)
-            raise typer.Exit(int(exc.exit_code)) from None
-        except KeyboardInterrupt:
-            typer.echo("tiercode: interrupted; partial results were written", err=True)
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+from tiercode.tools.errors import ConfigError, ExitCode
 
 
 def _results(out: Path | None) -> Path:
@@ -93,7 +70,7 @@ def run_suite(
     flags = {"local_model": local_model, "cloud_model": cloud_model}
     settings, notes = config.load(None, flags, home)
     for note in notes:
-        _progress(f"tiercode: {note}")
+        progress(f"tiercode: {note}")
     chosen = policies.parse(
         policy, default_threshold=settings.auto_threshold, sweep=sweep, thresholds=thresholds
     )
@@ -103,9 +80,13 @@ def run_suite(
         ray_address=ray_address, only=tuple(only or ()), run_id=resume or "",
         resume=resume is not None, split=split, home=home,
     )  # fmt: skip
-    data, paths = harness.run(req, _progress)
+    try:
+        data, paths = harness.run(req, progress)
+    except KeyboardInterrupt:
+        progress(f"tiercode: partial results were written; --resume {req.run_id} continues")
+        raise
     for kind, path in paths.items():
-        _progress(f"{kind}: {path}")
+        progress(f"{kind}: {path}")
     print(json.dumps(data, indent=1) if as_json else report.markdown(data), end="")
 
 
@@ -119,7 +100,7 @@ def register(app: typer.Typer) -> None:
     )
 
     @group.callback()
-    @_guarded
+    @guarded
     def main(
         ctx: typer.Context,
         suite: Suite = None,
@@ -152,7 +133,7 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
 
     @group.command("show")
-    @_guarded
+    @guarded
     def show(
         run: Annotated[str, typer.Argument(help="Run id or path to its JSON.")],
         out: Out = None,
@@ -164,11 +145,11 @@ def register(app: typer.Typer) -> None:
             from tiercode.evals import plot
 
             extras.require()
-            _progress(f"plot: {plot.frontier(data, plot_path)}")
+            progress(f"plot: {plot.frontier(data, plot_path)}")
         print(report.markdown(data), end="")
 
     @group.command("resweep")
-    @_guarded
+    @guarded
     def resweep_cmd(
         run: Annotated[str, typer.Argument(help="A humaneval run with local and cloud.")],
         thresholds: Annotated[str, typer.Option(help="Thresholds to add, e.g. 0.9,0.93.")],
@@ -181,11 +162,11 @@ def register(app: typer.Typer) -> None:
             "", default_threshold=0.0, sweep=True, thresholds=thresholds)]  # fmt: skip
         data = resweep.resweep(report.load(run, _results(out)), values)
         for kind, path in harness.write(data, _results(out)).items():
-            _progress(f"{kind}: {path}")
+            progress(f"{kind}: {path}")
         print(report.markdown(data), end="")
 
     @group.command("compare")
-    @_guarded
+    @guarded
     def compare(
         run_a: Annotated[str, typer.Argument(help="Run id or path to its JSON.")],
         run_b: Annotated[str, typer.Argument(help="Run id or path to its JSON.")],
