@@ -31,6 +31,26 @@ from tiercode.tools.git import GitRepo
 ModelFactory = Callable[[], ChatModel]
 
 
+@dataclass(frozen=True)
+class CallKey:
+    """Which model call this is: a run's step (0: the plan), attempt and purpose. One
+    value, so the ledger rows, events and log lines of a call always agree."""
+
+    run_id: str
+    step: int
+    attempt: int = 0
+    purpose: str = "act"
+
+    @property
+    def call_id(self) -> str:
+        return f"{self.run_id}:{self.step}:{self.attempt}:{self.purpose}"
+
+    @property
+    def label(self) -> str:
+        where = "plan" if self.step == 0 else f"step {self.step}"
+        return f"{where} attempt {self.attempt} {self.purpose}"
+
+
 class PrivacyViolation(TiercodeError):
     """A cloud-bound prompt held a secret the router should have kept local (a bug)."""
 
@@ -88,9 +108,7 @@ class RunContext:
 
     def route(
         self,
-        run_id: str,
-        step: int,
-        attempt: int,
+        key: CallKey,
         messages: list[Message],
         paths: list[str],
         *,
@@ -98,6 +116,7 @@ class RunContext:
         confidence: float | None = None,
     ) -> Decision:
         """Gather the signals for one call, decide, record and announce the decision."""
+        run_id, step, attempt = key.run_id, key.step, key.attempt
         self.check_cancelled()
         s = self.settings
         verdict = privacy.inspect(messages, paths, s.sensitive_paths, root=self.root)
@@ -139,10 +158,7 @@ class RunContext:
 
     def call_model(
         self,
-        run_id: str,
-        step: int,
-        attempt: int,
-        purpose: str,
+        key: CallKey,
         decision: Decision,
         messages: list[Message],
         schema: dict[str, Any] | None,
@@ -152,10 +168,10 @@ class RunContext:
     ) -> tuple[Completion, Decimal]:
         """Send one routed call; returns the reply and its cost (energy for local).
         `max_chars` cuts a runaway reply (see `ChatModel.complete`)."""
-        s = self.settings
+        s, run_id, step, attempt = self.settings, key.run_id, key.step, key.attempt
         tier, redactions = decision.tier, 0
         if tier == Tier.CLOUD:
-            messages, redactions = self._gate(run_id, step, attempt, messages, paths)
+            messages, redactions = self._gate(key, messages, paths)
         model = self.model(tier)
 
         streamed: list[str] = []
@@ -177,8 +193,7 @@ class RunContext:
                 temperature=temperature,
             )
         except (Cancelled, KeyboardInterrupt):
-            stopped = (run_id, step, attempt, purpose)
-            self._record_stopped(stopped, decision, model, messages, streamed, started)
+            self._record_stopped(key, decision, model, messages, streamed, started)
             raise
         except CloudUnavailable as exc:
             if not exc.transient or s.base_policy == Tier.CLOUD:
@@ -205,10 +220,9 @@ class RunContext:
                 max_chars=max_chars,
                 temperature=temperature,
             )
-        call_id = f"{run_id}:{step}:{attempt}:{purpose}"
+        call_id = key.call_id
         if self.log is not None:
-            label = f"{'plan' if step == 0 else f'step {step}'} attempt {attempt} {purpose}"
-            self.log.call(label, tier, reply.model, messages, reply.text, reply.finish_reason)
+            self.log.call(key.label, tier, reply.model, messages, reply.text, reply.finish_reason)
         if s.keep_replies:
             self.ledger.record_reply(call_id, run_id, reply.text)
         counterfactual = cloud_cost(
@@ -247,7 +261,7 @@ class RunContext:
                 run_id=run_id,
                 step=step,
                 attempt=attempt,
-                purpose=purpose,
+                purpose=key.purpose,
                 tier=tier,
                 model=reply.model,
                 route_reason=decision.reason,
@@ -270,7 +284,7 @@ class RunContext:
 
     def _record_stopped(
         self,
-        call: tuple[str, int, int, str],
+        key: CallKey,
         decision: Decision,
         model: ChatModel,
         messages: list[Message],
@@ -279,12 +293,11 @@ class RunContext:
     ) -> None:
         """Record a call the user stopped mid-reply: its prompt, the pieces streamed so far
         (one token each) and its time were spent, so the ledger counts them."""
-        run_id, step, attempt, purpose = call
         s = self.settings
         elapsed = max(0.0, time.time() - started)
         if self.log is not None:
-            label = f"{'plan' if step == 0 else f'step {step}'} attempt {attempt} {purpose}"
-            self.log.call(label, decision.tier, model.name, messages, "".join(streamed), "stopped")
+            streamed_text = "".join(streamed)
+            self.log.call(key.label, decision.tier, model.name, messages, streamed_text, "stopped")
         prompt_tokens = model.count_tokens(messages)
         counterfactual = cloud_cost(self.cloud_price, prompt_tokens, len(streamed))
         cloud = decision.tier == Tier.CLOUD
@@ -294,10 +307,10 @@ class RunContext:
             cost = energy_cost(elapsed, s.energy_watts, s.energy_usd_per_kwh)
         self.ledger.record_call(
             CallRecord(
-                call_id=f"{run_id}:{step}:{attempt}:{purpose}:stopped",
-                run_id=run_id,
-                step=step,
-                attempt=attempt,
+                call_id=f"{key.call_id}:stopped",
+                run_id=key.run_id,
+                step=key.step,
+                attempt=key.attempt,
                 ts=started,
                 tier=decision.tier,
                 model=model.name,
@@ -318,7 +331,7 @@ class RunContext:
         )
 
     def _gate(
-        self, run_id: str, step: int, attempt: int, messages: list[Message], paths: list[str]
+        self, key: CallKey, messages: list[Message], paths: list[str]
     ) -> tuple[list[Message], int]:
         """Last check before anything leaves the machine; records what leaves. Returns the
         messages to send and how many values were redacted from them.
@@ -342,9 +355,9 @@ class RunContext:
             messages = redacted
         record = privacy.egress_record(messages)
         self.ledger.record_egress(
-            run_id,
-            step,
-            attempt,
+            key.run_id,
+            key.step,
+            key.attempt,
             self.settings.cloud_model,
             self.settings.cloud_base_url or "embedded stand-in",
             record["bytes_sent"],

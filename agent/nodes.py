@@ -20,7 +20,7 @@ from langgraph.runtime import Runtime
 
 from tiercode.agent import acceptance, applying, prompts, replies, step_view, verification
 from tiercode.agent import confidence as conf
-from tiercode.agent.context import RunContext
+from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted, StepEscalated
 from tiercode.agent.llm.models import Completion
 from tiercode.agent.router import Decision
@@ -40,6 +40,11 @@ def _ctx(runtime: Runtime[RunContext]) -> RunContext:
     return runtime.context
 
 
+def _call(state: AgentState, purpose: str = "act") -> CallKey:
+    """The model call the current step and attempt make (steps count from 1; 0 is the plan)."""
+    return CallKey(state["run_id"], state["step"] + 1, state.get("attempt", 0), purpose)
+
+
 def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = _ctx(runtime)
     index, attempt = state["step"], state.get("attempt", 0)
@@ -47,9 +52,7 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     previous = state.get("decision", {})
     messages = state.get("messages") or step_view.act_messages(ctx, state)
     decision = ctx.route(
-        state["run_id"],
-        index + 1,
-        attempt,
+        _call(state),
         messages,
         step["files"],
         escalation=state.get("escalation") or None,
@@ -81,15 +84,12 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """One model call whose reply is the step's edits in plain text; judged by `verify`.
     No grammar: the reply format is parsed strictly instead, at full decoding speed."""
     ctx = _ctx(runtime)
-    index, attempt = state["step"], state.get("attempt", 0)
+    index = state["step"]
     decision = Decision.from_state(state["decision"])
     files = state["plan"][index]["files"]
     messages = state["messages"]
     reply, cost = ctx.call_model(
-        state["run_id"],
-        index + 1,
-        attempt,
-        "act",
+        _call(state),
         decision,
         messages,
         None,
@@ -195,10 +195,10 @@ def _check(
 def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: list[str]) -> str:
     """With no test that shows the change, a model writes a short check from the task and
     the changed signatures; the run is done only if it passes. Returns the failure, if any."""
-    run_id, step, attempt = state["run_id"], state["step"] + 1, state.get("attempt", 0)
+    key = _call(state, "check")
     messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
-    decision = ctx.route(run_id, step, attempt, messages, code)
-    reply, _ = ctx.call_model(run_id, step, attempt, "check", decision, messages, None, code)
+    decision = ctx.route(key, messages, code)
+    reply, _ = ctx.call_model(key, decision, messages, None, code)
     try:
         script = acceptance.extract(reply.text)
     except ValueError as exc:

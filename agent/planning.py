@@ -15,7 +15,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from tiercode.agent import prompts
-from tiercode.agent.context import RunContext
+from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import Planned, StepCompleted
 from tiercode.agent.state import AgentState, RunStatus, Step, Tier
 from tiercode.tools import checks, shell, tracebacks
@@ -146,10 +146,9 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     messages = prompts.plan_messages(
         task, repo_map, baseline.failing if baseline else (), state.get("suspects", [])
     )
-    decision = ctx.route(run_id, 0, 0, messages, mentioned)
-    reply, cost = ctx.call_model(
-        run_id, 0, 0, "plan", decision, messages, prompts.PLAN_SCHEMA, mentioned
-    )
+    key = CallKey(run_id, step=0, purpose="plan")
+    decision = ctx.route(key, messages, mentioned)
+    reply, cost = ctx.call_model(key, decision, messages, prompts.PLAN_SCHEMA, mentioned)
     steps: list[Step] = []
     try:
         data = prompts.parse_json_reply(reply.text, ("steps",))
