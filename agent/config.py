@@ -16,10 +16,14 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from tiercode.agent.state import Tier
 from tiercode.tools.errors import ConfigError
+
+PrivacyMode = Literal["local", "redact"]
+ConfidenceSignal = Literal["logprob", "self", "mean"]
+OnDirty = Literal["refuse", "keep"]
 
 POLICIES = (*Tier, "auto")
 """Every call on one tier, or `auto` (local first, escalated on low confidence)."""
@@ -75,7 +79,7 @@ class Settings:
     cloud_max_retry_wait_s: float = _doc(
         "A Retry-After longer than this is not waited for; the step falls back instead.", 5.0
     )
-    confidence_signal: str = _doc(
+    confidence_signal: ConfidenceSignal = _doc(
         "Which confidence `auto` gates on: logprob, self, or mean of both.", "logprob"
     )
     max_cost_usd: Decimal | None = _doc("Cap on cloud spend per run, in USD.", None)
@@ -90,7 +94,7 @@ class Settings:
     keep_replies: bool = _doc(
         "Keep each model reply's text in the ledger (the run's log file always has it).", False
     )
-    privacy_mode: str = _doc(
+    privacy_mode: PrivacyMode = _doc(
         "What a secret in a cloud-bound prompt does: local or redact.", "local"
     )
     sensitive_paths: tuple[str, ...] = _doc(
@@ -114,7 +118,7 @@ class Settings:
         "before the run says done; off, compile and import checks alone may end it done.",
         True,
     )
-    on_dirty: str = _doc(
+    on_dirty: OnDirty = _doc(
         "With uncommitted user changes: refuse, or keep them and never touch those files.",
         "refuse",
     )
@@ -259,9 +263,9 @@ def _validate(s: Settings, sources: dict[str, str]) -> Settings:
 
         parse_price(s.cloud_price, sources.get("cloud_price", "cloud_price"))
     choices = {
-        "privacy_mode": ("local", "redact"),
-        "confidence_signal": ("logprob", "self", "mean"),
-        "on_dirty": ("refuse", "keep"),
+        "privacy_mode": get_args(PrivacyMode),
+        "confidence_signal": get_args(ConfidenceSignal),
+        "on_dirty": get_args(OnDirty),
     }
     for key, allowed in choices.items():
         if getattr(s, key) not in allowed:
