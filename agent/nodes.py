@@ -18,7 +18,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from tiercode.agent import acceptance, applying, prompts, replies, step_view, verification
+from tiercode.agent import acceptance, applying, prompts, reply_parser, step_view, verification
 from tiercode.agent import confidence as conf
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted, StepEscalated
@@ -102,7 +102,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     try:
         if reply.incomplete:
             raise ValueError(f"reply was cut ({reply.finish_reason})")
-        parsed = replies.parse(reply.text, files)
+        parsed = reply_parser.parse(reply.text, files)
         action["edits"] = [dataclasses.asdict(e) for e in parsed.edits]
         action["command"] = parsed.command
         stated = parsed.confidence

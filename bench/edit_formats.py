@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent import config, replies
+from tiercode.agent import config, replies, reply_parser
 from tiercode.agent.llm import catalog
 from tiercode.agent.llm.models import LocalModel, ScriptedModel
 from tiercode.agent.runner import Runner, Tiers
@@ -72,7 +72,7 @@ def act_prompt(task: Any) -> tuple[list[dict[str, str]], Path, list[str]]:
 def judge(task: Any, repo: Path, files: list[str], text: str) -> str:
     """What one answer comes to: pass, fail, echo, no-block, syntax, apply or other."""
     try:
-        parsed = replies.parse(text, files)
+        parsed = reply_parser.parse(text, files)
     except ValueError as exc:
         return "no-block" if "no code block" in str(exc) else "other"
     copy = Path(tempfile.mkdtemp()) / "repo"

@@ -54,7 +54,7 @@ def test_fit_threshold_meets_targets() -> None:
 
 @pytest.mark.real
 def test_a_real_local_reply_parses_applies_and_carries_its_signals() -> None:
-    from tiercode.agent import prompts, replies
+    from tiercode.agent import prompts, replies, reply_parser
     from tiercode.agent.llm import catalog
     from tiercode.agent.llm.models import LocalModel
 
@@ -69,7 +69,7 @@ def test_a_real_local_reply_parses_applies_and_carries_its_signals() -> None:
     reply = model.complete(messages, max_tokens=200, logprobs=True)
     assert reply.logprobs and reply.tokens and len(reply.logprobs) == len(reply.tokens)
     assert all(lp <= 0 for lp in reply.logprobs)
-    parsed = replies.parse(reply.text, ["calc.py"])
+    parsed = reply_parser.parse(reply.text, ["calc.py"])
     new = replies.apply(parsed.edits[0], source, "calc.py")
     compile(new, "calc.py", "exec")
     self_score = c.self_confidence(parsed.confidence)

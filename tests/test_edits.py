@@ -1,4 +1,5 @@
-"""The act reply format (agent/replies.py) and splicing definitions by tree (tools/splice.py)."""
+"""The act reply format (agent/replies.py, agent/reply_parser.py) and splicing definitions by
+tree (tools/splice.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tiercode.agent.replies import FORMAT_RULES, Edit, apply, format_reply, parse
+from tiercode.agent.replies import FORMAT_RULES, Edit, apply, format_reply
+from tiercode.agent.reply_parser import parse
 from tiercode.tools.search_replace import EditFailed
 from tiercode.tools.splice import looks_whole, splice
 
