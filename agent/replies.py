@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
+from tiercode.tools.definitions import looks_whole
 from tiercode.tools.outline import restore_docstrings
 from tiercode.tools.search_replace import EditFailed, apply_search_replace
-from tiercode.tools.splice import looks_whole, splice
+from tiercode.tools.splice import splice
 
 FORMAT_RULES = """\
 Reply in plain text, not JSON. For each file you change, write the file's path on its own \

@@ -1,5 +1,5 @@
 """The act reply format (agent/replies.py, agent/reply_parser.py) and splicing definitions by
-tree (tools/splice.py)."""
+tree (tools/splice.py, tools/definitions.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from tiercode.agent.replies import FORMAT_RULES, Edit, apply, format_reply
 from tiercode.agent.reply_parser import parse
+from tiercode.tools.definitions import looks_whole
 from tiercode.tools.search_replace import EditFailed
-from tiercode.tools.splice import looks_whole, splice
+from tiercode.tools.splice import splice
 
 FENCE = "```"
 

@@ -10,19 +10,24 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from tiercode.tools.definitions import (
+    DEFS,
+    FUNCS,
+    IMPORTS,
+    Definition,
+    dedent,
+    imported_names,
+    is_docstring,
+    module_docstring,
+    partial_class,
+)
 from tiercode.tools.search_replace import EditFailed
 
-Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_IMPORTS = (ast.Import, ast.ImportFrom)
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-_DEF_LINE = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.MULTILINE)
 
 
 @dataclass
@@ -65,7 +70,7 @@ class _Source:
                 f"{path} does not parse now (line {exc.lineno}: {exc.msg}), so definitions "
                 "cannot be spliced into it; send the whole file instead"
             ) from exc
-        self.top = _by_name(n for n in self.tree.body if isinstance(n, _DEFS))
+        self.top = _by_name(n for n in self.tree.body if isinstance(n, DEFS))
 
     def indent_of(self, node: ast.stmt) -> str:
         line = self.lines[_first_line(node) - 1]
@@ -77,7 +82,7 @@ class _Source:
             cls
             for cls in self.tree.body
             if isinstance(cls, ast.ClassDef)
-            and any(isinstance(m, _FUNCS) and m.name == name for m in cls.body)
+            and any(isinstance(m, FUNCS) and m.name == name for m in cls.body)
         ]
 
 
@@ -85,9 +90,9 @@ class _Code:
     """The model's code block: raw lines (for exact text) and the tree of its dedented form."""
 
     def __init__(self, code: str, path: str) -> None:
-        self.lines = _dedent(code, keep_indent=True).split("\n")
+        self.lines = dedent(code, keep_indent=True).split("\n")
         try:
-            self.tree = ast.parse(_dedent(code))
+            self.tree = ast.parse(dedent(code))
         except SyntaxError as exc:
             raise EditFailed(
                 f"the code block for {path} does not parse: line {exc.lineno}: {exc.msg}"
@@ -111,7 +116,7 @@ def splice(source: str, code: str, path: str = "") -> str:
     src, new = _Source(source, path), _Code(code, path)
     plan = _Plan()
     for node in _statements(new.tree, path, new):
-        if isinstance(node, _IMPORTS):
+        if isinstance(node, IMPORTS):
             if not _imports_itself(node, path):
                 _plan_import(src, new, node, plan)
         elif isinstance(node, ast.ClassDef) and _splits(src, node):
@@ -131,47 +136,12 @@ def splice(source: str, code: str, path: str = "") -> str:
     return result
 
 
-def looks_whole(source: str, code: str) -> bool:
-    """True when `code` is meant as the complete new file rather than definitions to splice.
-
-    That is: it has module-level statements besides imports, defs, classes and a docstring,
-    or it restates every top-level statement of `source` (each def/class by name and in full,
-    each import, the docstring). A lone function from a one-function file, or one method of
-    a one-class file, is still a splice, so the rest of the file is not dropped.
-    """
-    try:
-        new = ast.parse(_dedent(code))
-    except SyntaxError:
-        return False
-    try:
-        old = ast.parse(source)
-    except SyntaxError:  # cannot splice into it; a reply naming all its definitions replaces it
-        return set(_DEF_LINE.findall(source)) <= {n.name for n in new.body if isinstance(n, _DEFS)}
-    body = new.body[1:] if _docstring(new) else new.body
-    if any(not isinstance(n, _DEFS + _IMPORTS) for n in body):
-        return True
-    if not any(isinstance(n, _DEFS) for n in old.body):
-        return False
-    sent = {n.name: n for n in new.body if isinstance(n, _DEFS)}
-    imported = _imported(new.body)
-    for node in old.body:
-        if isinstance(node, _DEFS) and not _restated(node, sent.get(node.name)):
-            return False
-        if isinstance(node, _IMPORTS) and not _imported([node]) <= imported:
-            return False
-        if _docstring(old) is node and not _docstring(new):
-            return False
-        if not isinstance(node, _DEFS + _IMPORTS) and _docstring(old) is not node:
-            return False
-    return True
-
-
 def _statements(tree: ast.Module, path: str, code: _Code) -> Iterator[ast.stmt]:
     """The code's top-level statements, refusing any that is not an import, def or class."""
     for index, node in enumerate(tree.body):
-        if index == 0 and _docstring(tree) is node:
+        if index == 0 and module_docstring(tree) is node:
             continue
-        if not isinstance(node, _DEFS + _IMPORTS):
+        if not isinstance(node, DEFS + IMPORTS):
             shown = code.lines[node.lineno - 1].strip()
             raise EditFailed(
                 f"the code block for {path} has a module-level statement at line {node.lineno} "
@@ -197,7 +167,9 @@ def _imports_itself(node: ast.stmt, path: str) -> bool:
 def _plan_import(src: _Source, new: _Code, node: ast.stmt, plan: _Plan) -> None:
     lines = new.segment(node)
     present = {line.rstrip("\r\n") for line in src.lines}
-    if all(line in present for line in lines) or _imported([node]) <= _imported(src.tree.body):
+    if all(line in present for line in lines) or imported_names([node]) <= imported_names(
+        src.tree.body
+    ):
         return
     if lines not in plan.imports:
         plan.imports.append(lines)
@@ -206,32 +178,16 @@ def _plan_import(src: _Source, new: _Code, node: ast.stmt, plan: _Plan) -> None:
 def _splits(src: _Source, cls: ast.ClassDef) -> bool:
     """Whether `class X:` in the code should be merged method by method into the file's X."""
     old = src.top.get(cls.name, [])
-    return len(old) == 1 and _partial(old[0], cls)
-
-
-def _partial(old: ast.stmt, cls: ast.ClassDef) -> bool:
-    """Whether `cls` holds only methods and leaves out members of the file's class `old`.
-
-    Then a model has sent one changed or new method inside its class, not the whole class.
-    """
-    if not isinstance(old, ast.ClassDef) or not all(isinstance(m, _FUNCS) for m in cls.body):
-        return False
-    sent = {m.name for m in cls.body if isinstance(m, _FUNCS)}
-    return any(not isinstance(m, _FUNCS) or m.name not in sent for m in old.body)
-
-
-def _restated(old: Definition, new: Definition | None) -> bool:
-    """Whether the code holds `old` in full, not missing or as a class with some methods."""
-    return new is not None and not (isinstance(new, ast.ClassDef) and _partial(old, new))
+    return len(old) == 1 and partial_class(old[0], cls)
 
 
 def _plan_methods(src: _Source, new: _Code, cls: ast.ClassDef, plan: _Plan) -> None:
     (old,) = src.top[cls.name]
     assert isinstance(old, ast.ClassDef)
-    have = _by_name(m for m in old.body if isinstance(m, _FUNCS))
+    have = _by_name(m for m in old.body if isinstance(m, FUNCS))
     body_indent = _body_indent(src, old)
     for method in cls.body:
-        assert isinstance(method, _FUNCS)  # _splits checked it
+        assert isinstance(method, FUNCS)  # _splits checked it
         targets = have.get(method.name, [])
         if targets:
             _replace(src, new, method, targets[-1], plan)
@@ -241,11 +197,11 @@ def _plan_methods(src: _Source, new: _Code, cls: ast.ClassDef, plan: _Plan) -> N
 
 
 def _plan_definition(src: _Source, new: _Code, node: ast.stmt, plan: _Plan, path: str) -> None:
-    assert isinstance(node, _DEFS)
+    assert isinstance(node, DEFS)
     if node.name in src.top:
         _replace(src, new, node, src.top[node.name][-1], plan)
         return
-    owners = src.owners(node.name) if isinstance(node, _FUNCS) else []
+    owners = src.owners(node.name) if isinstance(node, FUNCS) else []
     if len(owners) > 1:
         names = ", ".join(c.name for c in owners)
         raise EditFailed(
@@ -253,10 +209,10 @@ def _plan_definition(src: _Source, new: _Code, node: ast.stmt, plan: _Plan, path
             f"`class Name:` to say which one"
         )
     if owners:
-        method = next(m for m in owners[0].body if isinstance(m, _FUNCS) and m.name == node.name)
+        method = next(m for m in owners[0].body if isinstance(m, FUNCS) and m.name == node.name)
         _replace(src, new, node, method, plan)
         return
-    if isinstance(node, _FUNCS) and node.args.args and node.args.args[0].arg == "self":
+    if isinstance(node, FUNCS) and node.args.args and node.args.args[0].arg == "self":
         raise EditFailed(
             f"{node.name} takes `self` but no class in {path} has a method of that name; "
             f"put it inside `class Name:` so it is added to the right class"
@@ -271,10 +227,10 @@ def _renamed_from(src: _Source, new: _Code, node: Definition) -> Definition | No
     """The one top-level definition that `node` repeats under a new name, with the same
     arguments and body, when the code block does not also keep the old name: a rename,
     which a small model writes by sending just the renamed function."""
-    sent = {n.name for n in new.tree.body if isinstance(n, _DEFS)}
+    sent = {n.name for n in new.tree.body if isinstance(n, DEFS)}
 
     def shape(d: Definition) -> str:
-        args = ast.dump(d.args) if isinstance(d, _FUNCS) else ""
+        args = ast.dump(d.args) if isinstance(d, FUNCS) else ""
         return args + "".join(ast.dump(stmt) for stmt in d.body)
 
     twins = [
@@ -294,9 +250,9 @@ def _replace(src: _Source, new: _Code, node: ast.stmt, target: ast.stmt, plan: _
 
 def _elided(node: ast.stmt) -> bool:
     """Whether a function's body is only `...` (after an optional docstring)."""
-    if not isinstance(node, _FUNCS):
+    if not isinstance(node, FUNCS):
         return False
-    body = node.body[1:] if len(node.body) > 1 and _is_docstring(node.body[0]) else node.body
+    body = node.body[1:] if len(node.body) > 1 and is_docstring(node.body[0]) else node.body
     return (
         len(body) == 1
         and isinstance(body[0], ast.Expr)
@@ -320,11 +276,11 @@ def _place_imports(src: _Source, plan: _Plan) -> None:
     if not plan.imports:
         return
     lines = [line for block in plan.imports for line in block]
-    imports = [n for n in src.tree.body if isinstance(n, _IMPORTS)]
+    imports = [n for n in src.tree.body if isinstance(n, IMPORTS)]
     if imports:
         plan.add(_last_line(imports[-1]), _last_line(imports[-1]), lines)
         return
-    doc = _docstring(src.tree)
+    doc = module_docstring(src.tree)
     at = _last_line(doc) if doc else _leading_comments(src.lines)
     before = [""] if at > 0 and src.lines[at - 1].strip() else []
     after = [""] if at < len(src.lines) and src.lines[at].strip() else []
@@ -350,12 +306,6 @@ def _render(src: _Source, plan: _Plan) -> str:
     if bare_end and not plan.appended:
         text = text[: -len(nl)]
     return text
-
-
-def _dedent(code: str, keep_indent: bool = False) -> str:
-    """`code` with newlines made plain and, unless `keep_indent`, its common indent removed."""
-    plain = code.replace("\r\n", "\n").replace("\r", "\n")
-    return plain if keep_indent else textwrap.dedent(plain)
 
 
 def _reindent(lines: list[str], indent: str) -> list[str]:
@@ -385,34 +335,9 @@ def _body_indent(src: _Source, cls: ast.ClassDef) -> str:
 def _by_name(nodes: Iterator[ast.stmt]) -> dict[str, list[Definition]]:
     found: dict[str, list[Definition]] = {}
     for node in nodes:
-        assert isinstance(node, _DEFS)
+        assert isinstance(node, DEFS)
         found.setdefault(node.name, []).append(node)
     return found
-
-
-def _imported(nodes: list[ast.stmt]) -> set[tuple[str, str, str | None]]:
-    """(module, name, alias) for each name the imports bind; comparable across spellings."""
-    names: set[tuple[str, str, str | None]] = set()
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            names |= {("", a.name, a.asname) for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            module = "." * node.level + (node.module or "")
-            names |= {(module, a.name, a.asname) for a in node.names}
-    return names
-
-
-def _docstring(tree: ast.Module) -> ast.stmt | None:
-    first = tree.body[0] if tree.body else None
-    return first if first is not None and _is_docstring(first) else None
-
-
-def _is_docstring(node: ast.stmt) -> bool:
-    return (
-        isinstance(node, ast.Expr)
-        and isinstance(node.value, ast.Constant)
-        and isinstance(node.value.value, str)
-    )
 
 
 def _leading_comments(lines: list[str]) -> int:
