@@ -18,7 +18,8 @@ from typing import Any
 from tiercode.agent import privacy
 from tiercode.agent.config import Settings
 from tiercode.agent.events import Event, ModelCalled, StepEscalated, StepRouted, TokenStreamed
-from tiercode.agent.ledger import CallRecord, Ledger
+from tiercode.agent.ledger import Ledger
+from tiercode.agent.ledger_records import CallRecord
 from tiercode.agent.llm.models import ChatModel, Completion, Message
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
 from tiercode.agent.router import Decision, Signals, decide

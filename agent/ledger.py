@@ -11,21 +11,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from tiercode.agent.config import home
+from tiercode.agent.ledger_records import CallRecord, Outcome, RunTotals, now_iso, totals
 from tiercode.agent.ledger_schema import MIGRATIONS
-from tiercode.agent.state import RunStatus, Tier
+from tiercode.agent.state import RunStatus
 from tiercode.tools.errors import ConfigError
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _iso(ts: str | float) -> str:
@@ -39,74 +35,11 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-@dataclass(kw_only=True)
-class CallRecord:
-    """One model call. `counterfactual_usd` is what its tokens would cost at the cloud price."""
-
-    call_id: str
-    run_id: str
-    step: int
-    attempt: int
-    tier: str
-    model: str
-    price_model: str
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: Decimal
-    counterfactual_usd: Decimal
-    cached_tokens: int = 0
-    latency_s: float = 0.0
-    ttft_s: float | None = None
-    confidence: float | None = None
-    route_reason: str = ""
-    simulated: bool = False
-    incomplete: bool = False
-    prompt_bytes: int | None = None
-    """UTF-8 bytes of the prompt as sent; None on calls recorded before it was kept."""
-    # Epoch seconds are accepted; the ledger stores and returns ISO-8601 UTC text.
-    ts: str | float = field(default_factory=_now)
-
-
 _CALL_COLUMNS = (
     "call_id, run_id, step, attempt, ts, tier, model, price_model, prompt_tokens, cached_tokens, "
     "completion_tokens, latency_s, ttft_s, confidence, route_reason, cost_usd, simulated, "
     "incomplete, counterfactual_usd, prompt_bytes"
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a step's attempt ended, next to the confidence that routed it (for calibration)."""
-
-    run_id: str
-    step: int
-    attempt: int
-    tier: str
-    self_confidence: float | None
-    logprob_confidence: float | None
-    success: bool
-
-
-@dataclass(frozen=True)
-class RunTotals:
-    """A run's cost, cloud spend and local energy kept apart.
-
-    `saving_usd` is the all-cloud counterfactual minus what was actually spent
-    (cloud spend plus local energy); it is negative when tiering cost more.
-    """
-
-    cloud_usd: Decimal
-    local_usd: Decimal
-    counterfactual_usd: Decimal
-    saving_usd: Decimal
-    calls: int
-    local_calls: int
-    cloud_calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    simulated: bool
-    cached_tokens: int = 0
-    """Prompt tokens the provider served from its cache (part of prompt_tokens)."""
 
 
 SummaryBy = Literal["day", "model", "tier", "run"]
@@ -161,7 +94,7 @@ class Ledger:
                                 self._conn.execute(statement)
                         self._conn.execute(
                             "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                            (name, _now()),
+                            (name, now_iso()),
                         )
                     self._conn.execute("COMMIT")
                 except BaseException:
@@ -198,7 +131,7 @@ class Ledger:
         model_hashes: dict[str, str],
     ) -> None:
         """Record a run's start; starting it again on resume keeps the original row."""
-        row = (run_id, _now(), task, repo, policy, RunStatus.RUNNING, settings_json)
+        row = (run_id, now_iso(), task, repo, policy, RunStatus.RUNNING, settings_json)
         self._write(
             "INSERT OR IGNORE INTO runs (run_id, started_at, task, repo, policy, status, "
             "settings_json, model_hashes_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -210,7 +143,7 @@ class Ledger:
         where = " AND status = ?" if if_running else ""
         self._write(
             f"UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?{where}",
-            (_now(), status, run_id, *([RunStatus.RUNNING] if if_running else [])),
+            (now_iso(), status, run_id, *([RunStatus.RUNNING] if if_running else [])),
         )
 
     def run(self, run_id: str) -> dict[str, Any] | None:
@@ -246,7 +179,7 @@ class Ledger:
         self._write(
             "INSERT OR IGNORE INTO decisions (run_id, step, attempt, ts, tier, reason, "
             "signals_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, step, attempt, _now(), tier, reason, _json(signals)),
+            (run_id, step, attempt, now_iso(), tier, reason, _json(signals)),
         )
 
     def decisions(self, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -271,7 +204,7 @@ class Ledger:
             "INSERT OR IGNORE INTO egress (run_id, step, attempt, ts, model, endpoint, bytes_sent, "
             "message_hashes_json, redactions, call_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                run_id, step, attempt, _now(), model, endpoint, bytes_sent,
+                run_id, step, attempt, now_iso(), model, endpoint, bytes_sent,
                 _json(message_hashes), redactions, call_id,
             ),
         )  # fmt: skip
@@ -342,7 +275,7 @@ class Ledger:
         self._write(
             "INSERT INTO commands (run_id, step, ts, command, verdict, granted, returncode) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, step, _now(), command, verdict, int(granted), returncode),
+            (run_id, step, now_iso(), command, verdict, int(granted), returncode),
         )
 
     def commands(self, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -382,32 +315,6 @@ def _call_from_row(row: sqlite3.Row) -> CallRecord:
     data["simulated"] = bool(data["simulated"])
     data["incomplete"] = bool(data["incomplete"])
     return CallRecord(**data)
-
-
-def _decimal_sum(values: Iterable[Decimal]) -> Decimal:
-    return sum(values, Decimal(0))
-
-
-def totals(calls: list[CallRecord]) -> RunTotals:
-    """Sum calls exactly; local energy and cloud spend are never mixed."""
-    local = [c for c in calls if c.tier == Tier.LOCAL]
-    cloud = [c for c in calls if c.tier != Tier.LOCAL]
-    cloud_usd = _decimal_sum(c.cost_usd for c in cloud)
-    local_usd = _decimal_sum(c.cost_usd for c in local)
-    counterfactual = _decimal_sum(c.counterfactual_usd for c in calls)
-    return RunTotals(
-        cloud_usd=cloud_usd,
-        local_usd=local_usd,
-        counterfactual_usd=counterfactual,
-        saving_usd=counterfactual - cloud_usd - local_usd,
-        calls=len(calls),
-        local_calls=len(local),
-        cloud_calls=len(cloud),
-        prompt_tokens=sum(c.prompt_tokens for c in calls),
-        completion_tokens=sum(c.completion_tokens for c in calls),
-        simulated=any(c.simulated for c in calls),
-        cached_tokens=sum(c.cached_tokens for c in calls),
-    )
 
 
 def _summary_row(key: str, calls: list[CallRecord]) -> dict[str, Any]:

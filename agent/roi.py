@@ -18,7 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent.ledger import CallRecord, Ledger
+from tiercode.agent.ledger import Ledger
+from tiercode.agent.ledger_records import CallRecord
 from tiercode.agent.llm import catalog
 from tiercode.agent.state import Tier
 

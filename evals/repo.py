@@ -22,7 +22,8 @@ from typing import Any
 
 from tiercode.agent import confidence as conf
 from tiercode.agent.events import Event
-from tiercode.agent.ledger import CallRecord, Ledger
+from tiercode.agent.ledger import Ledger
+from tiercode.agent.ledger_records import CallRecord
 from tiercode.agent.runner import Runner
 from tiercode.agent.state import Tier
 from tiercode.evals.policy import Policy

@@ -12,7 +12,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from tiercode.agent.ledger import MIGRATIONS, CallRecord, Ledger
+from tiercode.agent.ledger import MIGRATIONS, Ledger
+from tiercode.agent.ledger_records import CallRecord
 from tiercode.agent.pricing import cloud_cost, energy_cost, price_for
 from tiercode.cli.usage import register
 

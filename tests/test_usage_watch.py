@@ -12,7 +12,8 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
-from tiercode.agent.ledger import CallRecord, Ledger
+from tiercode.agent.ledger import Ledger
+from tiercode.agent.ledger_records import CallRecord
 
 _CLI = (  # Ctrl-C restored: a shell's background job starts its children with it ignored
     "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from tiercode.agent.ledger import RunTotals
+from tiercode.agent.ledger_records import RunTotals
 from tiercode.agent.pricing import usd
 
 
