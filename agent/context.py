@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent import privacy
+from tiercode.agent import privacy, secret_scan
 from tiercode.agent.config import Settings
 from tiercode.agent.events import Event, ModelCalled, StepEscalated, StepRouted, TokenStreamed
 from tiercode.agent.ledger import Ledger
@@ -350,7 +350,7 @@ class RunContext:
             known = privacy.known_values(self.root, s.sensitive_paths)
             redacted = []
             for m in messages:
-                text, n = privacy.redact(m["content"], known)
+                text, n = secret_scan.redact(m["content"], known)
                 redactions += n
                 redacted.append({**m, "content": text})
             messages = redacted

@@ -18,7 +18,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from tiercode.agent import config, privacy, prompts
+from tiercode.agent import config, privacy, prompts, secret_scan
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.llm import catalog
 from tiercode.agent.llm.models import LocalModel
@@ -75,7 +75,7 @@ def main() -> None:
     )
 
     def cold() -> None:
-        privacy._LINE_CACHE.clear()
+        secret_scan._LINE_CACHE.clear()
         full()
 
     tokens = model.count_tokens(messages)

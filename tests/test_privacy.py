@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tiercode.agent.config import Settings
-from tiercode.agent.privacy import egress_record, inspect, redact, scan_text, sensitive_path
+from tiercode.agent.privacy import egress_record, inspect, sensitive_path
+from tiercode.agent.secret_scan import redact, scan_text
 
 ALNUM = string.ascii_letters + string.digits
 UPPER_DIGITS = string.ascii_uppercase + string.digits

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fake_openai import FakeOpenAI, Reply
 
-from tiercode.agent import config, privacy
+from tiercode.agent import config, privacy, secret_scan
 from tiercode.agent.events import Event
 from tiercode.agent.llm.cloud import CloudModel
 from tiercode.agent.llm.models import Message, ScriptedModel
@@ -160,6 +160,6 @@ def test_a_pem_body_line_echoed_anywhere_is_sensitive(git_repo: Path) -> None:
     prompt = [{"role": "user", "content": f"E   AssertionError: got {body!r}"}]
     globs = config.Settings().sensitive_paths
     assert privacy.inspect(prompt, ["app.py"], globs, root=git_repo).sensitive
-    clean, count = privacy.redact(prompt[0]["content"], privacy.known_values(git_repo, globs))
+    clean, count = secret_scan.redact(prompt[0]["content"], privacy.known_values(git_repo, globs))
     assert body not in clean and count == 1
     assert not privacy.inspect([{"role": "user", "content": "E   got 'ok'"}], [], globs).sensitive
