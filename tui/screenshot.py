@@ -26,7 +26,10 @@ DEMO_FILE = '''"""Small text helpers."""
 def shout(text):
     return text.upper() + "!"
 '''
-DEMO_TASK = "add a function slugify to textutils.py"
+DEMO_TASK = (
+    "add a function slugify(text) to textutils.py that lower-cases the text, drops every "
+    "character that is not a letter, digit or space, and joins the words with single hyphens"
+)
 SIZE = (120, 40)
 DEMO_CHECK = (
     "from textutils import slugify\n"
