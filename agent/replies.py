@@ -20,7 +20,19 @@ from tiercode.tools.outline import restore_docstrings
 from tiercode.tools.search_replace import EditFailed, apply_search_replace
 from tiercode.tools.splice import splice
 
-FORMAT_RULES = """\
+SEARCH_REPLACE_BLOCK = """\
+<<<<<<< SEARCH
+exact lines copied from the file
+=======
+the new lines
+>>>>>>> REPLACE
+"""
+CLOSING_RULES = """\
+Never write "..." or comments in place of unchanged code.
+End with a line `Confidence: <0-100>`: how sure you are that the change is right.
+"""
+FORMAT_RULES = (
+    """\
 Reply in plain text, not JSON. For each file you change, write the file's path on its own \
 line, then a fenced code block.
 - To change or add a function in a Python file, send only the complete new function (or \
@@ -28,14 +40,12 @@ class), with any new imports above it. To change a method, send it inside `class
 Code you do not send stays as it is.
 - To change a non-Python file or a small file, send the whole new file.
 - For a small change to a large file you may send a search/replace block after the path line:
-<<<<<<< SEARCH
-exact lines copied from the file
-=======
-the new lines
->>>>>>> REPLACE
-Never write "..." or comments in place of unchanged code.
-End with a line `Confidence: <0-100>`: how sure you are that the change is right.
 """
+    + SEARCH_REPLACE_BLOCK
+    + CLOSING_RULES
+)
+"""The act reply's format; the search/replace block and closing rules are shared with the
+format ablation in bench/edit_formats.py, so its arms differ only where they mean to."""
 
 # The language tag a fence carries for a file suffix: written when a file is shown, read
 # (agent/reply_parser.py) to tell a file's code from a snippet in another language.

@@ -42,17 +42,14 @@ from tiercode.evals import repo as repo_suite
 from tiercode.tools.search_replace import EditFailed
 
 ROOT = Path(__file__).resolve().parents[1]
-SEARCH_REPLACE_RULES = """\
+SEARCH_REPLACE_RULES = (
+    """\
 Reply in plain text, not JSON. For each change, write the file's path on its own line, \
 then a search/replace block that quotes only the lines to change and a few lines around them:
-<<<<<<< SEARCH
-exact lines copied from the file
-=======
-the new lines
->>>>>>> REPLACE
-Never write "..." or comments in place of unchanged code.
-End with a line `Confidence: <0-100>`: how sure you are that the change is right.
 """
+    + replies.SEARCH_REPLACE_BLOCK
+    + replies.CLOSING_RULES
+)
 ARMS = {"symbol": replies.FORMAT_RULES, "search-replace": SEARCH_REPLACE_RULES}
 
 
