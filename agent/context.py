@@ -150,6 +150,7 @@ class RunContext:
                 run_id=run_id,
                 step=step,
                 attempt=attempt,
+                purpose=key.purpose,
                 tier=decision.tier,
                 reason=decision.reason,
                 signals=signals.to_dict(),
@@ -166,9 +167,9 @@ class RunContext:
         paths: list[str],
         max_chars: int | None = None,
         temperature: float = 0.0,
-    ) -> tuple[Completion, Decimal]:
-        """Send one routed call; returns the reply and its cost (energy for local).
-        `max_chars` cuts a runaway reply (see `ChatModel.complete`)."""
+    ) -> Completion:
+        """Send one routed call, record it in the ledger and emit its `ModelCalled`;
+        returns the reply. `max_chars` cuts a runaway reply (see `ChatModel.complete`)."""
         s, run_id, step, attempt = self.settings, key.run_id, key.step, key.attempt
         tier, redactions = decision.tier, 0
         if tier == Tier.CLOUD:
@@ -281,7 +282,7 @@ class RunContext:
                 content={"input": messages, "output": reply.text} if self.capture_content else None,
             )
         )
-        return reply, cost
+        return reply
 
     def _record_stopped(
         self,

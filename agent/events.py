@@ -14,8 +14,10 @@ from typing import Any, Protocol
 
 from tiercode.agent.state import RunStatus, Tier
 
-SCHEMA_VERSION = 1
-"""Every JSON line carries it; it goes up when a field changes meaning or goes away."""
+SCHEMA_VERSION = 2
+"""Every JSON line carries it; it goes up when a field changes meaning or goes away.
+2: `step.completed` carries the outcome only (usage is on `model.call`); `step.routed`
+names the call's purpose."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +63,8 @@ class StepRouted(Event):
     type = "step.routed"
     step: int
     attempt: int
+    purpose: str
+    """plan, act or check, as on the `model.call` that follows."""
     tier: Tier
     reason: str
     signals: dict[str, Any]
@@ -75,20 +79,16 @@ class TokenStreamed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StepCompleted(Event):
+    """What one attempt at a step came to (step 0: the plan). What its model calls took
+    and cost is on their `model.call` events, so each figure has one source."""
+
     type = "step.completed"
     step: int
     attempt: int
     tier: Tier
-    model: str
     success: bool
     detail: str
-    prompt_tokens: int
-    completion_tokens: int
-    latency_s: float
-    ttft_s: float
     confidence: float | None
-    cost_usd: Decimal
-    simulated: bool
     files: list[str]
 
 

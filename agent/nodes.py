@@ -13,7 +13,6 @@ that already has its commit is not applied again.
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -88,7 +87,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     decision = Decision.from_state(state["decision"])
     files = state["plan"][index]["files"]
     messages = state["messages"]
-    reply, cost = ctx.call_model(
+    reply = ctx.call_model(
         _call(state),
         decision,
         messages,
@@ -97,7 +96,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         max_chars=_reply_room(messages),
         temperature=_retry_temperature(state, decision.tier),
     )
-    action: dict[str, Any] = {"usage": _usage(reply, cost, ctx), "edits": []}
+    action: dict[str, Any] = {"edits": []}
     stated = None
     try:
         if reply.incomplete:
@@ -128,18 +127,6 @@ def _reply_room(messages: list[dict[str, str]]) -> int:
     """Twice what an edit can need: everything the step shows, plus room for new code. A
     reply past this is a runaway, stopped now rather than at the token cap."""
     return 2 * (len(messages[-1]["content"]) + REPLY_ROOM_CHARS)
-
-
-def _usage(reply: Completion, cost: Any, ctx: RunContext) -> dict[str, Any]:
-    return {
-        "model": reply.model,
-        "prompt_tokens": reply.prompt_tokens,
-        "completion_tokens": reply.completion_tokens,
-        "latency_s": round(reply.latency_s, 3),
-        "ttft_s": round(reply.ttft_s, 3),
-        "cost_usd": str(cost),  # state is checkpointed as JSON-like data
-        "simulated": ctx.simulated and reply.tier == Tier.CLOUD,
-    }
 
 
 def _check(
@@ -198,7 +185,7 @@ def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: l
     key = _call(state, "check")
     messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
     decision = ctx.route(key, messages, code)
-    reply, _ = ctx.call_model(key, decision, messages, None, code)
+    reply = ctx.call_model(key, decision, messages, None, code)
     try:
         script = acceptance.extract(reply.text)
     except ValueError as exc:
@@ -265,7 +252,7 @@ def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
     """Record the attempt in the ledger and the event stream; returns its record."""
     run_id, index, attempt = state["run_id"], state["step"], state.get("attempt", 0)
     action = state.get("action", {})
-    usage, scores = action.get("usage", {}), action.get("confidence", {})
+    scores = action.get("confidence", {})
     tier, success = Tier(state["decision"]["tier"]), not out.failure
     ctx.ledger.record_outcome(
         run_id, index + 1, attempt, tier, scores.get("self"), scores.get("logprob"), success
@@ -285,16 +272,9 @@ def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
             step=index + 1,
             attempt=attempt,
             tier=tier,
-            model=usage.get("model", ""),
             success=success,
             detail=record["detail"],
-            prompt_tokens=usage.get("prompt_tokens", 0),
-            completion_tokens=usage.get("completion_tokens", 0),
-            latency_s=usage.get("latency_s", 0.0),
-            ttft_s=usage.get("ttft_s", 0.0),
             confidence=scores.get("used"),
-            cost_usd=Decimal(usage.get("cost_usd", "0")),
-            simulated=usage.get("simulated", False),
             files=out.touched,
         )
     )

@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 from tiercode.agent import prompts
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import Planned, StepCompleted
-from tiercode.agent.state import AgentState, RunStatus, Step, Tier
+from tiercode.agent.state import AgentState, RunStatus, Step
 from tiercode.tools import checks, shell, tracebacks
 from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
@@ -148,7 +148,7 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     )
     key = CallKey(run_id, step=0, purpose="plan")
     decision = ctx.route(key, messages, mentioned)
-    reply, cost = ctx.call_model(key, decision, messages, prompts.PLAN_SCHEMA, mentioned)
+    reply = ctx.call_model(key, decision, messages, prompts.PLAN_SCHEMA, mentioned)
     steps: list[Step] = []
     try:
         data = prompts.parse_json_reply(reply.text, ("steps",))
@@ -168,22 +168,15 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         _retarget_test_goals(ctx, steps, baseline)
     ctx.emit(Planned(run_id=run_id, steps=[dict(s) for s in steps]))
     summary = f"planned {len(steps)} step(s)" if planned else "no usable plan: one step, the task"
-    ctx.emit(  # the plan call's usage, like every step's: summed events equal the run's
+    ctx.emit(
         StepCompleted(
             run_id=run_id,
             step=0,
             attempt=0,
             tier=reply.tier,
-            model=reply.model,
             success=planned,
             detail=summary,
-            prompt_tokens=reply.prompt_tokens,
-            completion_tokens=reply.completion_tokens,
-            latency_s=round(reply.latency_s, 3),
-            ttft_s=round(reply.ttft_s, 3),
             confidence=None,
-            cost_usd=cost,
-            simulated=ctx.simulated and reply.tier == Tier.CLOUD,
             files=[],
         )
     )

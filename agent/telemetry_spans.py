@@ -239,8 +239,6 @@ class EventTracer:
             {
                 "tiercode.success": e.success,
                 "tiercode.detail": e.detail,
-                "tiercode.cost_usd": float(e.cost_usd),
-                "tiercode.simulated": e.simulated,
                 "tiercode.files": e.files,
             }
         )

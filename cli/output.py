@@ -50,7 +50,7 @@ def describe(event: Event, home: Path) -> str | None:
             f"  {i}. {s['goal']} [{', '.join(s['files'])}]" for i, s in enumerate(d["steps"], 1)
         )
     if t == "step.routed":
-        label = "plan" if d["step"] == 0 else f"step {d['step']}"
+        label = _label(d["step"])
         asked = d["signals"].get("forced") or d["signals"].get("policy")
         if d["reason"].startswith("budget") and asked == Tier.CLOUD and d["tier"] == Tier.LOCAL:
             return (
@@ -60,15 +60,16 @@ def describe(event: Event, home: Path) -> str | None:
         return f"{label} → {d['tier']}: {d['reason']}"
     if t == "step.escalated":
         return f"step {d['step']} escalated {d['from_tier']} → {d['to_tier']}: {d['reason']}"
+    if t == "model.call":
+        return (
+            f"  {_label(d['step'])} {d['purpose']} call on {d['tier']} ({d['model']}): "
+            f"{d['prompt_tokens']}+{d['completion_tokens']} tokens, {d['latency_s']:.1f}s, "
+            f"ttft {d['ttft_s']:.2f}s, {usd(Decimal(d['cost_usd']))}"
+        )
     if t == "step.completed":
         conf = "-" if d["confidence"] is None else f"{d['confidence']:.2f}"
         mark = "ok" if d["success"] else "FAILED"
-        label = "plan" if d["step"] == 0 else f"step {d['step']}"
-        return (
-            f"{label} {mark} on {d['tier']} ({d['model']}): {d['prompt_tokens']}+"
-            f"{d['completion_tokens']} tokens, {d['latency_s']:.1f}s, ttft {d['ttft_s']:.2f}s, "
-            f"{usd(Decimal(d['cost_usd']))}, confidence {conf} — {d['detail']}"
-        )
+        return f"{_label(d['step'])} {mark} on {d['tier']}, confidence {conf} — {d['detail']}"
     if t == "approval.needed":
         verdict = "approved" if d["granted"] else "denied"
         return f"command {verdict}: {d['command']} ({d['reason']})"
@@ -83,6 +84,10 @@ def describe(event: Event, home: Path) -> str | None:
             f"{', '.join(c[:8] for c in d['commits']) or 'none'}"
         )
     return None
+
+
+def _label(step: int) -> str:
+    return "plan" if step == 0 else f"step {step}"
 
 
 FORMATS = ("text", "json", "stream-json")

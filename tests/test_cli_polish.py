@@ -77,7 +77,7 @@ def test_the_budget_estimate_assumes_a_realistic_reply(git_repo: Path) -> None:
     assert Decimal(first["cloud_cost_estimate"]) == expected
     # after the plan call: as long as replies have been
     second = routed[1]["signals"]
-    plan_reply = of_type(events, "step.completed")[0]["completion_tokens"]
+    plan_reply = of_type(events, "model.call")[0]["completion_tokens"]
     assert Decimal(second["cloud_cost_estimate"]) == cloud_cost(
         price, second["prompt_tokens"], plan_reply
     )
@@ -88,6 +88,7 @@ def test_a_budget_that_overrides_the_tier_asked_for_is_a_notice(tiercode_home: P
         run_id="r",
         step=1,
         attempt=0,
+        purpose="act",
         tier="local",
         reason="budget low: cloud call ~$0.0010 > $0.0005 left, kept local",
         signals={"policy": "cloud", "forced": None},
@@ -98,6 +99,7 @@ def test_a_budget_that_overrides_the_tier_asked_for_is_a_notice(tiercode_home: P
         run_id="r",
         step=1,
         attempt=0,
+        purpose="act",
         tier="local",
         reason="policy local",
         signals={"policy": "local", "forced": None},

@@ -73,8 +73,8 @@ def test_output_format_json_prints_one_claude_code_shaped_object(finished_run: A
     assert final["run_id"] == completed["run_id"] and final["status"] == "done"
     assert final["total_cost_usd"] == float(completed["total_cost_usd"])
     assert final["usage"]["input_tokens"] == completed["prompt_tokens"]
-    summed = sum(e["prompt_tokens"] for e in events if e["type"] == "step.completed")
-    assert summed == completed["prompt_tokens"]  # the plan's step.completed counts too
+    summed = sum(e["prompt_tokens"] for e in events if e["type"] == "model.call")
+    assert summed == completed["prompt_tokens"]  # the plan's call counts too
 
 
 def test_the_schema_rejects_a_field_it_does_not_know() -> None:

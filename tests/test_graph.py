@@ -91,11 +91,11 @@ def test_two_step_task_completes_with_one_commit_per_step(git_repo: Path) -> Non
     ]
     done = events[-1].to_dict()
     assert done["status"] == "done" and len(done["commits"]) == 2
-    assert {e.to_dict()["schema_version"] for e in events} == {1}
+    assert {e.to_dict()["schema_version"] for e in events} == {2}
     total = Decimal(done["cloud_usd"]) + Decimal(done["local_energy_usd"])
     assert Decimal(done["total_cost_usd"]) == total > 0
     assert done["local_calls"] == 3 and done["cloud_calls"] == 0
-    usage = [e.to_dict() for e in events if e.type == "step.completed"]
+    usage = [e.to_dict() for e in events if e.type == "model.call"]
     assert sum(u["prompt_tokens"] for u in usage) == done["prompt_tokens"]  # plan call included
     assert sum(u["completion_tokens"] for u in usage) == done["completion_tokens"]
     assert cloud.calls == []

@@ -39,7 +39,11 @@ def test_heartbeats_while_a_call_is_silent_then_none_after_the_end() -> None:
     status = io.StringIO()
     progress = Progress(seen.append, interval_s=0.05, status=status)
     progress(started())
-    progress(StepRouted(run_id="r", step=1, attempt=0, tier="local", reason="why", signals={}))
+    progress(
+        StepRouted(
+            run_id="r", step=1, attempt=0, purpose="act", tier="local", reason="why", signals={}
+        )
+    )
     for _ in range(3):
         progress(TokenStreamed(run_id="r", step=1, text="x"))
     time.sleep(0.3)
@@ -60,7 +64,11 @@ def test_no_status_line_without_a_terminal() -> None:
     seen: list[Event] = []
     progress = Progress(seen.append, interval_s=10)
     progress(started())
-    progress(StepRouted(run_id="r", step=1, attempt=0, tier="cloud", reason="why", signals={}))
+    progress(
+        StepRouted(
+            run_id="r", step=1, attempt=0, purpose="act", tier="cloud", reason="why", signals={}
+        )
+    )
     progress(TokenStreamed(run_id="r", step=1, text="x"))
     progress(completed())
     assert [e.type for e in seen] == ["run.started", "step.routed", "token", "run.completed"]

@@ -300,7 +300,11 @@ def test_a_run_that_raises_still_ends_its_spans() -> None:
             cloud_simulated=True,
         )
     )
-    emit(StepRouted(run_id="r1", step=0, attempt=0, tier="local", reason="auto", signals={}))
+    emit(
+        StepRouted(
+            run_id="r1", step=0, attempt=0, purpose="plan", tier="local", reason="auto", signals={}
+        )
+    )
     tracer.close(KeyboardInterrupt())
     spans = list(spans_out.get_finished_spans())
     assert _finished(spans) == ["invoke_agent tiercode", "plan"]

@@ -86,11 +86,11 @@ def test_submitting_a_task_fills_the_plan_and_the_step_table(git_repo: Path) -> 
     assert completed(app).status == "done"
     assert [s.goal for s in app.w.plan.model.steps] == ["create util", "add g"]
     assert [s.state for s in app.w.plan.model.steps] == ["ok", "ok"]
-    assert [str(k.value) for k in app.w.table.rows] == ["0:0", "1:0", "2:0"]
-    assert [cell(app, k, "tier") for k in ("0:0", "1:0", "2:0")] == ["local"] * 3
-    assert cell(app, "1:0", "reason") == "policy local"
-    assert cell(app, "1:0", "model") == "scripted"
-    assert cell(app, "0:0", "step") == "plan"
+    assert [str(k.value) for k in app.w.table.rows] == ["0:0:plan", "1:0:act", "2:0:act"]
+    assert [cell(app, k, "tier") for k in ("0:0:plan", "1:0:act", "2:0:act")] == ["local"] * 3
+    assert cell(app, "1:0:act", "reason") == "policy local"
+    assert cell(app, "1:0:act", "model") == "scripted"
+    assert cell(app, "0:0:plan", "step") == "plan"
     assert not app.task_input.disabled
     assert "def g" in (git_repo / "util.py").read_text()
 
@@ -114,8 +114,8 @@ def test_c_while_planning_forces_the_next_step_to_cloud(git_repo: Path) -> None:
     drive(app, scenario)
     step1 = next(e for e in routed(app) if e.step == 1)
     assert step1.tier == "cloud" and step1.reason == "forced cloud by the user"
-    assert cell(app, "1:0", "tier") == "cloud"
-    assert cell(app, "1:0", "reason") == "forced cloud by the user"
+    assert cell(app, "1:0:act", "tier") == "cloud"
+    assert cell(app, "1:0:act", "reason") == "forced cloud by the user"
     step2 = next(e for e in routed(app) if e.step == 2)
     assert step2.tier == "local"  # forcing is for one step only
     assert len(cloud.calls) == 1 and completed(app).status == "done"
@@ -134,7 +134,7 @@ def test_l_forces_the_next_step_local_under_policy_cloud(git_repo: Path) -> None
 
     drive(app, scenario)
     assert [(e.step, e.tier) for e in routed(app)] == [(0, "cloud"), (1, "local")]
-    assert cell(app, "1:0", "reason") == "forced local by the user"
+    assert cell(app, "1:0:act", "reason") == "forced local by the user"
 
 
 def test_cloud_cannot_be_forced_under_local_only(git_repo: Path) -> None:
@@ -435,7 +435,7 @@ def test_real_run_on_the_embedded_default_models(git_repo: Path) -> None:
     assert app.w.table.row_count >= 2
     assert all(cell(app, str(k.value), "tier") == "local" for k in app.w.table.rows)
     assert app.w.cost.totals == Ledger().run_totals(done.run_id)
-    assert "qwen2.5-coder" in cell(app, "0:0", "model")  # the catalog's name, as everywhere
+    assert "qwen2.5-coder" in cell(app, "0:0:plan", "model")  # the catalog's name, as everywhere
 
 
 def test_keys_work_from_the_first_frame_and_text_typed_in_the_task_field_stays_text(

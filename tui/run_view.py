@@ -15,6 +15,7 @@ from textual.widgets import Sparkline
 from tiercode.agent.events import (
     ApprovalNeeded,
     Event,
+    ModelCalled,
     Planned,
     RunCompleted,
     RunStarted,
@@ -64,6 +65,7 @@ class RunView:
             Planned: self._planned,
             StepRouted: self._step_routed,
             TokenStreamed: lambda e: self.w.stream.feed(e.text),
+            ModelCalled: self._model_called,
             StepCompleted: self._step_completed,
             StepEscalated: self._step_escalated,
             ApprovalNeeded: self._approval_needed,
@@ -96,23 +98,15 @@ class RunView:
     def _step_routed(self, e: StepRouted) -> None:
         self.current_step = e.step
         self.w.plan.routed(e.step, e.tier)
-        self.w.table.routed(e.step, e.attempt, e.tier, e.reason)
+        self.w.table.routed(e.step, e.attempt, e.purpose, e.tier, e.reason)
         self.w.stream.begin(e.step, e.attempt, e.tier)
 
+    def _model_called(self, e: ModelCalled) -> None:
+        self.w.table.called(e)
+        self.refresh_cost("running" if self.plan_size is not None else "planning…")
+
     def _step_completed(self, e: StepCompleted) -> None:
-        self.w.table.filled(
-            e.step,
-            e.attempt,
-            tier_name=e.tier,
-            model=e.model,
-            prompt_tokens=e.prompt_tokens,
-            completion_tokens=e.completion_tokens,
-            latency_s=e.latency_s,
-            ttft_s=e.ttft_s,
-            confidence_used=e.confidence,
-            cost=e.cost_usd,
-            failed="" if e.success else e.detail,
-        )
+        self.w.table.judged(e.step, e.attempt, e.confidence, "" if e.success else e.detail)
         if e.step:  # step 0 is the plan call, not a step of the plan
             self.w.plan.finished(e.step, e.success)
         self.refresh_cost("running")

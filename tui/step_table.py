@@ -1,4 +1,4 @@
-"""One row per model call attempt: where it ran, why, what it took and what it cost."""
+"""One row per model call: where it ran, why, what it took and what it cost."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from tiercode.agent.events import ModelCalled
 from tiercode.tui.format import (
     clip,
     confidence,
@@ -32,7 +33,8 @@ and the reason's own padding; the reason gets the rest of the table's width."""
 
 
 class StepTable(DataTable[Any]):
-    """Rows are keyed `step:attempt`: a route adds the row, the step's result fills it."""
+    """One row per model call, keyed `step:attempt:purpose`: the route adds the row, the
+    call's `model.call` fills in what it took, the step's outcome marks a failed answer."""
 
     DEFAULT_CSS = """
     StepTable { height: 1fr; }
@@ -52,45 +54,43 @@ class StepTable(DataTable[Any]):
         self.clear()
         self.token_counts = []
 
-    def routed(self, step: int, attempt: int, tier_name: str, reason: str) -> None:
-        key = f"{step}:{attempt}"
+    def routed(self, step: int, attempt: int, purpose: str, tier_name: str, reason: str) -> None:
+        key = _key(step, attempt, purpose)
         if key in self.rows:
             return
+        if purpose == "check":
+            reason = f"acceptance check: {reason}"
         reason = clip(reason, max(24, self.size.width - FIXED_WIDTH))
         cells = [step_label(step), str(attempt), tier(tier_name), "…", *[""] * 5, reason]
         self.add_row(*cells, key=key)
         self.move_cursor(row=self.row_count - 1)
 
-    def filled(
-        self,
-        step: int,
-        attempt: int,
-        *,
-        tier_name: str,
-        model: str,
-        prompt_tokens: int,
-        completion_tokens: int,
-        latency_s: float,
-        ttft_s: float | None,
-        confidence_used: float | None,
-        cost: Any,
-        failed: str = "",
-    ) -> None:
-        """Fill a routed row with the call's usage; `failed` marks an attempt that did not hold."""
-        key = f"{step}:{attempt}"
+    def called(self, call: ModelCalled) -> None:
+        """Fill a routed row with what its call took and cost."""
+        key = _key(call.step, call.attempt, call.purpose)
         if key not in self.rows:
-            self.routed(step, attempt, tier_name, "")
+            self.routed(call.step, call.attempt, call.purpose, call.tier, call.route_reason)
         values = {
-            "tier": tier(tier_name),
-            "model": clip(short_model(model), MODEL_WIDTH),
-            "tokens": f"{prompt_tokens}+{completion_tokens}",
-            "latency": seconds(latency_s),
-            "ttft": seconds(ttft_s),
-            "confidence": confidence(confidence_used),
-            "cost": money(cost),
+            "tier": tier(call.tier),
+            "model": clip(short_model(call.model), MODEL_WIDTH),
+            "tokens": f"{call.prompt_tokens}+{call.completion_tokens}",
+            "latency": seconds(call.latency_s),
+            "ttft": seconds(call.ttft_s),
+            "cost": money(call.cost_usd),
         }
-        if failed:
-            values["step"] = Text(step_label(step), style="bold red")
         for column, value in values.items():
             self.update_cell(key, column, value)
-        self.token_counts.append(prompt_tokens + completion_tokens)
+        self.token_counts.append(call.prompt_tokens + call.completion_tokens)
+
+    def judged(self, step: int, attempt: int, confidence_used: float | None, failed: str) -> None:
+        """Show the answer's confidence; `failed` marks an answer that did not hold."""
+        key = _key(step, attempt, "plan" if step == 0 else "act")
+        if key not in self.rows:
+            return
+        self.update_cell(key, "confidence", confidence(confidence_used))
+        if failed:
+            self.update_cell(key, "step", Text(step_label(step), style="bold red"))
+
+
+def _key(step: int, attempt: int, purpose: str) -> str:
+    return f"{step}:{attempt}:{purpose}"

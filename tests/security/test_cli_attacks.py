@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from tiercode.agent import config
-from tiercode.agent.events import Planned, StepCompleted
+from tiercode.agent.events import ModelCalled, Planned, StepCompleted
 from tiercode.agent.ledger import MIGRATIONS, Ledger
 from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Runner, Tiers
+from tiercode.agent.state import Tier
 from tiercode.cli.output import printer
 from tiercode.tools.errors import ExitCode
 
@@ -84,10 +85,18 @@ def test_escape_sequences_in_a_step_detail_never_reach_the_terminal(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     event = StepCompleted(
-        run_id="r1", step=1, attempt=0, tier="local", model="m\x1b[2J", success=True,
-        detail=ATTACK, prompt_tokens=10, completion_tokens=5, latency_s=0.1, ttft_s=0.0,
-        confidence=None, cost_usd=Decimal(0), simulated=False, files=["a\x1b]0;title\x07.py"],
+        run_id="r1", step=1, attempt=0, tier=Tier.LOCAL, success=True, detail=ATTACK,
+        confidence=None, files=["a\x1b]0;title\x07.py"],
     )  # fmt: skip
+    call = ModelCalled(
+        run_id="r1", step=1, attempt=0, purpose="act", tier=Tier.LOCAL, model="m\x1b[2J",
+        route_reason=ATTACK, started=0.0, prompt_tokens=10, cached_tokens=0,
+        completion_tokens=5, latency_s=0.1, ttft_s=0.0, cost_usd=Decimal(0),
+        counterfactual_usd=Decimal(0), simulated=False, incomplete=False, prompt_bytes=40,
+        redactions=0,
+    )  # fmt: skip
+    printer(as_json=False)(call)
+    assert "\x1b" not in capsys.readouterr().out
     printer(as_json=False)(event)
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\x9b" not in out
