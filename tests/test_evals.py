@@ -7,6 +7,7 @@ Harness tests drive the real suites with scripted models that answer by content;
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import subprocess
 import sys
@@ -23,12 +24,23 @@ from tiercode.agent.llm import catalog
 from tiercode.agent.pricing import cloud_cost, price_for
 from tiercode.agent.replies import reply_from
 from tiercode.cli.eval import register
-from tiercode.evals import codegen, harness, humaneval, metrics, repo, report, resweep, sandbox
+from tiercode.evals import (
+    codegen,
+    executor,
+    harness,
+    humaneval,
+    metrics,
+    repo,
+    report,
+    resweep,
+    sandbox,
+)
 from tiercode.evals.policy import Policy, parse
 from tiercode.evals.records import task_from_dict
 from tiercode.evals.routing import Point, cases, curve, routers
 from tiercode.evals.scripted import Canned, CannedTiers
-from tiercode.tools.errors import ConfigError, ExitCode
+from tiercode.evals.tiers import TierSpec
+from tiercode.tools.errors import ConfigError, ExitCode, ModelUnavailable
 
 PRICE = price_for("gpt-4.1-mini")
 
@@ -364,6 +376,52 @@ def test_ray_executor_matches_the_local_executor(tmp_path: Path) -> None:
     assert set(on_ray) == set(local)
     assert [t["task_id"] for t in on_ray["tasks"]] == ["HumanEval/0", "HumanEval/1"]
     assert _untimed(on_ray["tasks"]) == _untimed(local["tasks"])
+
+
+def test_a_cluster_joined_by_address_runs_this_tree_and_setup_errors_come_back_as_such(
+    tmp_path: Path,
+) -> None:
+    ray = pytest.importorskip("ray")
+    with executor.shipped_tree() as env:  # what run_ray ships when it joins an address
+        ray.init(address="local", num_cpus=1, include_dashboard=False, runtime_env=env)
+    try:
+        module = ray.remote(lambda: importlib.import_module("tiercode.evals.executor").__file__)
+        where = ray.get(module.remote())
+        settings, _ = config.load(None, {"local_model": str(tmp_path / "missing.gguf")})
+        spec = TierSpec(settings, tmp_path / "home")
+        with pytest.raises(ModelUnavailable) as caught:  # the worker's error, as itself
+            executor.run("ray", spec, "repo", repo.load()[:1], [Policy("local")], print)
+    finally:
+        ray.shutdown()
+    assert "runtime_resources" in where, f"the worker imported the installed tiercode: {where}"
+    assert type(caught.value) is ModelUnavailable and str(caught.value) == (
+        f"model file not found: {tmp_path / 'missing.gguf'}"
+    )
+
+
+def test_a_failed_ray_worker_is_one_line_with_its_own_error() -> None:
+    pytest.importorskip("ray")
+    from ray.core.generated.common_pb2 import ActorDiedErrorContext
+    from ray.exceptions import ActorDiedError, RayTaskError
+
+    trace = 'Traceback (most recent call last):\n  File "w.py", line 1, in solve\n    go()\n'
+    missing = ModuleNotFoundError("No module named 'tiercode'")
+    init = RayTaskError("__init__", trace + f"ModuleNotFoundError: {missing}", missing,
+                        proctitle="ray::_RayWorker.__init__", pid=41, ip="10.0.0.7")  # fmt: skip
+    died = ActorDiedErrorContext(
+        error_message="The actor is dead because its worker process has died. Worker exit "
+        "type: SYSTEM_ERROR. Some common causes include: (1) the OOM killer, (2) ...",
+        pid=42, node_ip_address="10.0.0.8", class_name="_RayWorker", actor_id=b"a" * 16,
+    )  # fmt: skip
+    assert str(executor.worker_failure(ActorDiedError(init))) == (
+        "a Ray worker (pid 41 on 10.0.0.7) failed: ModuleNotFoundError: No module named 'tiercode'"
+    )
+    assert str(executor.worker_failure(ActorDiedError(died), died=True)) == (
+        "a Ray worker (pid 42 on 10.0.0.8) failed: The actor is dead because its worker process "
+        "has died. Worker exit type: SYSTEM_ERROR. (its output, if any, is above, marked with "
+        "its pid)"
+    )
+    assert isinstance(executor.worker_failure(init), executor.WorkerFailed)
 
 
 def _untimed(value: object) -> object:
