@@ -14,6 +14,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -552,6 +553,48 @@ def test_real_repo_task_with_policy_local(tmp_path: Path) -> None:
     assert outcome["calls"] and {c["tier"] for c in outcome["calls"]} == {"local"}
     assert data["tasks"][0]["detail"]["runs"]["local"]["status"] in ("done", "failed")
     assert data["policies"]["local"]["cloud_usd"] == "0"
+
+
+@pytest.mark.real
+def test_real_model_on_two_ray_workers_gives_the_inline_results(tmp_path: Path) -> None:
+    """Two Ray workers, each loading smollm2-135m itself (greedy, one thread), agree with
+    the inline executor on two repo tasks: pass/fail, route, every call's tokens and the
+    local confidences (`_deterministic`)."""
+    pytest.importorskip("ray")
+    _require("smollm2-135m")
+    flags = {"local_model": "smollm2-135m", "local_threads": 1, "max_steps": 1, "max_tokens": 192}
+    settings, _ = config.load(None, flags)
+    only = ("feature_clamp", "fix_missing_default")
+
+    def run(executor: str = "local", workers: int = 1) -> dict[str, dict[str, Any]]:
+        req = harness.Request("repo", [Policy("local")], settings, only=only, plot=False,
+                              out_dir=tmp_path, executor=executor, workers=workers)  # fmt: skip
+        return {t["task_id"]: _deterministic(t) for t in harness.run(req)[0]["tasks"]}
+
+    inline = run()
+    on_ray = run("ray", workers=2)
+    assert set(on_ray) == set(only) and on_ray == inline
+    assert all(task["calls"] and not task["error"] for task in inline.values())
+
+
+def _deterministic(task: dict[str, Any]) -> dict[str, Any]:
+    """What greedy decoding fixes in a repo task's record: not timings, nor the agent's
+    message or the check's output (temporary paths, pytest's timing); confidences to 1e-6,
+    since llama.cpp may sum a prompt it partly holds in its cache in another order."""
+    outcome, run = task["outcomes"]["local"], task["detail"]["runs"]["local"]
+    return {
+        "passed": outcome["passed"],
+        "claimed_done": outcome["claimed_done"],
+        "route": outcome["route"],
+        "calls": [
+            (c["tier"], c["model"], c["prompt_tokens"], c["completion_tokens"])
+            for c in outcome["calls"]
+        ],
+        "confidence": [(round(c, 6), ok) for c, ok in outcome["confidence"]],
+        "status": run["status"],
+        "exit_code": run["exit_code"],
+        "error": task["error"],
+    }
 
 
 def test_wilson_interval_and_exact_mcnemar() -> None:
