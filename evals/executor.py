@@ -12,16 +12,20 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing
+import re
+import tempfile
+import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import util as mp_util
+from pathlib import Path
 from typing import Any
 
 from tiercode.evals.policy import Policy
 from tiercode.evals.records import PolicyOutcome, TaskResult
 from tiercode.evals.tiers import TierSpec, Workbench
-from tiercode.tools.errors import ConfigError, ModelUnavailable
+from tiercode.tools.errors import ConfigError, ModelUnavailable, TiercodeError
 
 EXECUTORS = ("local", "ray")
 OnResult = Callable[[TaskResult], None]
@@ -108,12 +112,67 @@ def run_pool(
             raise
 
 
+SHIPPED = ("agent", "evals", "tools")
+"""What a Ray worker imports: the evals and the layers under them (pyproject.toml's import
+contract), never the CLI or the TUI."""
+SHIP_EXCLUDES = ["__pycache__", "*.pyc", "evals/results"]
+DEATH_GRACE_S = 1.0
+"""Ray forwards worker output every 0.1 s or so: time for a dead worker's last lines."""
+
+
+class WorkerFailed(TiercodeError):
+    """A Ray worker failed outside any one task: it could not start, or it died."""
+
+
+@contextlib.contextmanager
+def shipped_tree() -> Iterator[dict[str, Any]]:
+    """A `runtime_env` that ships this tree's code to the workers of a cluster joined by
+    address, so they run what this process runs, uncommitted edits included.
+
+    The packages import as `tiercode.agent`, … but live in agent/, …, so a `working_dir`
+    of the repository would not make them importable (it has no tiercode/ folder): they
+    go as one `py_modules` entry, a tiercode/ folder of links to them, which the workers
+    import ahead of any tiercode installed there. Ray zips it within `ray.init`; the
+    links go after. Each node still needs tiercode's dependencies, the models (`tiercode
+    models pull`) and any cloud key in its own environment: none of those is shipped.
+    """
+    source = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="tiercode-ray-") as tmp:
+        package = Path(tmp, "tiercode")
+        package.mkdir()
+        for name in SHIPPED:
+            (package / name).symlink_to(source / name, target_is_directory=True)
+        yield {"py_modules": [str(package)], "excludes": SHIP_EXCLUDES}
+
+
+def worker_failure(exc: Exception, died: bool = False) -> TiercodeError:
+    """One line for a Ray worker's failure in place of Ray's message (a traceback, or a
+    paragraph of possible causes). A tiercode error raised in the worker comes back as
+    itself, with the line and exit code it has in this process; anything else as the
+    worker's last error line and where the worker ran. A worker that `died` (killed,
+    crashed) may have said why on its stderr, which Ray forwards to this terminal."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, TiercodeError):
+        return cause
+    text = str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    last = (lines[-1] if lines else type(exc).__name__).split(" Some common causes")[0]
+    pid, ip = re.search(r"\bpid[=:] ?(\d+)", text), re.search(r"\bip[=:] ?([^\s,)]+)", text)
+    where = f" (pid {pid[1]}{f' on {ip[1]}' if ip else ''})" if pid else ""
+    note = " (its output, if any, is above, marked with its pid)" if died else ""
+    return WorkerFailed(f"a Ray worker{where} failed: {last}{note}")
+
+
 def run_ray(
     spec: TierSpec, suite: str, tasks: Sequence[Any], policies: Sequence[Policy],
     on_result: OnResult, workers: int, address: str | None = None,
 ) -> None:  # fmt: skip
-    """One Ray actor per worker, each holding its own models; joins `address` or starts a
-    local cluster (and stops only a cluster it started)."""
+    """One Ray actor per worker, each holding its own models. Joins `address`, shipping
+    this tree to it (`shipped_tree`), or starts a local cluster, whose workers start from
+    this interpreter and venv and so import this tree already: nothing is shipped there.
+    A Ray session this process already has is used as it is. Stops only a cluster it
+    started. Workers' output reaches this terminal marked with their pid (a healthy run
+    prints none); a failed worker ends the run with one line (`worker_failure`)."""
     try:
         import ray
         from ray.util import ActorPool
@@ -121,10 +180,11 @@ def run_ray(
         raise ConfigError("--executor ray needs Ray: pip install 'tiercode[ray]'") from None
     started = not ray.is_initialized()
     if started:
-        ray.init(
-            address=address, num_cpus=None if address else max(workers, 1),
-            include_dashboard=False, log_to_driver=False,
-        )  # fmt: skip
+        with shipped_tree() if address else contextlib.nullcontext() as runtime_env:
+            ray.init(
+                address=address, num_cpus=None if address else max(workers, 1),
+                include_dashboard=False, log_to_driver=True, runtime_env=runtime_env,
+            )  # fmt: skip
     actor_cls: Any = ray.remote(num_cpus=1)(_RayWorker)
     actors: list[Any] = [actor_cls.remote(spec) for _ in range(max(workers, 1))]
     try:
@@ -133,6 +193,11 @@ def run_ray(
             lambda a, t: a.solve.remote(suite, t, list(policies)), list(tasks)
         ):
             on_result(result)
+    except ray.exceptions.RayError as exc:
+        died = isinstance(exc, ray.exceptions.RayActorError) and not exc.actor_init_failed
+        if died:
+            time.sleep(DEATH_GRACE_S)
+        raise worker_failure(exc, died) from None
     finally:
         with contextlib.suppress(Exception):  # an actor that died has nothing left to stop
             ray.get([a.close.remote() for a in actors])
@@ -143,16 +208,22 @@ def run_ray(
 
 
 class _RayWorker:
-    """Made a Ray actor at run time, so importing this module never needs Ray."""
+    """Made a Ray actor at run time, so importing this module never needs Ray. Its models
+    are built by the first task, so a setup error (a missing model) reaches the driver
+    as a task's error, which keeps its type, not as an actor that died."""
 
     def __init__(self, spec: TierSpec) -> None:
-        self.bench = Workbench(spec)
+        self.spec = spec
+        self.bench: Workbench | None = None
 
     def solve(self, suite: str, task: Any, policies: list[Policy]) -> TaskResult:
+        if self.bench is None:
+            self.bench = Workbench(self.spec)
         return solve_one(self.bench, suite, task, policies)
 
     def close(self) -> None:
-        self.bench.close()
+        if self.bench is not None:
+            self.bench.close()
 
 
 def run(

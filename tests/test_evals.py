@@ -7,12 +7,14 @@ Harness tests drive the real suites with scripted models that answer by content;
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -23,12 +25,23 @@ from tiercode.agent.llm import catalog
 from tiercode.agent.pricing import cloud_cost, price_for
 from tiercode.agent.replies import reply_from
 from tiercode.cli.eval import register
-from tiercode.evals import codegen, harness, humaneval, metrics, repo, report, resweep, sandbox
+from tiercode.evals import (
+    codegen,
+    executor,
+    harness,
+    humaneval,
+    metrics,
+    repo,
+    report,
+    resweep,
+    sandbox,
+)
 from tiercode.evals.policy import Policy, parse
 from tiercode.evals.records import task_from_dict
 from tiercode.evals.routing import Point, cases, curve, routers
 from tiercode.evals.scripted import Canned, CannedTiers
-from tiercode.tools.errors import ConfigError, ExitCode
+from tiercode.evals.tiers import TierSpec
+from tiercode.tools.errors import ConfigError, ExitCode, ModelUnavailable
 
 PRICE = price_for("gpt-4.1-mini")
 
@@ -366,6 +379,52 @@ def test_ray_executor_matches_the_local_executor(tmp_path: Path) -> None:
     assert _untimed(on_ray["tasks"]) == _untimed(local["tasks"])
 
 
+def test_a_cluster_joined_by_address_runs_this_tree_and_setup_errors_come_back_as_such(
+    tmp_path: Path,
+) -> None:
+    ray = pytest.importorskip("ray")
+    with executor.shipped_tree() as env:  # what run_ray ships when it joins an address
+        ray.init(address="local", num_cpus=1, include_dashboard=False, runtime_env=env)
+    try:
+        module = ray.remote(lambda: importlib.import_module("tiercode.evals.executor").__file__)
+        where = ray.get(module.remote())
+        settings, _ = config.load(None, {"local_model": str(tmp_path / "missing.gguf")})
+        spec = TierSpec(settings, tmp_path / "home")
+        with pytest.raises(ModelUnavailable) as caught:  # the worker's error, as itself
+            executor.run("ray", spec, "repo", repo.load()[:1], [Policy("local")], print)
+    finally:
+        ray.shutdown()
+    assert "runtime_resources" in where, f"the worker imported the installed tiercode: {where}"
+    assert type(caught.value) is ModelUnavailable and str(caught.value) == (
+        f"model file not found: {tmp_path / 'missing.gguf'}"
+    )
+
+
+def test_a_failed_ray_worker_is_one_line_with_its_own_error() -> None:
+    pytest.importorskip("ray")
+    from ray.core.generated.common_pb2 import ActorDiedErrorContext
+    from ray.exceptions import ActorDiedError, RayTaskError
+
+    trace = 'Traceback (most recent call last):\n  File "w.py", line 1, in solve\n    go()\n'
+    missing = ModuleNotFoundError("No module named 'tiercode'")
+    init = RayTaskError("__init__", trace + f"ModuleNotFoundError: {missing}", missing,
+                        proctitle="ray::_RayWorker.__init__", pid=41, ip="10.0.0.7")  # fmt: skip
+    died = ActorDiedErrorContext(
+        error_message="The actor is dead because its worker process has died. Worker exit "
+        "type: SYSTEM_ERROR. Some common causes include: (1) the OOM killer, (2) ...",
+        pid=42, node_ip_address="10.0.0.8", class_name="_RayWorker", actor_id=b"a" * 16,
+    )  # fmt: skip
+    assert str(executor.worker_failure(ActorDiedError(init))) == (
+        "a Ray worker (pid 41 on 10.0.0.7) failed: ModuleNotFoundError: No module named 'tiercode'"
+    )
+    assert str(executor.worker_failure(ActorDiedError(died), died=True)) == (
+        "a Ray worker (pid 42 on 10.0.0.8) failed: The actor is dead because its worker process "
+        "has died. Worker exit type: SYSTEM_ERROR. (its output, if any, is above, marked with "
+        "its pid)"
+    )
+    assert isinstance(executor.worker_failure(init), executor.WorkerFailed)
+
+
 def _untimed(value: object) -> object:
     """The value without wall-clock fields (`*_s`, and local energy, which is priced from
     the time taken), which differ from run to run."""
@@ -494,6 +553,48 @@ def test_real_repo_task_with_policy_local(tmp_path: Path) -> None:
     assert outcome["calls"] and {c["tier"] for c in outcome["calls"]} == {"local"}
     assert data["tasks"][0]["detail"]["runs"]["local"]["status"] in ("done", "failed")
     assert data["policies"]["local"]["cloud_usd"] == "0"
+
+
+@pytest.mark.real
+def test_real_model_on_two_ray_workers_gives_the_inline_results(tmp_path: Path) -> None:
+    """Two Ray workers, each loading smollm2-135m itself (greedy, one thread), agree with
+    the inline executor on two repo tasks: pass/fail, route, every call's tokens and the
+    local confidences (`_deterministic`)."""
+    pytest.importorskip("ray")
+    _require("smollm2-135m")
+    flags = {"local_model": "smollm2-135m", "local_threads": 1, "max_steps": 1, "max_tokens": 192}
+    settings, _ = config.load(None, flags)
+    only = ("feature_clamp", "fix_missing_default")
+
+    def run(executor: str = "local", workers: int = 1) -> dict[str, dict[str, Any]]:
+        req = harness.Request("repo", [Policy("local")], settings, only=only, plot=False,
+                              out_dir=tmp_path, executor=executor, workers=workers)  # fmt: skip
+        return {t["task_id"]: _deterministic(t) for t in harness.run(req)[0]["tasks"]}
+
+    inline = run()
+    on_ray = run("ray", workers=2)
+    assert set(on_ray) == set(only) and on_ray == inline
+    assert all(task["calls"] and not task["error"] for task in inline.values())
+
+
+def _deterministic(task: dict[str, Any]) -> dict[str, Any]:
+    """What greedy decoding fixes in a repo task's record: not timings, nor the agent's
+    message or the check's output (temporary paths, pytest's timing); confidences to 1e-6,
+    since llama.cpp may sum a prompt it partly holds in its cache in another order."""
+    outcome, run = task["outcomes"]["local"], task["detail"]["runs"]["local"]
+    return {
+        "passed": outcome["passed"],
+        "claimed_done": outcome["claimed_done"],
+        "route": outcome["route"],
+        "calls": [
+            (c["tier"], c["model"], c["prompt_tokens"], c["completion_tokens"])
+            for c in outcome["calls"]
+        ],
+        "confidence": [(round(c, 6), ok) for c, ok in outcome["confidence"]],
+        "status": run["status"],
+        "exit_code": run["exit_code"],
+        "error": task["error"],
+    }
 
 
 def test_wilson_interval_and_exact_mcnemar() -> None:
