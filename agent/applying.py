@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tiercode.agent import replies
 from tiercode.agent.context import RunContext
 from tiercode.agent.events import ApprovalNeeded
 from tiercode.agent.state import AgentState, Step
 from tiercode.agent.step_view import FILE_CHARS
 from tiercode.tools import command_policy, rename, shell
+from tiercode.tools.edits import Edit
 from tiercode.tools.errors import TiercodeError
 
 
@@ -25,7 +25,7 @@ def apply_edits(
     if not edits:
         return touched, "the reply had no edits"
     for raw in edits:
-        edit = replies.Edit(**raw)
+        edit = Edit(**raw)
         try:
             rel = ctx.files.relative(edit.path)
         except TiercodeError as exc:
@@ -38,11 +38,7 @@ def apply_edits(
         if rel not in before:
             before[rel] = real.read_bytes() if real.is_file() else None
         try:
-            source = real.read_bytes().decode("utf-8") if real.is_file() else None
-            shown_whole = source is None or len(source) <= FILE_CHARS  # else an outline
-            ctx.files.write(rel, replies.apply(edit, source, rel, whole=shown_whole))
-        except UnicodeDecodeError:
-            return touched, f"{rel} is not UTF-8 text; tiercode does not edit it"
+            ctx.files.apply_edit(edit, whole_up_to=FILE_CHARS)
         except TiercodeError as exc:
             return touched, str(exc)
         if rel not in touched:

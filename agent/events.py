@@ -27,17 +27,18 @@ class Event:
     ts: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
-        body = {k: _plain(v) for k, v in asdict(self).items()}
+        body = {k: plain(v) for k, v in asdict(self).items()}
         return {"type": self.type, "schema_version": SCHEMA_VERSION, **body}
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """`value` as JSON data: money and enums as strings, containers walked."""
     if isinstance(value, Decimal | StrEnum):
         return str(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 

@@ -1,11 +1,12 @@
 """The graph's nodes after planning (see `planning` for localize and plan): small
 functions from state to a partial update.
 
-localize → plan → route → act → verify →
+localize → plan → route → act → (verify | reject) →
     (advance → route | resample → route | escalate → route | finish).
-A failed answer is first sampled again from the same prompt (checks pick the candidate,
-not the model's own word), then the step is retried with the failure shown, one tier up
-under `auto`.
+`reject` is the confidence gate: an unsure answer that no check would judge is turned
+down before it is applied. A failed answer is first sampled again from the same prompt
+(checks pick the candidate, not the model's own word), then the step is retried with the
+failure shown, one tier up under `auto`.
 Side effects happen only in `verify` and `finish` and are idempotent on resume: a step
 that already has its commit is not applied again.
 """
@@ -104,6 +105,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         parsed = reply_parser.parse(reply.text, files)
         action["edits"] = [dataclasses.asdict(e) for e in parsed.edits]
         action["command"] = parsed.command
+        action["ignored"] = parsed.ignored
         stated = parsed.confidence
     except ValueError as exc:
         action["error"] = str(exc)
@@ -132,8 +134,8 @@ def _reply_room(messages: list[dict[str, str]]) -> int:
 def _check(
     ctx: RunContext, state: AgentState, touched: list[str], before: dict[str, bytes | None]
 ) -> verification.StepCheck:
-    """Verify an applied step; the confidence gate applies only where no test could judge
-    the change, so a local answer that the tests accept is never thrown away."""
+    """Verify an applied step: compile, import, the tests, and on the last step an
+    acceptance check where no test shows the change."""
     texts = {
         rel: None if data is None else data.decode("utf-8", "replace")
         for rel, data in before.items()
@@ -160,7 +162,6 @@ def _check(
             )
         )
     )
-    checked = False
     if (
         not verdict.failure
         and not shown_by_tests
@@ -170,12 +171,6 @@ def _check(
     ):
         # Tests that passed before and pass now show nothing broke, not that it is done.
         verdict.failure = _acceptance(ctx, state, code, verdict.evidence)
-        checked = True
-    gate = state["decision"].get("gate")
-    used = state.get("action", {}).get("confidence", {}).get("used")
-    tested = verdict.tests is not None or checked
-    if not verdict.failure and not tested and gate is not None and used is not None and used < gate:
-        verdict.failure = f"low confidence {used:.2f} < {gate:.2f} and no test to confirm it"
     return verdict
 
 
@@ -262,7 +257,7 @@ def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
         "attempt": attempt,
         "tier": tier.value,
         "success": success,
-        "detail": out.failure or "applied, verified and committed",
+        "detail": out.failure or "applied, verified and committed" + _left_out(action),
         "confidence": scores.get("used"),
         "files": out.touched,
     }
@@ -279,6 +274,43 @@ def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
         )
     )
     return record
+
+
+def after_act(state: AgentState, runtime: Runtime[RunContext]) -> str:
+    """The confidence gate, before anything is applied: an `auto` answer below its gate
+    that no test or acceptance check would judge is turned down unseen. An answer that a
+    check will judge goes on, so the checks decide, not the model's word, and a local
+    answer that the tests accept is never thrown away."""
+    action, gate = state.get("action", {}), state["decision"].get("gate")
+    used = action.get("confidence", {}).get("used")
+    if action.get("error") or gate is None or used is None or used >= gate:
+        return "verify"
+    return "verify" if _will_be_checked(_ctx(runtime), state) else "reject"
+
+
+def _will_be_checked(ctx: RunContext, state: AgentState) -> bool:
+    """Whether `_check` will run the tests (the repo had a test run before) or, on the
+    last step with Python code changed, an acceptance check."""
+    if state.get("baseline") is not None:
+        return True
+    last = state["step"] + 1 == len(state["plan"])
+    done = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
+    code = [*done, *(e["path"] for e in state.get("action", {}).get("edits", []))]
+    return last and ctx.settings.acceptance_check and any(f.endswith(".py") for f in code)
+
+
+def reject(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Record an answer the confidence gate turned down; nothing was applied."""
+    gate, used = state["decision"]["gate"], state["action"]["confidence"]["used"]
+    out = _Outcome(failure=f"low confidence {used:.2f} < {gate:.2f} and no test to confirm it")
+    return {"records": [_report(_ctx(runtime), state, out)], "feedback": out.failure}
+
+
+def _left_out(action: dict[str, Any]) -> str:
+    """Blocks the parser dropped because their files are outside the step, said out loud."""
+    if ignored := action.get("ignored"):
+        return f" (left out its edits to {', '.join(ignored)}: not files of this step)"
+    return ""
 
 
 def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -309,6 +341,11 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 def after_verify(state: AgentState, runtime: Runtime[RunContext]) -> str:
     if state["records"][-1]["success"]:
         return "advance" if state["step"] + 1 < len(state["plan"]) else "finish"
+    return after_failure(state, runtime)
+
+
+def after_failure(state: AgentState, runtime: Runtime[RunContext]) -> str:
+    """Another sample, then a new round with the failure shown, then give up."""
     samples = _ctx(runtime).settings.samples
     if state.get("sample", 0) + 1 < samples:
         return "resample"

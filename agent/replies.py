@@ -1,5 +1,5 @@
-"""The plain-text reply format of an act step: what the model is told, how edits are written
-in it, and how an edit is applied to a file.
+"""The plain-text reply format of an act step: what the model is told and how edits are
+written in it (applying one is `tools/edits.py`).
 
 Code travels in fenced blocks, not escaped inside JSON strings, so no grammar slows local
 decoding and a small model writes code the way it was trained to. Reading a reply back is
@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Literal
 
-from tiercode.tools.definitions import looks_whole
-from tiercode.tools.outline import restore_docstrings
-from tiercode.tools.search_replace import EditFailed, apply_search_replace
-from tiercode.tools.splice import splice
+from tiercode.tools.edits import Edit, ended
 
 SEARCH_REPLACE_BLOCK = """\
 <<<<<<< SEARCH
@@ -72,17 +67,6 @@ FENCE_LANGUAGES = {
 }
 
 
-@dataclass(frozen=True)
-class Edit:
-    """One change to one file: new code for it, or an aider-style search/replace pair."""
-
-    path: str
-    kind: Literal["code", "search_replace"]
-    code: str = ""
-    search: str = ""
-    replace: str = ""
-
-
 def format_reply(edits: Sequence[Edit], confidence: int | None = None) -> str:
     """Write edits in the reply format; the inverse of `reply_parser.parse` for code without
     ``` lines."""
@@ -104,53 +88,6 @@ def reply_from(changes: Sequence[Mapping[str, str]], confidence: int | None = 90
     return format_reply(edits, confidence)
 
 
-def apply(edit: Edit, source: str | None, path: str, whole: bool = True) -> str:
-    """The new content of `path` after `edit`; `source` is None when the file does not exist.
-
-    Python code is spliced by definition unless it reads as the whole new file; any other
-    code replaces the file. `whole=False` (a large file the model saw only in outline)
-    forbids replacing the file: code is always spliced, and a non-Python block is refused.
-    Raises EditFailed when the edit cannot be applied or would change nothing (so the
-    model hears why, instead of a step with nothing to commit).
-    """
-    new = _apply_edit(edit, source, path, whole)
-    if new == source:
-        raise EditFailed(f"the edit to {path} changes nothing: it repeats what is there")
-    return new
-
-
-def _apply_edit(edit: Edit, source: str | None, path: str, whole: bool) -> str:
-    if edit.kind == "search_replace":
-        return _apply_search_replace(edit, source, path)
-    code = _ended(edit.code.replace("\r\n", "\n"))
-    if not source or not source.strip():
-        return code
-    python = path.endswith((".py", ".pyi"))
-    if python:
-        code = restore_docstrings(code, source)
-    if not whole and not python:
-        raise EditFailed(
-            f"{path} is too large to send whole; change it with a search/replace block"
-        )
-    if not python or (whole and looks_whole(source, code)):
-        return code.replace("\n", "\r\n") if "\r\n" in source else code
-    return splice(source, code, path)
-
-
-def _apply_search_replace(edit: Edit, source: str | None, path: str) -> str:
-    if source is None or not source.strip():
-        if edit.search.strip():
-            state = "does not exist" if source is None else "is empty"
-            raise EditFailed(f"{path} {state}; use an empty search block to create it")
-        return edit.replace
-    if not edit.search.strip():
-        raise EditFailed(
-            f"{path} already exists and is not empty; the search block must quote the lines "
-            "to replace"
-        )
-    return apply_search_replace(path, source, edit.search, edit.replace)[0]
-
-
 def show_file(path: str, text: str) -> str:
     """A file's text in the shape of a reply that sends it whole."""
     return _format_edit(Edit(path, "code", code=text))
@@ -158,15 +95,10 @@ def show_file(path: str, text: str) -> str:
 
 def _format_edit(edit: Edit) -> str:
     if edit.kind == "search_replace":
-        search, replace = _ended(edit.search), _ended(edit.replace)
+        search, replace = ended(edit.search), ended(edit.replace)
         return f"{edit.path}\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE"
-    code = _ended(edit.code)
+    code = ended(edit.code)
     runs = [len(m.group(1)) for m in re.finditer(r"^[ \t]*(`{3,})", code, re.MULTILINE)]
     fence = "`" * max([3, *(n + 1 for n in runs)])
     language = FENCE_LANGUAGES.get(PurePosixPath(edit.path).suffix, "")
     return f"{edit.path}\n{fence}{language}\n{code}{fence}"
-
-
-def _ended(text: str) -> str:
-    """`text` ending in a newline, unless it is empty."""
-    return text if text.endswith("\n") or not text else text + "\n"

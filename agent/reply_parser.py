@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from tiercode.agent.replies import FENCE_LANGUAGES, Edit
+from tiercode.agent.replies import FENCE_LANGUAGES
+from tiercode.tools.edits import Edit
 from tiercode.tools.repomap import is_test_file
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([^`\s]*)[^`]*$")

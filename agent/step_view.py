@@ -10,6 +10,7 @@ from tiercode.agent import prompts, replies
 from tiercode.agent.context import RunContext
 from tiercode.agent.state import AgentState
 from tiercode.tools.checks import TestRun
+from tiercode.tools.edits import Edit
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, imports, outline
 from tiercode.tools.repomap import symbols
@@ -90,5 +91,5 @@ def _previous_attempt(state: AgentState) -> str:
     edits = state.get("action", {}).get("edits") if state.get("attempt") else None
     if not edits or not state.get("feedback"):
         return ""
-    text = replies.format_reply([replies.Edit(**e) for e in edits])
+    text = replies.format_reply([Edit(**e) for e in edits])
     return truncate_middle(text, prompts.OUTPUT_CHARS)

@@ -39,6 +39,7 @@ from tiercode.agent.runner import Runner, Tiers
 from tiercode.agent.step_view import FILE_CHARS
 from tiercode.evals import realcode_suite
 from tiercode.evals import repo as repo_suite
+from tiercode.tools import edits
 from tiercode.tools.search_replace import EditFailed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +79,7 @@ def judge(task: Any, repo: Path, files: list[str], text: str) -> str:
     for edit in parsed.edits:
         source = (copy / edit.path).read_text() if (copy / edit.path).exists() else None
         try:
-            new = replies.apply(edit, source, edit.path, whole=len(source or "") <= FILE_CHARS)
+            new = edits.new_text(edit, source, edit.path, whole=len(source or "") <= FILE_CHARS)
         except EditFailed as exc:
             why = str(exc)
             if "changes nothing" in why:
@@ -141,7 +142,9 @@ def main() -> None:
             "answers": n,
             "passed": counts[arm]["pass"],
             "echo": counts[arm]["echo"],
-            "did_not_parse_or_apply": sum(counts[arm][k] for k in ("no-block", "syntax", "apply")),
+            "did_not_parse_or_apply": sum(
+                counts[arm][k] for k in ("no-block", "other", "syntax", "apply")
+            ),
             "syntax": counts[arm]["syntax"],
             "completion_tokens": tokens[arm],
             "tokens_per_pass": round(tokens[arm] / counts[arm]["pass"])

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tiercode.agent.events import plain
+
 
 @dataclass
 class Call:
@@ -60,18 +62,8 @@ class TaskResult:
     """Set when the task could not be run at all (it then counts as failed)."""
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def task_to_dict(task: TaskResult) -> dict[str, Any]:
-    return _plain(asdict(task))  # type: ignore[no-any-return]
+    return plain(asdict(task))  # type: ignore[no-any-return]
 
 
 def _pairs(raw: list[Any]) -> list[tuple[float, bool]]:

@@ -118,6 +118,22 @@ def test_a_failing_test_is_fixed_in_the_code_under_test_never_in_the_test(
     assert head(git_repo) != start
 
 
+def test_edits_to_a_test_beside_the_fix_are_left_out_and_said_so(git_repo: Path) -> None:
+    commit(git_repo, BUGGY)
+    weak_test = "def test_nothing():\n    pass\n"
+    fix_and_weaken = reply_from(
+        [
+            {"path": "calc/ops.py", "search": "", "replace": FIXED_SUB},
+            {"path": "tests/test_ops.py", "search": "", "replace": weak_test},
+        ]
+    )
+    outcome, events, _ = run(git_repo, "the test suite fails, please fix the bug", [fix_and_weaken])
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert (git_repo / "tests/test_ops.py").read_text() == BUGGY["tests/test_ops.py"]
+    detail = step_results(events)[0]["detail"]
+    assert detail.endswith("(left out its edits to tests/test_ops.py: not files of this step)")
+
+
 def test_the_run_fails_and_the_branch_is_left_as_found_while_tests_still_fail(
     git_repo: Path,
 ) -> None:

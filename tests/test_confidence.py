@@ -54,9 +54,10 @@ def test_fit_threshold_meets_targets() -> None:
 
 @pytest.mark.real
 def test_a_real_local_reply_parses_applies_and_carries_its_signals() -> None:
-    from tiercode.agent import prompts, replies, reply_parser
+    from tiercode.agent import prompts, reply_parser
     from tiercode.agent.llm import catalog
     from tiercode.agent.llm.models import LocalModel
+    from tiercode.tools import edits
 
     source = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n"
     model = LocalModel(catalog.resolve("qwen2.5-coder-0.5b"), n_ctx=2048)
@@ -70,7 +71,7 @@ def test_a_real_local_reply_parses_applies_and_carries_its_signals() -> None:
     assert reply.logprobs and reply.tokens and len(reply.logprobs) == len(reply.tokens)
     assert all(lp <= 0 for lp in reply.logprobs)
     parsed = reply_parser.parse(reply.text, ["calc.py"])
-    new = replies.apply(parsed.edits[0], source, "calc.py")
+    new = edits.new_text(parsed.edits[0], source, "calc.py")
     compile(new, "calc.py", "exec")
     self_score = c.self_confidence(parsed.confidence)
     lp_score = c.logprob_confidence(reply.tokens, reply.logprobs)

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tiercode.agent.replies import FORMAT_RULES, Edit, apply, format_reply
+from tiercode.agent.replies import FORMAT_RULES, format_reply
 from tiercode.agent.reply_parser import parse
 from tiercode.tools.definitions import looks_whole
+from tiercode.tools.edits import Edit
+from tiercode.tools.edits import new_text as apply
 from tiercode.tools.search_replace import EditFailed
 from tiercode.tools.splice import splice
 

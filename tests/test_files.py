@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tiercode.tools.edits import Edit
 from tiercode.tools.errors import PathOutsideRepo, TiercodeError
 from tiercode.tools.files import BinaryFile, RepoFiles, glob_matches
-from tiercode.tools.search_replace import EditFailed
+from tiercode.tools.search_replace import EditFailed, apply_search_replace
 from tiercode.tools.text import truncate_middle
 
 
@@ -141,11 +142,17 @@ class Greeter:
 """
 
 
+def replace_in(files: RepoFiles, path: str, search: str, replace: str) -> None:
+    """One search/replace block applied through the agent's one edit path."""
+    edit = Edit(path, "search_replace", search=search, replace=replace)
+    files.apply_edit(edit, whole_up_to=100_000)
+
+
 def test_edit_exact(tmp_path: Path) -> None:
     files = RepoFiles(tmp_path)
     files.write("g.py", CODE)
-    result = files.edit("g.py", 'return "bye"', 'return "goodbye"')
-    assert (result.strategy, result.line) == ("exact", 6)
+    assert apply_search_replace("g.py", CODE, 'return "bye"', "x")[1:] == ("exact", 6)
+    replace_in(files, "g.py", 'return "bye"', 'return "goodbye"')
     assert files.read("g.py") == CODE.replace('"bye"', '"goodbye"')
 
 
@@ -154,8 +161,8 @@ def test_edit_whitespace_tolerant_reindents_the_replacement(tmp_path: Path) -> N
     files.write("g.py", CODE)
     search = 'def hello(self):   \n    return "hello"\n'  # unindented, trailing spaces
     replace = 'def hello(self, name):\n    return f"hello {name}"\n'
-    result = files.edit("g.py", search, replace)
-    assert (result.strategy, result.line) == ("whitespace", 2)
+    assert apply_search_replace("g.py", CODE, search, replace)[1:] == ("whitespace", 2)
+    replace_in(files, "g.py", search, replace)
     assert files.read("g.py") == CODE.replace(
         '    def hello(self):\n        return "hello"\n',
         '    def hello(self, name):\n        return f"hello {name}"\n',
@@ -165,8 +172,7 @@ def test_edit_whitespace_tolerant_reindents_the_replacement(tmp_path: Path) -> N
 def test_edit_whitespace_tolerant_when_the_block_is_indented_more(tmp_path: Path) -> None:
     files = RepoFiles(tmp_path)
     files.write("f.py", "def f():\n    return 1\n")
-    result = files.edit("f.py", "    def f():\n        return 1", "    def f():\n        return 2")
-    assert result.strategy == "whitespace"
+    replace_in(files, "f.py", "    def f():\n        return 1", "    def f():\n        return 2")
     assert files.read("f.py") == "def f():\n    return 2\n"
 
 
@@ -174,18 +180,18 @@ def test_edit_ambiguous_fails_and_changes_nothing(tmp_path: Path) -> None:
     files = RepoFiles(tmp_path)
     files.write("g.py", CODE)
     with pytest.raises(EditFailed, match=r"matches 2 places.*lines 3, 6"):
-        files.edit("g.py", "        return", "        yield")
+        replace_in(files, "g.py", "        return", "        yield")
     assert files.read("g.py") == CODE
     files.write("p.py", "if a:\n    pass\nif b:\n        pass\n")
     with pytest.raises(EditFailed, match=r"2 places in p.py when whitespace is ignored"):
-        files.edit("p.py", "pass  \n", "return\n")
+        replace_in(files, "p.py", "pass  \n", "return\n")
 
 
 def test_edit_no_match_shows_the_closest_lines(tmp_path: Path) -> None:
     files = RepoFiles(tmp_path)
     files.write("g.py", CODE)
     with pytest.raises(EditFailed) as info:
-        files.edit("g.py", 'def hello(self):\n    return "hallo"', "x")
+        replace_in(files, "g.py", 'def hello(self):\n    return "hallo"', "x")
     message = str(info.value)
     assert "not found in g.py" in message
     assert "Closest lines (2-3" in message
@@ -195,13 +201,12 @@ def test_edit_no_match_shows_the_closest_lines(tmp_path: Path) -> None:
 
 def test_edit_creates_a_missing_file_with_an_empty_search(tmp_path: Path) -> None:
     files = RepoFiles(tmp_path)
-    result = files.edit("pkg/new.py", "", "x = 1\n")
-    assert result.strategy == "create"
+    replace_in(files, "pkg/new.py", "", "x = 1\n")
     assert files.read("pkg/new.py") == "x = 1\n"
     with pytest.raises(EditFailed, match="not empty"):
-        files.edit("pkg/new.py", "", "y = 2\n")
+        replace_in(files, "pkg/new.py", "", "y = 2\n")
     with pytest.raises(EditFailed, match="does not exist"):
-        files.edit("pkg/other.py", "x", "y")
+        replace_in(files, "pkg/other.py", "x", "y")
 
 
 def test_list_without_git_skips_the_git_dir(repo: Path) -> None:

@@ -13,13 +13,12 @@ import errno
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
+from tiercode.tools.edits import Edit, new_text
 from tiercode.tools.errors import PathOutsideRepo, TiercodeError
-from tiercode.tools.search_replace import EditFailed, Strategy, apply_search_replace
 
 BINARY_SNIFF_BYTES = 8192
 """A file with a NUL byte in this many leading bytes is treated as binary (git's own rule)."""
@@ -39,16 +38,6 @@ class BinaryFile(FileToolError):
 class NotUtf8(FileToolError):
     """The file is not UTF-8 text: decoding it would replace bytes with U+FFFD, and writing
     that back would corrupt it, so the agent neither reads nor edits it."""
-
-
-@dataclass(frozen=True)
-class EditResult:
-    """What an applied edit did, so the agent can report which matching strategy was needed."""
-
-    path: str
-    strategy: Strategy
-    line: int
-    """1-based line where the replacement starts."""
 
 
 def glob_matches(pattern: str, rel_path: str) -> bool:
@@ -155,32 +144,15 @@ class RepoFiles:
                 os.close(dir_fd)
         return real
 
-    def edit(self, path: str, search: str, replace: str) -> EditResult:
-        """Apply one search/replace block: exact match first, then a whitespace-tolerant one.
-
-        An empty `search` creates a file that does not exist (or fills an empty one).
-        Raises EditFailed when the block matches nowhere or more than once, and NotUtf8 for a
-        file in another encoding, which is left byte for byte as it was.
-        """
-        real = self.resolve(path)
-        rel = real.relative_to(self.root).as_posix()
-        if not real.exists():
-            if search.strip():
-                raise EditFailed(f"{rel} does not exist; use an empty search block to create it")
-            self.write(rel, replace)
-            return EditResult(rel, "create", 1)
-        content = self._read_all(rel)
-        if not search.strip():
-            if content.strip():
-                raise EditFailed(
-                    f"{rel} already exists and is not empty; the search block must quote the "
-                    "lines to replace"
-                )
-            self.write(rel, replace)
-            return EditResult(rel, "create", 1)
-        new, strategy, line = apply_search_replace(rel, content, search, replace)
-        self.write(rel, new)
-        return EditResult(rel, strategy, line)
+    def apply_edit(self, edit: Edit, *, whole_up_to: int) -> None:
+        """Apply one edit to its file (`edits.new_text`). A file of at most `whole_up_to`
+        characters was shown whole, so code may replace all of it; a larger one was shown
+        in part and is only spliced. Raises a TiercodeError (EditFailed, NotUtf8, …) whose
+        message is meant for the model; the file is then left as it was."""
+        rel = self.relative(edit.path)
+        source = self._read_all(rel) if self.resolve(rel).is_file() else None
+        whole = source is None or len(source) <= whole_up_to
+        self.write(rel, new_text(edit, source, rel, whole=whole))
 
     def list(self, pattern: str = "**/*") -> list[str]:
         """Repo-relative files matching `pattern`; honours .gitignore when root is in a git repo."""

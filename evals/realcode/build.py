@@ -33,6 +33,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import handmade  # noqa: E402
 
+from tiercode.evals.repo import apply_solution  # noqa: E402
+
 SEED = 20261125
 CACHE = Path(tempfile.gettempdir()) / "tiercode-realcode-sdists"
 PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
@@ -748,20 +750,6 @@ def load(root: Path) -> list:
     return out
 
 
-def apply_solution(task, repo: Path) -> None:
-    """The same edits as evals.repo.apply_solution."""
-    for edit in task.solution:
-        target = repo / edit["path"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        old = target.read_text() if target.exists() else ""
-        if edit["search"]:
-            if edit["search"] not in old:
-                raise ValueError(f"{task.name}: solution search text not found in {edit['path']}")
-            target.write_text(old.replace(edit["search"], edit["replace"], 1))
-        else:
-            target.write_text((old.rstrip("\n") + "\n\n\n" if old else "") + edit["replace"] + "\n")
-
-
 def verify(root: Path, names: list[str] | None = None) -> list[str]:
     """Each task: its starting repo fails the check, with the reference solution it passes."""
     problems = []
@@ -773,7 +761,7 @@ def verify(root: Path, names: list[str] | None = None) -> list[str]:
                 repo = Path(tmp) / "repo"
                 shutil.copytree(task.path / "repo", repo)
                 if solved:
-                    apply_solution(task, repo)
+                    apply_solution(task, repo)  # the suite's own reference edits
                 if (task.path / "hidden").is_dir():
                     shutil.copytree(task.path / "hidden", repo, dirs_exist_ok=True)
                 words = task.check.split()

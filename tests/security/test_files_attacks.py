@@ -16,6 +16,7 @@ from tiercode.agent import config
 from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Outcome, Runner, Tiers
+from tiercode.tools.edits import Edit
 from tiercode.tools.errors import ExitCode, TiercodeError
 from tiercode.tools.files import NotUtf8, RepoFiles
 
@@ -166,9 +167,11 @@ def test_a_latin1_file_is_never_changed_by_an_edit_attempt(git_repo: Path) -> No
     with pytest.raises(NotUtf8, match="not UTF-8 text; tiercode does not edit it"):
         files.read("menu.py")
     with pytest.raises(NotUtf8):
-        files.edit("menu.py", "= 1", "= 2")
+        files.apply_edit(
+            Edit("menu.py", "search_replace", search="= 1", replace="= 2"), whole_up_to=99
+        )
     with pytest.raises(NotUtf8):
-        files.edit("menu.py", "", "replaced\n")
+        files.apply_edit(Edit("menu.py", "code", code="replaced\n"), whole_up_to=99)
     assert (git_repo / "menu.py").read_bytes() == LATIN1
 
 
