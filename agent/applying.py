@@ -11,17 +11,19 @@ from tiercode.agent.events import ApprovalNeeded
 from tiercode.agent.state import AgentState, Step
 from tiercode.agent.step_view import FILE_CHARS
 from tiercode.tools import command_policy, rename, shell
-from tiercode.tools.edits import Edit
+from tiercode.tools.edits import Edit, Unchanged
 from tiercode.tools.errors import TiercodeError
 
 
 def apply_edits(
     ctx: RunContext, step: Step, edits: list[dict[str, Any]], before: dict[str, bytes | None]
 ) -> tuple[list[str], str]:
-    """Apply the edits; returns touched paths and a failure, if any. `before` collects
+    """Apply the edits; returns touched paths and a failure, if any. An edit that repeats
+    its file is skipped; only a reply in which every edit does so fails. `before` collects
     each touched file's bytes (None: it did not exist) so a failed step can be undone
     exactly, whatever git knows of the file."""
     touched: list[str] = []
+    unchanged: list[str] = []
     if not edits:
         return touched, "the reply had no edits"
     for raw in edits:
@@ -39,11 +41,14 @@ def apply_edits(
             before[rel] = real.read_bytes() if real.is_file() else None
         try:
             ctx.files.apply_edit(edit, whole_up_to=FILE_CHARS)
+        except Unchanged as exc:
+            unchanged.append(str(exc))
+            continue
         except TiercodeError as exc:
             return touched, str(exc)
         if rel not in touched:
             touched.append(rel)
-    return touched, ""
+    return touched, "" if touched else "; ".join(unchanged)
 
 
 def follow_renames(

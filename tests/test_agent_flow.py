@@ -246,6 +246,27 @@ def test_an_ignored_file_is_never_deleted_or_committed(git_repo: Path) -> None:
     assert (git_repo / "settings.local").read_text() == "MINE=1\n"
 
 
+def test_a_file_sent_back_unchanged_beside_a_real_change_does_not_sink_the_answer(
+    git_repo: Path,
+) -> None:
+    test_file = "from app import one\n\n\ndef test_one():\n    assert one() == 1\n"
+    commit(git_repo, {"app.py": "def one():\n    return 1\n", "tests/test_app.py": test_file})
+    both = reply_from(
+        [
+            {"path": "app.py", "search": "", "replace": "def two():\n    return 2\n"},
+            {"path": "tests/test_app.py", "search": "", "replace": test_file},
+        ]
+    )
+    outcome, _, _ = run(
+        git_repo,
+        "add a function two to app.py",
+        [plan(("add two", ["app.py", "tests/test_app.py"])), both],
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert "def two():" in (git_repo / "app.py").read_text()
+    assert (git_repo / "tests/test_app.py").read_text() == test_file
+
+
 def test_done_says_what_was_verified(git_repo: Path) -> None:
     commit(
         git_repo,

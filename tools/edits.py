@@ -13,6 +13,11 @@ from tiercode.tools.search_replace import EditFailed, apply_search_replace
 from tiercode.tools.splice import splice
 
 
+class Unchanged(EditFailed):
+    """The edit repeats what the file holds. Beside edits that change something it is
+    harmless (a model often sends back a file it was shown); alone it is a failure."""
+
+
 @dataclass(frozen=True)
 class Edit:
     """One change to one file: new code for it, or an aider-style search/replace pair."""
@@ -35,7 +40,7 @@ def new_text(edit: Edit, source: str | None, path: str, whole: bool = True) -> s
     """
     new = _new_text(edit, source, path, whole)
     if new == source:
-        raise EditFailed(f"the edit to {path} changes nothing: it repeats what is there")
+        raise Unchanged(f"the edit to {path} changes nothing: it repeats what is there")
     return new
 
 
