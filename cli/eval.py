@@ -45,6 +45,9 @@ CloudModel = Annotated[str | None, typer.Option(help="Cloud model name (or stand
 Only = Annotated[list[str] | None, typer.Option("--task", help="Run only this task (repeatable).")]
 Resume = Annotated[str | None, typer.Option(help="Continue this run id (same options).")]
 Split = Annotated[str, typer.Option(help="Only this split: dev (tune) or heldout (report).")]
+Live = Annotated[
+    bool, typer.Option("--live", help="humaneval: also run each auto policy live, to compare.")
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the results JSON to stdout.")]
 
 
@@ -53,6 +56,7 @@ def run_suite(
     seed: int | None, workers: int, executor_name: str, ray_address: str | None,
     out: Path | None, sampling: str | None, local_model: str | None, cloud_model: str | None,
     as_json: bool, only: list[str] | None = None, resume: str | None = None, split: str = "",
+    live: bool = False,
 ) -> None:  # fmt: skip
     from tiercode.evals import executor, harness  # the agent's graph: only when running
 
@@ -65,6 +69,7 @@ def run_suite(
     if executor_name not in executor.EXECUTORS:
         raise ConfigError(f"--executor: unknown executor '{executor_name}' (use local or ray)")
     executor.suite_module(suite)
+    harness.check_live(suite, live)
     extras.require(suite)
     home = config.home()
     flags = {"local_model": local_model, "cloud_model": cloud_model}
@@ -72,8 +77,9 @@ def run_suite(
     for note in notes:
         progress(f"tiercode: {note}")
     chosen = policies.parse(
-        policy, default_threshold=settings.auto_threshold, sweep=sweep, thresholds=thresholds
-    )
+        policy, default_threshold=settings.auto_threshold, sweep=sweep, thresholds=thresholds,
+        live=live,
+    )  # fmt: skip
     req = harness.Request(
         suite=suite, policies=chosen, settings=settings, limit=limit, seed=seed,
         workers=workers, executor=executor_name, sampling=sampling, out_dir=out,
@@ -120,6 +126,7 @@ def register(app: typer.Typer) -> None:
         only: Only = None,
         resume: Resume = None,
         split: Split = "",
+        live: Live = False,
     ) -> None:
         """Run a suite under each policy: JSON, a markdown table and a cost/quality plot."""
         if ctx.invoked_subcommand is not None:
@@ -130,6 +137,7 @@ def register(app: typer.Typer) -> None:
         run_suite(
             suite, policy, sweep, thresholds, limit, seed, workers, executor_name,
             ray_address, out, sampling, local_model, cloud_model, as_json, only, resume, split,
+            live,
         )  # fmt: skip
 
     @group.command("show")

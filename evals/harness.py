@@ -96,13 +96,25 @@ def _worker_settings(settings: Settings, workers: int) -> Settings:
     return dataclasses.replace(settings, local_threads=max(1, (os.cpu_count() or 1) // workers))
 
 
-def _cascade_note(suite: str) -> str:
+def _cascade_note(suite: str, live: bool = False) -> str:
     if suite == "humaneval":
-        return (
+        note = (
             "auto outcomes are derived from one answer per tier per problem (greedy decoding "
             "makes each tier's answer independent of the threshold): a simulated cascade."
         )
+        if live:
+            note += " Each `live` row ran its cascade for real, with model calls of its own."
+        return note
     return "Every policy ran the full agent live."
+
+
+def check_live(suite: str, live: bool) -> None:
+    """Live twins exist to check HumanEval's replayed `auto` rows; the other suites have
+    none to check, since they run every policy live already."""
+    if live and suite != "humaneval":
+        raise ConfigError(
+            f"--live: only for --suite humaneval (suite {suite} runs every policy live already)"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +162,7 @@ def build(
         },
         "price_model": price.price_model,
         "simulated": price.simulated,
-        "cascade": _cascade_note(req.suite),
+        "cascade": _cascade_note(req.suite, any(p.live for p in req.policies)),
         "pins": pins,
         "policies": metrics.summarize_all(ordered, names),
         "tasks": [task_to_dict(r) for r in ordered],
@@ -180,6 +192,7 @@ def run(
     """Run the request; returns the results and the files written. Raises TiercodeError
     for setup problems (unknown suite, missing model); Ctrl-C writes a partial report."""
     suite = executor.suite_module(req.suite)
+    check_live(req.suite, any(p.live for p in req.policies))
     sampling = req.sampling or suite.SAMPLING
     req.run_id = (
         req.run_id or f"{req.suite}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"

@@ -10,6 +10,11 @@ Each tier answers a problem at most once: its answer, confidence and test result
 depend on the threshold, so every policy's outcome is derived from the same two answers
 (a cascade simulated from recorded answers, exactly what a live cascade would return
 with greedy decoding). The cloud tier is asked only when some policy needs it.
+
+A live policy (`auto:T live`, from `--live`) is that claim checked: it routes through the
+same `outcome`, but every answer it takes is asked for afresh and kept to itself, so its
+row is what a live cascade returned and `evals/live.py` can compare it with its replayed
+twin.
 """
 
 from __future__ import annotations
@@ -84,6 +89,10 @@ class Answer:
         return self.self_check[0] / self.self_check[1]
 
 
+Getter = Callable[[Tier], Answer]
+"""A tier's answer to the problem at hand, recorded or fresh."""
+
+
 def _self_check(solution: str, problem: Problem) -> tuple[tuple[int, int] | None, float]:
     text = codegen.examples(problem.prompt)
     if not text:
@@ -150,29 +159,42 @@ def _logprob_score(reply: Completion) -> float | None:
     return conf.logprob_confidence(reply.tokens, reply.logprobs)
 
 
-def solve(bench: Workbench, problem: Problem, policies: list[Policy]) -> TaskResult:
-    """Every policy's outcome on one problem, each tier asked at most once."""
-    answers: dict[Tier, Answer] = {}
+def _asker(bench: Workbench, problem: Problem, answers: dict[Tier, Answer]) -> Getter:
+    """`get(tier)`: that tier's answer, asked once and then kept in `answers`."""
 
     def get(tier: Tier) -> Answer:
         if tier not in answers:
             answers[tier] = answer(bench, problem, tier)
         return answers[tier]
 
+    return get
+
+
+def solve(bench: Workbench, problem: Problem, policies: list[Policy]) -> TaskResult:
+    """Every policy's outcome on one problem: the replayed ones share one answer per tier,
+    each live one asks for answers of its own (recorded under `detail["live"]`)."""
+    answers: dict[Tier, Answer] = {}
+    shared = _asker(bench, problem, answers)
     counter = bench.model(Tier.LOCAL if any(p.uses_local for p in policies) else Tier.CLOUD)
     prompt_tokens = counter.count_tokens(codegen.messages(problem.prompt))
-    outcomes = {
-        p.name: outcome(bench.settings, bench.price, p, prompt_tokens, get) for p in policies
-    }
+    outcomes: dict[str, PolicyOutcome] = {}
+    live: dict[str, dict[Tier, Answer]] = {}
+    for p in policies:
+        get = _asker(bench, problem, live.setdefault(p.name, {})) if p.live else shared
+        outcomes[p.name] = outcome(bench.settings, bench.price, p, prompt_tokens, get)
     detail: dict[str, Any] = {
         "prompt_tokens": prompt_tokens,
         "answers": {t: _answer_dict(a) for t, a in answers.items()},
     }
+    if live:
+        detail["live"] = {
+            name: {t: _answer_dict(a) for t, a in own.items()} for name, own in live.items()
+        }
     return TaskResult(problem.task_id, outcomes, detail)
 
 
 def outcome(
-    s: Settings, price: Price, policy: Policy, prompt_tokens: int, get: Callable[[Tier], Answer]
+    s: Settings, price: Price, policy: Policy, prompt_tokens: int, get: Getter
 ) -> PolicyOutcome:
     """Route one problem under `policy` with the agent's router; `get(tier)` is that tier's
     (recorded or fresh) answer."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tiercode.agent.state import Tier
+from tiercode.evals.policy import is_live
 
 
 def frontier(data: dict[str, Any], path: Path, title: str = "") -> Path:
@@ -22,12 +23,14 @@ def frontier(data: dict[str, Any], path: Path, title: str = "") -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    autos = []
+    autos, lives = [], []
     for name, m in data["policies"].items():
         if m["pass_rate"] is None:
             continue
         x, y = float(Decimal(m["cloud_usd"])), 100 * m["pass_rate"]
-        if name.startswith("auto"):
+        if is_live(name):  # a second measurement of a point on the curve, not a new point
+            lives.append((x, y))
+        elif name.startswith("auto"):
             autos.append((x, y, name))
         else:
             ax.scatter([x], [y], s=70, marker="s", zorder=3, label=f"{name} (baseline)")
@@ -38,6 +41,9 @@ def frontier(data: dict[str, Any], path: Path, title: str = "") -> Path:
         for i, ((x, y), label) in enumerate(_threshold_labels(autos).items()):
             offset = (4, 5) if i % 2 == 0 else (5, -11)  # alternate, so close points stay legible
             ax.annotate(label, (x, y), textcoords="offset points", xytext=offset, fontsize=7)
+    if lives:
+        ax.scatter([x for x, _ in lives], [y for _, y in lives], s=40, marker="x",
+                   color="black", zorder=4, label="auto:T live")  # fmt: skip
     base = {n: data["policies"][n] for n in Tier if n in data["policies"]}
     if len(base) == 2:
         xs = [float(Decimal(base[n]["cloud_usd"])) for n in Tier]

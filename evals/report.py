@@ -14,7 +14,9 @@ from typing import Any
 
 from tiercode.agent.pricing import usd
 from tiercode.agent.state import Tier
-from tiercode.evals import metrics, routing_report
+from tiercode.evals import live, metrics, routing_report
+from tiercode.evals.policy import is_live
+from tiercode.evals.records import PolicyOutcome, task_from_dict
 from tiercode.tools.errors import ConfigError
 
 
@@ -91,6 +93,8 @@ def markdown(data: dict[str, Any]) -> str:
         )
     if notes := paired(data):
         lines += ["", *notes]
+    if checked := live_vs_replay(data):
+        lines += ["", *checked]
     analysis = routing_report.analyse(data)
     if data.get("tasks"):
         lines += ["", *routing_report.routers(analysis)]
@@ -127,12 +131,13 @@ MIN_VERDICT_TASKS = 20
 
 
 def paired(data: dict[str, Any]) -> list[str]:
-    """Each auto policy against cloud on the same tasks: an exact McNemar test."""
+    """Each replayed auto policy against cloud on the same tasks: an exact McNemar test
+    (a live twin is the same policy measured again: `live_vs_replay` covers it)."""
     tasks = data.get("tasks") or []
     if not tasks or Tier.CLOUD not in data["policies"]:
         return []
     out = []
-    for name in (n for n in data["policies"] if n.startswith("auto")):
+    for name in (n for n in data["policies"] if n.startswith("auto") and not is_live(n)):
         both = [
             t["outcomes"] for t in tasks if name in t["outcomes"] and Tier.CLOUD in t["outcomes"]
         ]
@@ -146,10 +151,54 @@ def paired(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def live_vs_replay(data: dict[str, Any]) -> list[str]:
+    """Each live `auto` row against its replayed twin (`evals/live.py`); [] without any."""
+    found = live.compare([task_from_dict(t) for t in data.get("tasks") or []])
+    if not found:
+        return []
+    lines = [
+        "#### Live against replayed `auto`",
+        "",
+        "A replayed `auto:T` row is derived from one recorded answer per tier; its `live` "
+        "twin ran the cascade with model calls of its own (the local answer and its "
+        "self-check, then the cloud if the router escalated). The two agree where each tier "
+        "answered alike every time it was asked. Route: stayed local or escalated.",
+        "",
+        "| policy | tasks | same pass/fail | same route "
+        "| cloud spend replayed | cloud spend live |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for a in found:
+        lines.append(
+            f"| {a.policy} | {a.tasks} | {a.same_passed}/{a.tasks} | {a.same_route}/{a.tasks} "
+            f"| {money(a.replayed_usd)} | {money(a.live_usd)} |"
+        )
+    lines.append("")
+    if not any(a.differences for a in found):
+        return [*lines, "Live and replayed agree on every task."]
+    for a in (a for a in found if a.differences):
+        lines.append(
+            f"Differences under {a.policy} ({len(a.differences)}): "
+            + "; ".join(
+                f"{d.task_id} (replayed {_how(d.replayed)}; live {_how(d.live)})"
+                for d in a.differences
+            )
+            + "."
+        )
+    return lines
+
+
+def _how(o: PolicyOutcome) -> str:
+    route = "escalated" if live.escalated(o) else "local"
+    score = f", confidence {o.confidence[0][0]:.2f}" if o.confidence else ""
+    return f"{'passed' if o.passed else 'failed'}, {route}{score}"
+
+
 def best_auto(data: dict[str, Any], analysis: routing_report.Analysis | None = None) -> str:
     """Does `auto` match the cloud's pass rate at no more than half its spend? With both
     baselines recorded, the threshold is cross-validated (`routing_report.verdict`); else
-    the live `auto` policies are compared, and picking among several is marked in-sample."""
+    the `auto` rows (live twins aside) are compared, and picking among several is marked
+    in-sample."""
     pol = data["policies"]
     cloud = pol.get(Tier.CLOUD)
     if cloud and (data.get("status") != "complete" or cloud["tasks"] < MIN_VERDICT_TASKS):
@@ -158,7 +207,11 @@ def best_auto(data: dict[str, Any], analysis: routing_report.Analysis | None = N
     analysis = analysis or routing_report.analyse(data)
     if cloud and (cross_validated := routing_report.verdict(analysis)):
         return cross_validated
-    autos = [(n, m) for n, m in pol.items() if n.startswith("auto") and m["pass_rate"] is not None]
+    autos = [
+        (n, m)
+        for n, m in pol.items()
+        if n.startswith("auto") and not is_live(n) and m["pass_rate"] is not None
+    ]
     if not cloud or cloud["pass_rate"] is None or not autos or Decimal(cloud["cloud_usd"]) == 0:
         return ""
     cloud_usd = Decimal(cloud["cloud_usd"])

@@ -17,7 +17,7 @@ from tiercode.agent.pricing import price_for
 from tiercode.agent.runner import settings_from_json
 from tiercode.agent.state import Tier
 from tiercode.evals import humaneval, metrics
-from tiercode.evals.policy import Policy
+from tiercode.evals.policy import Policy, order
 from tiercode.evals.records import PolicyOutcome, task_from_dict, task_to_dict
 from tiercode.tools.errors import ConfigError
 
@@ -40,10 +40,7 @@ def resweep(data: dict[str, Any], thresholds: list[float]) -> dict[str, Any]:
             result.outcomes[policy.name] = humaneval.outcome(
                 settings, price, policy, result.detail["prompt_tokens"], answers.__getitem__
             )
-    names = list(dict.fromkeys([*data["policies"], *(p.name for p in added)]))
-    baselines = [n for n in names if not n.startswith("auto")]
-    autos = sorted((n for n in names if n.startswith("auto")), key=lambda n: float(n[5:]))
-    names = baselines + autos
+    names = order(list(dict.fromkeys([*data["policies"], *(p.name for p in added)])))
     out["run_id"] = f"{data['run_id']}-resweep"
     out["resweep_of"] = data["run_id"]
     out["config"]["policies"] = names

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from tiercode.agent.state import Tier
+from tiercode.evals.policy import is_live
 from tiercode.evals.records import PolicyOutcome, TaskResult
 
 CONFIDENCE = "confidence"
@@ -173,8 +174,9 @@ def sent_to_cloud(outcome: PolicyOutcome) -> bool:
 
 
 def routers(results: Sequence[TaskResult]) -> dict[str, Any] | None:
-    """Every router's metrics, the baselines', and each live `auto` policy's PGR at its own
-    cloud-call share beside the random router there; None without both baselines."""
+    """Every router's metrics, the baselines', and each `auto` policy's PGR at its own
+    cloud-call share beside the random router there; None without both baselines. A live
+    twin (`--live`) is left out: it measures a policy already listed (`evals/live.py`)."""
     base = cases(results)
     if not base:
         return None
@@ -184,7 +186,8 @@ def routers(results: Sequence[TaskResult]) -> dict[str, Any] | None:
     rows.append(measure("oracle", curve(oracle(base)), local, cloud))
     ids = {c.task_id for c in base}
     live = []
-    for name in dict.fromkeys(n for r in results for n in r.outcomes if n.startswith("auto")):
+    autos = (n for r in results for n in r.outcomes if n.startswith("auto") and not is_live(n))
+    for name in dict.fromkeys(autos):
         got = [r.outcomes[name] for r in results if r.task_id in ids and name in r.outcomes]
         if len(got) != len(base):
             continue

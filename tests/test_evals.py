@@ -34,6 +34,7 @@ from tiercode.evals import (
     repo,
     report,
     resweep,
+    routing_report,
     sandbox,
 )
 from tiercode.evals.policy import Policy, parse
@@ -345,6 +346,124 @@ def test_resume_runs_only_the_missing_tasks(tmp_path: Path) -> None:
     other = request(tmp_path, policies=[Policy("local")], run_id=first["run_id"], resume=True)
     with pytest.raises(ConfigError, match="other policies"):
         harness.run(other)
+
+
+# live `auto` against replayed
+
+
+@dataclasses.dataclass(frozen=True)
+class Noted(Canned):
+    """Canned replies that note every call, and answer `key` with `then` from the second
+    time they are asked about it: a tier that is not deterministic."""
+
+    key: str = "\0"
+    then: str = ""
+    asked: list[str] = dataclasses.field(default_factory=list)
+
+    def lookup(self, messages: list[dict[str, str]]) -> tuple[str, float]:
+        text = messages[-1]["content"]
+        self.asked.append(text)
+        if self.key in text and sum(self.key in seen for seen in self.asked) > 1:
+            return self.then, -0.05
+        return super().lookup(messages)
+
+
+LIVE = [Policy("local"), Policy("cloud"), Policy("auto", 0.5), Policy("auto", 0.5, live=True),
+        Policy("auto", 0.9), Policy("auto", 0.9, live=True)]  # fmt: skip
+
+
+def _without_live(data: dict[str, Any]) -> dict[str, Any]:
+    tasks = [{**t, "outcomes": {n: o for n, o in t["outcomes"].items() if "live" not in n}}
+             for t in data["tasks"]]  # fmt: skip
+    return {**data, "tasks": tasks}
+
+
+def test_live_auto_rows_agree_with_their_replayed_twins_on_deterministic_tiers(
+    tmp_path: Path,
+) -> None:
+    tiers = humaneval_tiers()
+    local, cloud = Noted(tiers.local.rows), Noted(tiers.cloud.rows)
+    data, paths = harness.run(request(tmp_path, policies=LIVE, factory=CannedTiers(local, cloud)))
+    pol = data["policies"]
+    assert list(pol) == [p.name for p in LIVE]
+    for name in ("auto:0.5", "auto:0.9"):
+        assert {**_untimed(pol[f"{name} live"]), "policy": name} == _untimed(pol[name])
+    # calls of their own: local once per problem and policy (1 replayed + 2 live), the
+    # cloud once replayed and then only where a live policy escalated (0.5: P1; 0.9: P1, P2)
+    assert (len(local.asked), len(cloud.asked)) == (9, 6)
+    own = [sorted(t["detail"]["live"]["auto:0.5 live"]) for t in data["tasks"]]
+    assert own == [["local"], ["cloud", "local"], ["local"]]
+
+    table = paths["markdown"].read_text()
+    assert "| auto:0.5 live | 100.0% |" in table and "#### Live against replayed `auto`" in table
+    assert "| auto:0.9 | 3 | 3/3 | 3/3 | $0.0003 | $0.0003 |" in table
+    assert "Live and replayed agree on every task." in table
+    # a live twin is the same policy measured again: no router row, test or fit of its own
+    assert "auto:0.9 live against cloud" not in table and "| auto:0.9 live | 66.7%" not in table
+    found = routers([task_from_dict(t) for t in data["tasks"]])
+    assert found is not None and [r["policy"] for r in found["live"]] == ["auto:0.5", "auto:0.9"]
+    bare = routing_report.analyse(_without_live(data))
+    assert routing_report.analyse(data) == bare
+    assert report.best_auto(data) == report.best_auto({**_without_live(data), "policies": {
+        n: m for n, m in pol.items() if "live" not in n}})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tier", "index", "row", "listed"),
+    [
+        ("cloud", 1, "| auto:0.5 | 3 | 2/3 | 3/3 |",
+         "HumanEval/1 (replayed passed, escalated, confidence 0.48; "
+         "live failed, escalated, confidence 0.48)"),
+        ("local", 0, "| auto:0.5 | 3 | 3/3 | 2/3 |",
+         "HumanEval/0 (replayed passed, local, confidence 0.98; "
+         "live passed, escalated, confidence 0.48)"),
+    ],
+)  # fmt: skip
+def test_a_tier_whose_second_answer_differs_is_listed_as_a_disagreement(
+    tmp_path: Path, tier: str, index: int, row: str, listed: str
+) -> None:
+    """The replayed rows take each tier's first answer; the live ones ask again and get a
+    wrong one: a cloud that changes its mind flips pass/fail, a local one the route."""
+    tiers = humaneval_tiers()
+    p = problems()[index]
+    changed = Noted(getattr(tiers, tier).rows, key=f"def {p.entry_point}(", then=fenced(wrong(p)))
+    factory = dataclasses.replace(tiers, **{tier: changed})
+    _, paths = harness.run(request(tmp_path, policies=LIVE, factory=factory, plot=False))
+    table = paths["markdown"].read_text()
+    assert row in table and "agree on every task" not in table
+    for name in ("auto:0.5", "auto:0.9"):
+        assert f"Differences under {name} (1): {listed}." in table
+
+
+def test_live_is_accepted_with_humaneval_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = harness.run
+
+    def scripted(req: harness.Request, progress: Any) -> Any:
+        req.factory, req.plot = humaneval_tiers(), False
+        return run(req, progress)
+
+    monkeypatch.setattr(harness, "run", scripted)
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    register(app)
+    runner = CliRunner()
+    base = ["eval", "--policy", "local,cloud,auto:0.9", "--live", "--out", str(tmp_path)]
+    res = runner.invoke(app, [*base, "--suite", "humaneval", "--limit", "3"])
+    assert res.exit_code == 0, res.output
+    assert (
+        "| auto:0.9 live | 100.0% |" in res.stdout and "| auto:0.9 | 3 | 3/3 | 3/3 |" in res.stdout
+    )
+    for args, needle in (
+        ([*base, "--suite", "repo"], "--live: only for --suite humaneval (suite repo runs"),
+        ([*base, "--suite", "realcode"], "--live: only for --suite humaneval"),
+        (["eval", "--suite", "humaneval", "--policy", "local,cloud", "--live"],
+         "--live: name an auto policy"),
+    ):  # fmt: skip
+        res = runner.invoke(app, args)
+        assert res.exit_code == ExitCode.USAGE, (args, res.output)
+        assert needle in res.output and len(res.output.strip().splitlines()) == 1
 
 
 # executors
