@@ -18,16 +18,14 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from tiercode.agent import acceptance, applying, prompts, reply_parser, step_view, verification
+from tiercode.agent import applying, prompts, reply_parser, step_view, verification
 from tiercode.agent import confidence as conf
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted, StepEscalated
 from tiercode.agent.llm.models import Completion
 from tiercode.agent.router import Decision
 from tiercode.agent.state import AgentState, RunStatus, Step, StepRecord, Tier
-from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
-from tiercode.tools.repomap import is_test_file
 from tiercode.tools.text import truncate_middle
 
 MAX_ROUNDS = 2
@@ -131,72 +129,6 @@ def _reply_room(messages: list[dict[str, str]]) -> int:
     return 2 * (len(messages[-1]["content"]) + REPLY_ROOM_CHARS)
 
 
-def _check(
-    ctx: RunContext, state: AgentState, touched: list[str], before: dict[str, bytes | None]
-) -> verification.StepCheck:
-    """Verify an applied step: compile, import, the tests, and on the last step an
-    acceptance check where no test shows the change."""
-    texts = {
-        rel: None if data is None else data.decode("utf-8", "replace")
-        for rel, data in before.items()
-    }
-    baseline = TestRun.from_state(state.get("baseline"))
-    last = state["step"] + 1 == len(state["plan"])
-    verdict = verification.check_step(
-        ctx.root, ctx.files.list(), touched, texts, baseline, last_step=last
-    )
-    code = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
-    code = [f for f in dict.fromkeys([*code, *touched]) if f.endswith(".py")]
-    # A test now passing that failed shows the change; so does a touched test file, when
-    # more tests pass than before or the step renamed or removed a definition (the tests
-    # then call the new name and pass). An edited test file alone shows nothing.
-    tests = verdict.tests
-    shown_by_tests = (
-        tests is not None
-        and baseline is not None
-        and bool(
-            tests.fixed_since(baseline)
-            or (
-                any(is_test_file(f) for f in code)
-                and (tests.grew_since(baseline) or verification.removed_names(texts, ctx.root))
-            )
-        )
-    )
-    if (
-        not verdict.failure
-        and not shown_by_tests
-        and last
-        and code
-        and ctx.settings.acceptance_check
-    ):
-        # Tests that passed before and pass now show nothing broke, not that it is done.
-        verdict.failure = _acceptance(ctx, state, code, verdict.evidence)
-    return verdict
-
-
-def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: list[str]) -> str:
-    """With no test that shows the change, a model writes a short check from the task and
-    the changed signatures; the run is done only if it passes. Returns the failure, if any."""
-    key = _call(state, "check")
-    messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
-    decision = ctx.route(key, messages, code)
-    reply = ctx.call_model(key, decision, messages, None, code)
-    try:
-        script = acceptance.extract(reply.text)
-    except ValueError as exc:
-        return f"no usable acceptance check: {exc}"
-    if acceptance.passes_before(ctx.root, state["start_head"], script):
-        return "the acceptance check passes on the code from before the change too: no evidence"
-    passed, output = acceptance.run(ctx.root, script)
-    if not passed:
-        return "the acceptance check fails:\n" + truncate_middle(
-            output.strip(), prompts.OUTPUT_CHARS
-        )
-    asserts = script.count("assert ")
-    evidence.append(f"acceptance check ({asserts} assert(s), written by the {decision.tier} tier)")
-    return ""
-
-
 @dataclasses.dataclass
 class _Outcome:
     """What applying one answer came to: a failure to show the model, or evidence."""
@@ -222,7 +154,7 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
     if not out.failure:
         out.failure = applying.follow_renames(ctx, state, out.touched, before)
     if not out.failure:
-        verdict = _check(ctx, state, out.touched, before)
+        verdict = verification.judge(ctx, state, out.touched, before)
         out.failure, out.evidence, out.more_files = (
             verdict.failure,
             verdict.evidence,

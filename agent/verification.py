@@ -12,9 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tiercode.agent import acceptance, prompts
+from tiercode.agent.context import CallKey, RunContext
+from tiercode.agent.state import AgentState
 from tiercode.tools import checks
 from tiercode.tools.checks import TestRun
-from tiercode.tools.repomap import RepoMap, symbols
+from tiercode.tools.repomap import RepoMap, is_test_file, symbols
+from tiercode.tools.text import truncate_middle
 
 
 @dataclass
@@ -130,3 +134,67 @@ def _leftover_references(
         return []
     repo_map = RepoMap.build(root, [f for f in files if f.endswith(".py")])
     return [hit for name in names for hit in repo_map.references(name)]
+
+
+def judge(
+    ctx: RunContext, state: AgentState, touched: list[str], before: dict[str, bytes | None]
+) -> StepCheck:
+    """Verify an applied step: compile, import, the tests, and on the last step an
+    acceptance check where no test shows the change."""
+    texts = {
+        rel: None if data is None else data.decode("utf-8", "replace")
+        for rel, data in before.items()
+    }
+    baseline = TestRun.from_state(state.get("baseline"))
+    last = state["step"] + 1 == len(state["plan"])
+    verdict = check_step(ctx.root, ctx.files.list(), touched, texts, baseline, last_step=last)
+    code = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
+    code = [f for f in dict.fromkeys([*code, *touched]) if f.endswith(".py")]
+    # A test now passing that failed shows the change; so does a touched test file, when
+    # more tests pass than before or the step renamed or removed a definition (the tests
+    # then call the new name and pass). An edited test file alone shows nothing.
+    tests = verdict.tests
+    shown_by_tests = (
+        tests is not None
+        and baseline is not None
+        and bool(
+            tests.fixed_since(baseline)
+            or (
+                any(is_test_file(f) for f in code)
+                and (tests.grew_since(baseline) or removed_names(texts, ctx.root))
+            )
+        )
+    )
+    if (
+        not verdict.failure
+        and not shown_by_tests
+        and last
+        and code
+        and ctx.settings.acceptance_check
+    ):
+        # Tests that passed before and pass now show nothing broke, not that it is done.
+        verdict.failure = _acceptance(ctx, state, code, verdict.evidence)
+    return verdict
+
+
+def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: list[str]) -> str:
+    """With no test that shows the change, a model writes a short check from the task and
+    the changed signatures; the run is done only if it passes. Returns the failure, if any."""
+    key = CallKey(state["run_id"], state["step"] + 1, state.get("attempt", 0), "check")
+    messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
+    decision = ctx.route(key, messages, code)
+    reply = ctx.call_model(key, decision, messages, None, code)
+    try:
+        script = acceptance.extract(reply.text)
+    except ValueError as exc:
+        return f"no usable acceptance check: {exc}"
+    if acceptance.passes_before(ctx.root, state["start_head"], script):
+        return "the acceptance check passes on the code from before the change too: no evidence"
+    passed, output = acceptance.run(ctx.root, script)
+    if not passed:
+        return "the acceptance check fails:\n" + truncate_middle(
+            output.strip(), prompts.OUTPUT_CHARS
+        )
+    asserts = script.count("assert ")
+    evidence.append(f"acceptance check ({asserts} assert(s), written by the {decision.tier} tier)")
+    return ""

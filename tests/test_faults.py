@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fake_openai import FakeOpenAI, Reply
 
-from tiercode.agent import config
+from tiercode.agent import calibration, config
 from tiercode.agent.events import Event
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.llm.cloud import CloudModel
@@ -146,6 +146,9 @@ def test_cloud_outage_falls_back_to_local_and_the_run_finishes(
     assert [d["tier"] for d in done] == ["local"]  # the tier that answered, not the one asked
     outcomes = Ledger().outcomes(outcome.run_id)
     assert [o.tier for o in outcomes] == ["local"]
+    called = [e.to_dict()["tier"] for e in events if e.type == "model.call"]
+    assert called == ["local", "local"]  # what the TUI's rows and --json readers see
+    assert (0.9, True) in calibration.signal_pairs(Ledger())["self"]  # calibration counts it
 
 
 def test_wrong_api_key_ends_the_run_non_zero(git_repo: Path) -> None:
