@@ -19,7 +19,6 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
 from tiercode.agent.llm import catalog
 from tiercode.tools.errors import ModelUnavailable
@@ -185,12 +184,7 @@ class StandInServer:
     def __enter__(self) -> StandInServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
