@@ -7,12 +7,23 @@ import json
 import re
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from tiercode.agent import config, result
-from tiercode.agent.events import Event
+from tiercode.agent.events import (
+    ApprovalNeeded,
+    Event,
+    Heartbeat,
+    ModelCalled,
+    Planned,
+    RunCompleted,
+    RunStarted,
+    StepCompleted,
+    StepEscalated,
+    StepRouted,
+    TokenStreamed,
+)
 from tiercode.agent.pricing import usd
 from tiercode.agent.runlog import log_path
 from tiercode.agent.state import Tier
@@ -37,53 +48,62 @@ def terminal_safe(text: str) -> str:
 def describe(event: Event, home: Path) -> str | None:
     """One human line per event, for stderr progress and the plain terminal view; `home`
     is the run's (the start line names its log file there)."""
-    d = event.to_dict()
-    t = d["type"]
-    if t == "run.started":
-        sim = " (simulated price)" if d["cloud_simulated"] else ""
-        return (
-            f"run {d['run_id']}: policy {d['policy']}, local {d['local_model']}, "
-            f"cloud {d['cloud_model']}{sim}; prompts and replies in {log_path(home, d['run_id'])}"
-        )
-    if t == "plan":
-        return "plan:\n" + "\n".join(
-            f"  {i}. {s['goal']} [{', '.join(s['files'])}]" for i, s in enumerate(d["steps"], 1)
-        )
-    if t == "step.routed":
-        label = _label(d["step"])
-        asked = d["signals"].get("forced") or d["signals"].get("policy")
-        if d["reason"].startswith("budget") and asked == Tier.CLOUD and d["tier"] == Tier.LOCAL:
+    match event:
+        case RunStarted():
+            sim = " (simulated price)" if event.cloud_simulated else ""
             return (
-                f"NOTICE: {label} runs LOCAL, not on the cloud you asked for: {d['reason']} "
-                "(raise --max-cost-usd to keep it on the cloud)"
+                f"run {event.run_id}: policy {event.policy}, local {event.local_model}, "
+                f"cloud {event.cloud_model}{sim}; prompts and replies in "
+                f"{log_path(home, event.run_id)}"
             )
-        return f"{label} → {d['tier']}: {d['reason']}"
-    if t == "step.escalated":
-        return f"step {d['step']} escalated {d['from_tier']} → {d['to_tier']}: {d['reason']}"
-    if t == "model.call":
-        return (
-            f"  {_label(d['step'])} {d['purpose']} call on {d['tier']} ({d['model']}): "
-            f"{d['prompt_tokens']}+{d['completion_tokens']} tokens, {d['latency_s']:.1f}s, "
-            f"ttft {d['ttft_s']:.2f}s, {usd(Decimal(d['cost_usd']))}"
-        )
-    if t == "step.completed":
-        conf = "-" if d["confidence"] is None else f"{d['confidence']:.2f}"
-        mark = "ok" if d["success"] else "FAILED"
-        return f"{_label(d['step'])} {mark} on {d['tier']}, confidence {conf} — {d['detail']}"
-    if t == "approval.needed":
-        verdict = "approved" if d["granted"] else "denied"
-        return f"command {verdict}: {d['command']} ({d['reason']})"
-    if t == "run.completed":
-        sim = " (simulated price)" if d["simulated"] else ""
-        return (
-            f"{d['status']}: {d['message']}\n"
-            f"cloud {usd(Decimal(d['cloud_usd']))}{sim}, local energy "
-            f"{usd(Decimal(d['local_energy_usd']))}, all-cloud would be "
-            f"{usd(Decimal(d['counterfactual_usd']))}, saved {usd(Decimal(d['saving_usd']))}; "
-            f"{d['local_calls']} local / {d['cloud_calls']} cloud calls; commits: "
-            f"{', '.join(c[:8] for c in d['commits']) or 'none'}"
-        )
+        case Planned():
+            return "plan:\n" + "\n".join(
+                f"  {i}. {s['goal']} [{', '.join(s['files'])}]"
+                for i, s in enumerate(event.steps, 1)
+            )
+        case StepRouted():
+            return _routed(event)
+        case StepEscalated():
+            return (
+                f"step {event.step} escalated {event.from_tier} → {event.to_tier}: {event.reason}"
+            )
+        case ModelCalled():
+            return (
+                f"  {_label(event.step)} {event.purpose} call on {event.tier} ({event.model}): "
+                f"{event.prompt_tokens}+{event.completion_tokens} tokens, "
+                f"{event.latency_s:.1f}s, ttft {event.ttft_s:.2f}s, {usd(event.cost_usd)}"
+            )
+        case StepCompleted():
+            conf = "-" if event.confidence is None else f"{event.confidence:.2f}"
+            mark = "ok" if event.success else "FAILED"
+            return (
+                f"{_label(event.step)} {mark} on {event.tier}, confidence {conf} — {event.detail}"
+            )
+        case ApprovalNeeded():
+            verdict = "approved" if event.granted else "denied"
+            return f"command {verdict}: {event.command} ({event.reason})"
+        case RunCompleted():
+            sim = " (simulated price)" if event.simulated else ""
+            return (
+                f"{event.status}: {event.message}\n"
+                f"cloud {usd(event.cloud_usd)}{sim}, local energy {usd(event.local_energy_usd)}, "
+                f"all-cloud would be {usd(event.counterfactual_usd)}, saved "
+                f"{usd(event.saving_usd)}; {event.local_calls} local / {event.cloud_calls} cloud "
+                f"calls; commits: {', '.join(c[:8] for c in event.commits) or 'none'}"
+            )
     return None
+
+
+def _routed(event: StepRouted) -> str:
+    """A route, or a notice when the budget overrode the cloud the user asked for."""
+    label = _label(event.step)
+    asked = event.signals.get("forced") or event.signals.get("policy")
+    if event.reason.startswith("budget") and asked == Tier.CLOUD and event.tier == Tier.LOCAL:
+        return (
+            f"NOTICE: {label} runs LOCAL, not on the cloud you asked for: {event.reason} "
+            "(raise --max-cost-usd to keep it on the cloud)"
+        )
+    return f"{label} → {event.tier}: {event.reason}"
 
 
 def _label(step: int) -> str:
@@ -117,10 +137,10 @@ class Printer:
         self.started = self.last_line = time.monotonic()
 
     def __call__(self, event: Event) -> None:
-        if event.type == "run.completed":
+        if isinstance(event, RunCompleted):
             self.completed = event.to_dict()
         line = describe(event, self.home)
-        if event.type == "heartbeat" and not self.status_line:
+        if isinstance(event, Heartbeat) and not self.status_line:
             line = self._still_working(event.to_dict())
         if line:
             self.last_line = time.monotonic()
@@ -128,7 +148,7 @@ class Printer:
             if line:
                 print(terminal_safe(line), flush=True)
             return
-        if self.fmt == "stream-json" and event.type != "token":
+        if self.fmt == "stream-json" and not isinstance(event, TokenStreamed):
             print(json.dumps(event.to_dict()), flush=True)
         if line:
             print(terminal_safe(line), file=sys.stderr, flush=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tiercode.agent import confidence as conf
-from tiercode.agent.events import Event
+from tiercode.agent.events import Event, StepCompleted, StepEscalated
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.ledger_records import CallRecord
 from tiercode.agent.runner import Runner
@@ -168,17 +168,18 @@ def run_policy(
             calls = [_call(c) for c in ledger.calls(outcome.run_id)]
             pairs, signals = _confidence(ledger, outcome.run_id, settings.confidence_signal)
         passed, output = check(task, repo)
-    escalations = [e.to_dict() for e in events if e.type == "step.escalated"]
+    escalations = [e for e in events if isinstance(e, StepEscalated)]
     route = [
-        f"{d['step']}:{d['tier']}{'✓' if d['success'] else '✗'}"
-        for d in (e.to_dict() for e in events if e.type == "step.completed" and e.step)
+        f"{e.step}:{e.tier}{'✓' if e.success else '✗'}"
+        for e in events
+        if isinstance(e, StepCompleted) and e.step
     ]
     result = PolicyOutcome(
         policy=policy.name,
         passed=passed,
         calls=calls,
         latency_s=round(latency, 3),
-        escalations=sum(1 for e in escalations if e["to_tier"] == Tier.CLOUD),
+        escalations=sum(1 for e in escalations if e.to_tier == Tier.CLOUD),
         route=" ".join(route),
         confidence=pairs,
         signals=signals,

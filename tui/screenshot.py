@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from tiercode.agent import config
+from tiercode.agent.events import RunCompleted
 from tiercode.agent.state import RunStatus
 
 DEMO_FILE = '''"""Small text helpers."""
@@ -73,7 +74,7 @@ async def _shoot(repo: Path, home: Path, out: Path, task: str, flags: dict[str, 
         app.clear_notifications()
         await pilot.pause(0.5)
         app.save_screenshot(out.name, path=str(out.parent.resolve()))
-        status = next((e.to_dict()["status"] for e in app.events if e.type == "run.completed"), "")
+        status = next((e.status for e in app.events if isinstance(e, RunCompleted)), "")
     return status
 
 
