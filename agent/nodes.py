@@ -221,8 +221,8 @@ def after_act(state: AgentState, runtime: Runtime[RunContext]) -> str:
 
 
 def _will_be_checked(ctx: RunContext, state: AgentState) -> bool:
-    """Whether `_check` will run the tests (the repo had a test run before) or, on the
-    last step with Python code changed, an acceptance check."""
+    """Whether `verification.judge` will run the tests (the repo had a test run before)
+    or, on the last step with Python code changed, an acceptance check."""
     if state.get("baseline") is not None:
         return True
     last = state["step"] + 1 == len(state["plan"])
