@@ -7,6 +7,7 @@ Harness tests drive the real suites with scripted models that answer by content;
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import json
 import subprocess
@@ -580,6 +581,20 @@ def test_repo_tasks_are_valid_and_their_checks_discriminate(tmp_path: Path) -> N
 
     with ThreadPoolExecutor(4) as pool:  # each check is a pytest subprocess
         list(pool.map(validate, tasks))
+
+
+def test_repo_tasks_have_the_realcode_suites_fixed_split() -> None:
+    """Per kind, the first third by sha256("20261125:<name>") is held out (as in realcode)."""
+    tasks = repo.load()
+    for kind in {t.kind for t in tasks}:
+        names = sorted(
+            (t.name for t in tasks if t.kind == kind),
+            key=lambda n: hashlib.sha256(f"20261125:{n}".encode()).hexdigest(),
+        )
+        held = set(names[: round(len(names) / 3)])
+        assert held, kind
+        assert {t.name for t in tasks if t.kind == kind and t.split == "heldout"} == held
+        assert all(t.split == "dev" for t in tasks if t.kind == kind and t.name not in held)
 
 
 def _repo_tiers(task: repo.RepoTask, local_edit_ok: bool) -> CannedTiers:
