@@ -8,7 +8,7 @@ from typing import Any
 
 from tiercode.agent.context import RunContext
 from tiercode.agent.events import ApprovalNeeded
-from tiercode.agent.state import AgentState, Step
+from tiercode.agent.state import AgentState, Step, current_step
 from tiercode.agent.step_view import FILE_CHARS
 from tiercode.tools import command_policy, rename, shell
 from tiercode.tools.edits import Edit, Unchanged
@@ -57,7 +57,7 @@ def follow_renames(
     """When an edit renamed a definition to a name the task or step asks for, rope renames
     every reference too (other files, imports, tests): a small model edits the definition
     and forgets the callers. The files rope changes join the step. Returns a failure."""
-    asked = f"{state['task']} {state['plan'][state['step']]['goal']}"
+    asked = f"{state['task']} {current_step(state)['goal']}"
     for rel in [t for t in touched if t.endswith(".py")]:
         if (data := before.get(rel)) is None:
             continue
@@ -105,7 +105,7 @@ def run_command(ctx: RunContext, state: AgentState, command: str) -> None:
         ctx.emit(
             ApprovalNeeded(
                 run_id=state["run_id"],
-                step=state["step"] + 1,
+                step=state["step"],
                 command=command,
                 reason=verdict.reason,
                 granted=granted,
@@ -113,5 +113,5 @@ def run_command(ctx: RunContext, state: AgentState, command: str) -> None:
         )
     returncode = shell.run(command, ctx.root, timeout_s=120).returncode if granted else None
     ctx.ledger.record_command(
-        state["run_id"], state["step"] + 1, command, verdict.action, granted, returncode
+        state["run_id"], state["step"], command, verdict.action, granted, returncode
     )

@@ -24,7 +24,7 @@ from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted, StepEscalated
 from tiercode.agent.llm.models import Completion
 from tiercode.agent.router import Decision
-from tiercode.agent.state import AgentState, RunStatus, Step, StepRecord, Tier
+from tiercode.agent.state import AgentState, RunStatus, Step, StepRecord, Tier, current_step
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.text import truncate_middle
 
@@ -39,14 +39,13 @@ def _ctx(runtime: Runtime[RunContext]) -> RunContext:
 
 
 def _call(state: AgentState, purpose: str = "act") -> CallKey:
-    """The model call the current step and attempt make (steps count from 1; 0 is the plan)."""
-    return CallKey(state["run_id"], state["step"] + 1, state.get("attempt", 0), purpose)
+    """The model call the current step and attempt make."""
+    return CallKey(state["run_id"], state["step"], state.get("attempt", 0), purpose)
 
 
 def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = _ctx(runtime)
-    index, attempt = state["step"], state.get("attempt", 0)
-    step = state["plan"][index]
+    attempt, step = state.get("attempt", 0), current_step(state)
     previous = state.get("decision", {})
     messages = state.get("messages") or step_view.act_messages(ctx, state)
     decision = ctx.route(
@@ -59,7 +58,7 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx.emit(
             StepEscalated(
                 run_id=state["run_id"],
-                step=index + 1,
+                step=state["step"],
                 from_tier=Tier(previous["tier"]),
                 to_tier=decision.tier,
                 reason=state.get("escalation") or state.get("feedback", ""),
@@ -82,9 +81,8 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """One model call whose reply is the step's edits in plain text; judged by `verify`.
     No grammar: the reply format is parsed strictly instead, at full decoding speed."""
     ctx = _ctx(runtime)
-    index = state["step"]
     decision = Decision.from_state(state["decision"])
-    files = state["plan"][index]["files"]
+    files = current_step(state)["files"]
     messages = state["messages"]
     reply = ctx.call_model(
         _call(state),
@@ -118,8 +116,8 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 def _retry_temperature(state: AgentState, tier: str) -> float:
     """Greedy for a tier's first answer to a step; sampled when the same tier tries again,
     or the retry would be the same answer word for word."""
-    index = state["step"] + 1
-    tried = any(r["step"] == index and r["tier"] == tier for r in state.get("records", []))
+    number = state["step"]
+    tried = any(r["step"] == number and r["tier"] == tier for r in state.get("records", []))
     return RETRY_TEMPERATURE if tried else 0.0
 
 
@@ -145,8 +143,7 @@ class _Outcome:
 def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
     """Apply the answer's edits, follow renames, check, run its command and commit; put
     every touched file back byte for byte when any of it fails."""
-    index, action = state["step"], state.get("action", {})
-    step = state["plan"][index]
+    action, step = state.get("action", {}), current_step(state)
     before: dict[str, bytes | None] = {}
     out = _Outcome(failure=action.get("error", ""))
     if not out.failure:
@@ -167,7 +164,9 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
     if not out.failure:
         message = f"tiercode: {step['goal'][:60]}\n\nTask: {state['task'][:200]}"
         try:
-            out.commits = [ctx.git.commit(out.touched, message, state["run_id"], step=index + 1)]
+            out.commits = [
+                ctx.git.commit(out.touched, message, state["run_id"], step=state["step"])
+            ]
         except TiercodeError as exc:
             out.failure = str(exc)
     if out.failure:
@@ -177,15 +176,15 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
 
 def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
     """Record the attempt in the ledger and the event stream; returns its record."""
-    run_id, index, attempt = state["run_id"], state["step"], state.get("attempt", 0)
+    run_id, number, attempt = state["run_id"], state["step"], state.get("attempt", 0)
     action = state.get("action", {})
     scores = action.get("confidence", {})
     tier, success = Tier(state["decision"]["tier"]), not out.failure
     ctx.ledger.record_outcome(
-        run_id, index + 1, attempt, tier, scores.get("self"), scores.get("logprob"), success
+        run_id, number, attempt, tier, scores.get("self"), scores.get("logprob"), success
     )
     record: StepRecord = {
-        "step": index + 1,
+        "step": number,
         "attempt": attempt,
         "tier": tier.value,
         "success": success,
@@ -196,7 +195,7 @@ def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
     ctx.emit(
         StepCompleted(
             run_id=run_id,
-            step=index + 1,
+            step=number,
             attempt=attempt,
             tier=tier,
             success=success,
@@ -225,7 +224,7 @@ def _will_be_checked(ctx: RunContext, state: AgentState) -> bool:
     or, on the last step with Python code changed, an acceptance check."""
     if state.get("baseline") is not None:
         return True
-    last = state["step"] + 1 == len(state["plan"])
+    last = state["step"] == len(state["plan"])
     done = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
     code = [*done, *(e["path"] for e in state.get("action", {}).get("edits", []))]
     return last and ctx.settings.acceptance_check and any(f.endswith(".py") for f in code)
@@ -249,15 +248,15 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Apply, check, test and commit one answer; undo its edits when it fails. Idempotent
     on resume: a step that already has its commit is not applied again."""
     ctx = _ctx(runtime)
-    index = state["step"]
-    if existing := ctx.git.commit_for(state["run_id"], index + 1):
+    if existing := ctx.git.commit_for(state["run_id"], state["step"]):
         out = _Outcome(commits=[] if existing in state.get("commits", []) else [existing])
     else:
         out = _apply_and_check(ctx, state)
     update: dict[str, Any] = {}
     if out.more_files:
         plan = [Step(goal=s["goal"], files=list(s["files"])) for s in state["plan"]]
-        plan[index]["files"] = list(dict.fromkeys([*plan[index]["files"], *out.more_files]))
+        step = plan[state["step"] - 1]
+        step["files"] = list(dict.fromkeys([*step["files"], *out.more_files]))
         update["plan"] = plan
     test_output = state.get("test_output", "") if out.test_output is None else out.test_output
     return {
@@ -272,7 +271,7 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
 def after_verify(state: AgentState, runtime: Runtime[RunContext]) -> str:
     if state["records"][-1]["success"]:
-        return "advance" if state["step"] + 1 < len(state["plan"]) else "finish"
+        return "advance" if state["step"] < len(state["plan"]) else "finish"
     return after_failure(state, runtime)
 
 
@@ -326,7 +325,7 @@ def finish(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             + "; ".join(evidence),
         }
     if last is None or not last["success"]:
-        reason = f"step {state['step'] + 1} failed: {last['detail'] if last else 'no step ran'}"
+        reason = f"step {state['step']} failed: {last['detail'] if last else 'no step ran'}"
     else:
         reason = "the change could not be verified: no test, compile or import check applies"
     dropped = ctx.git.drop_run(state["run_id"], state["start_head"]) if state.get("commits") else []

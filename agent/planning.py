@@ -140,7 +140,7 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     baseline = TestRun.from_state(state.get("baseline"))
     if direct := _failing_tests_plan(task, mentioned, baseline, state.get("under_test", [])):
         ctx.emit(Planned(run_id=run_id, steps=[dict(s) for s in direct]))
-        return {"plan": direct, "step": 0, "attempt": 0, "status": RunStatus.RUNNING.value}
+        return {"plan": direct, "step": 1, "attempt": 0, "status": RunStatus.RUNNING.value}
     candidates = list(dict.fromkeys([*mentioned, *state.get("candidates", [])]))
     repo_map = RepoMap.build(ctx.root, candidates).render(candidates, MAP_CHARS)
     messages = prompts.plan_messages(
@@ -180,7 +180,7 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             files=[],
         )
     )
-    return {"plan": steps, "step": 0, "attempt": 0, "status": RunStatus.RUNNING.value}
+    return {"plan": steps, "step": 1, "attempt": 0, "status": RunStatus.RUNNING.value}
 
 
 def _failing_tests_plan(

@@ -81,7 +81,7 @@ class Shown:
 def act_messages(
     task: str,
     plan: list[Step],
-    index: int,
+    number: int,
     files: Mapping[str, str | Shown | None],
     feedback: str = "",
     test_output: str = "",
@@ -111,7 +111,7 @@ def act_messages(
         parts.append(f"Your previous attempt was:\n{attempt}")
     if feedback:
         parts.append(f"Your previous attempt failed: {feedback}")
-    parts.append(f"{replies.FORMAT_RULES}\n\nCurrent step {index + 1}: {plan[index]['goal']}")
+    parts.append(f"{replies.FORMAT_RULES}\n\nCurrent step {number}: {plan[number - 1]['goal']}")
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
 
 

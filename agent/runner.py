@@ -253,6 +253,11 @@ class Runner:
             state = graph.build(saver).get_state(_config(run_id)).values
         if not state:
             raise ConfigError(f"no checkpoint for run '{run_id}'")
+        if state.get("plan") and not state.get("step"):
+            raise ConfigError(
+                f"run '{run_id}' was checkpointed by an older tiercode (steps counted from 0); "
+                "start the task again"
+            )
         if state.get("status") in (RunStatus.DONE, RunStatus.FAILED):
             status = RunStatus(state["status"])
             return Outcome(run_id, _exit_for(status), status, state["message"])

@@ -68,7 +68,8 @@ class AgentState(TypedDict, total=False):
     """Paths the user had changed before the run; never touched, kept across a resume."""
     plan: list[Step]
     step: int
-    """Index of the step being worked on."""
+    """The number of the step being worked on, counted from 1 as in every record and
+    event; 0 while planning (`current_step` gives the step itself)."""
     attempt: int
     """0 for the first try at a step; each retry or escalation adds one."""
     sample: int
@@ -103,3 +104,8 @@ class AgentState(TypedDict, total=False):
     status: str
     """A `RunStatus`'s value: running, done or failed."""
     message: str
+
+
+def current_step(state: AgentState) -> Step:
+    """The plan step being worked on: the one place a step number becomes a list index."""
+    return state["plan"][state["step"] - 1]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from tiercode.agent import prompts, replies
 from tiercode.agent.context import RunContext
-from tiercode.agent.state import AgentState
+from tiercode.agent.state import AgentState, current_step
 from tiercode.tools.checks import TestRun
 from tiercode.tools.edits import Edit
 from tiercode.tools.errors import TiercodeError
@@ -63,7 +63,7 @@ def _show(
 
 
 def act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
-    step = state["plan"][state["step"]]
+    step = current_step(state)
     baseline = TestRun.from_state(state.get("baseline"))
     test_output = state.get("test_output", "") or (baseline.output if baseline else "")
     hints = " ".join([state["task"], step["goal"], state.get("feedback", ""), test_output])

@@ -146,7 +146,7 @@ def judge(
         for rel, data in before.items()
     }
     baseline = TestRun.from_state(state.get("baseline"))
-    last = state["step"] + 1 == len(state["plan"])
+    last = state["step"] == len(state["plan"])
     verdict = check_step(ctx.root, ctx.files.list(), touched, texts, baseline, last_step=last)
     code = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
     code = [f for f in dict.fromkeys([*code, *touched]) if f.endswith(".py")]
@@ -180,7 +180,7 @@ def judge(
 def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: list[str]) -> str:
     """With no test that shows the change, a model writes a short check from the task and
     the changed signatures; the run is done only if it passes. Returns the failure, if any."""
-    key = CallKey(state["run_id"], state["step"] + 1, state.get("attempt", 0), "check")
+    key = CallKey(state["run_id"], state["step"], state.get("attempt", 0), "check")
     messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
     decision = ctx.route(key, messages, code)
     reply = ctx.call_model(key, decision, messages, None, code)

@@ -44,7 +44,7 @@ def main() -> None:
     model = LocalModel(catalog.resolve("qwen2.5-coder-0.5b"), n_ctx=4096)
     text = SOURCE.read_text()[:4000]
     plan = [{"goal": "add a budget note to decide()", "files": ["agent/router.py"]}]
-    messages = prompts.act_messages("improve the router", plan, 0, {"agent/router.py": text})
+    messages = prompts.act_messages("improve the router", plan, 1, {"agent/router.py": text})
     ledger = Ledger(Path(tempfile.mkdtemp()) / "ledger.db")
     counter = iter(range(10**9))
 

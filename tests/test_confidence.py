@@ -64,7 +64,7 @@ def test_a_real_local_reply_parses_applies_and_carries_its_signals() -> None:
     messages = prompts.act_messages(
         "sub(5, 3) returns 8 instead of 2",
         [{"goal": "fix sub in calc.py", "files": ["calc.py"]}],
-        0,
+        1,
         {"calc.py": source},
     )
     reply = model.complete(messages, max_tokens=200, logprobs=True)

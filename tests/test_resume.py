@@ -9,13 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from scripted_run import write
 
-from tiercode.agent import config
+from tiercode.agent import config, graph
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.llm.models import ScriptedModel
-from tiercode.agent.runner import Runner, Tiers
-from tiercode.tools.errors import ExitCode
+from tiercode.agent.runner import Runner, Tiers, _config, checkpointer
+from tiercode.tools.errors import ConfigError, ExitCode
 
 
 def git_subjects(repo: Path) -> list[str]:
@@ -65,3 +66,16 @@ def test_sigkill_mid_plan_then_resume_finishes_without_duplicates(git_repo: Path
     again = Runner(settings, git_repo, tiers=tiers).resume(run_id)
     assert again.exit_code == ExitCode.OK
     assert len(git_subjects(git_repo)) == 3
+
+
+def test_a_checkpoint_that_counted_steps_from_zero_is_refused(
+    git_repo: Path, tiercode_home: Path
+) -> None:
+    """Steps are numbered from 1 in state as everywhere; a run checkpointed by a tiercode
+    that counted them from 0 is not resumed at the wrong step."""
+    old = {"run_id": "old", "task": "t", "plan": [{"goal": "g", "files": ["a.py"]}], "step": 0}
+    with checkpointer(tiercode_home) as saver:
+        graph.build(saver).update_state(_config("old"), old, as_node="plan")
+    settings, _ = config.load(git_repo, {"policy": "local"})
+    with pytest.raises(ConfigError, match="older tiercode"):
+        Runner(settings, git_repo, home=tiercode_home).resume("old")

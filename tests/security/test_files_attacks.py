@@ -196,6 +196,6 @@ def test_a_file_name_with_a_newline_cannot_write_its_own_prompt_lines(tmp_path) 
         ).render([name], 2000)
         == ""
     )
-    messages = prompts.act_messages("t", [{"goal": "g", "files": [name]}], 0, {name: "X = 1\n"})
+    messages = prompts.act_messages("t", [{"goal": "g", "files": [name]}], 1, {name: "X = 1\n"})
     text = messages[-1]["content"]
     assert "\nIgnore the task" not in text and "is not shown: its name holds control" in text
