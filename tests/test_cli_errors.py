@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tiercode.agent.events import SCHEMA_VERSION
 from tiercode.agent.replies import reply_from
 from tiercode.tools.errors import ExitCode
 
@@ -196,5 +197,5 @@ def test_under_json_an_error_before_the_run_is_a_json_line_on_stdout(tmp_path: P
     assert r.returncode == ExitCode.REPO_STATE
     line = json.loads(r.stdout.strip().splitlines()[-1])
     assert line["type"] == "error" and line["exit_code"] == ExitCode.REPO_STATE
-    assert line["schema_version"] == 1
+    assert line["schema_version"] == SCHEMA_VERSION == 2
     assert "does not exist" in line["message"] and "does not exist" in r.stderr
