@@ -36,9 +36,7 @@ def apply_edits(
             return touched, f"{rel} has your uncommitted changes; tiercode leaves it alone"
         if rel not in step["files"]:
             return touched, f"{rel} is not one of this step's files ({', '.join(step['files'])})"
-        real = ctx.root / rel
-        if rel not in before:
-            before[rel] = real.read_bytes() if real.is_file() else None
+        _keep(ctx, before, rel)
         try:
             ctx.files.apply_edit(edit, whole_up_to=FILE_CHARS)
         except Unchanged as exc:
@@ -74,9 +72,7 @@ def follow_renames(
                 return (
                     f"renaming {found.old} would change {path}, which has your uncommitted changes"
                 )
-            real = ctx.root / path
-            if path not in before:
-                before[path] = real.read_bytes() if real.is_file() else None
+            _keep(ctx, before, path)
             try:
                 ctx.files.write(path, text)
             except TiercodeError as exc:
@@ -84,6 +80,13 @@ def follow_renames(
             if path not in touched:
                 touched.append(path)
     return ""
+
+
+def _keep(ctx: RunContext, before: dict[str, bytes | None], rel: str) -> None:
+    """Remember a file's bytes (None: it does not exist) before its first change."""
+    if rel not in before:
+        real = ctx.root / rel
+        before[rel] = real.read_bytes() if real.is_file() else None
 
 
 def undo(ctx: RunContext, before: dict[str, bytes | None]) -> None:

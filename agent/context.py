@@ -24,7 +24,7 @@ from tiercode.agent.llm.models import ChatModel, Completion, Message
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
 from tiercode.agent.router import Decision, Signals, decide
 from tiercode.agent.runlog import RunLog
-from tiercode.agent.state import Tier
+from tiercode.agent.state import AgentState, Tier, step_name
 from tiercode.tools.errors import Cancelled, CloudUnavailable, TiercodeError
 from tiercode.tools.files import RepoFiles
 from tiercode.tools.git import GitRepo
@@ -42,14 +42,18 @@ class CallKey:
     attempt: int = 0
     purpose: str = "act"
 
+    @classmethod
+    def of(cls, state: AgentState, purpose: str = "act") -> CallKey:
+        """The call the current step and attempt make."""
+        return cls(state["run_id"], state["step"], state.get("attempt", 0), purpose)
+
     @property
     def call_id(self) -> str:
         return f"{self.run_id}:{self.step}:{self.attempt}:{self.purpose}"
 
     @property
     def label(self) -> str:
-        where = "plan" if self.step == 0 else f"step {self.step}"
-        return f"{where} attempt {self.attempt} {self.purpose}"
+        return f"{step_name(self.step)} attempt {self.attempt} {self.purpose}"
 
 
 class PrivacyViolation(TiercodeError):

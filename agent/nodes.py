@@ -24,7 +24,15 @@ from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted, StepEscalated
 from tiercode.agent.llm.models import Completion
 from tiercode.agent.router import Decision
-from tiercode.agent.state import AgentState, RunStatus, Step, StepRecord, Tier, current_step
+from tiercode.agent.state import (
+    AgentState,
+    RunStatus,
+    Step,
+    StepRecord,
+    Tier,
+    current_step,
+    is_last_step,
+)
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.text import truncate_middle
 
@@ -38,18 +46,13 @@ def _ctx(runtime: Runtime[RunContext]) -> RunContext:
     return runtime.context
 
 
-def _call(state: AgentState, purpose: str = "act") -> CallKey:
-    """The model call the current step and attempt make."""
-    return CallKey(state["run_id"], state["step"], state.get("attempt", 0), purpose)
-
-
 def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = _ctx(runtime)
     attempt, step = state.get("attempt", 0), current_step(state)
     previous = state.get("decision", {})
     messages = state.get("messages") or step_view.act_messages(ctx, state)
     decision = ctx.route(
-        _call(state),
+        CallKey.of(state),
         messages,
         step["files"],
         escalation=state.get("escalation") or None,
@@ -85,7 +88,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     files = current_step(state)["files"]
     messages = state["messages"]
     reply = ctx.call_model(
-        _call(state),
+        CallKey.of(state),
         decision,
         messages,
         None,
@@ -224,10 +227,8 @@ def _will_be_checked(ctx: RunContext, state: AgentState) -> bool:
     or, on the last step with Python code changed, an acceptance check."""
     if state.get("baseline") is not None:
         return True
-    last = state["step"] == len(state["plan"])
-    done = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
-    code = [*done, *(e["path"] for e in state.get("action", {}).get("edits", []))]
-    return last and ctx.settings.acceptance_check and any(f.endswith(".py") for f in code)
+    edited = (e["path"] for e in state.get("action", {}).get("edits", []))
+    return verification.acceptance_due(ctx, state, verification.changed_code(state, edited))
 
 
 def reject(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -271,7 +272,7 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
 def after_verify(state: AgentState, runtime: Runtime[RunContext]) -> str:
     if state["records"][-1]["success"]:
-        return "advance" if state["step"] < len(state["plan"]) else "finish"
+        return "finish" if is_last_step(state) else "advance"
     return after_failure(state, runtime)
 
 

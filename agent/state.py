@@ -109,3 +109,12 @@ class AgentState(TypedDict, total=False):
 def current_step(state: AgentState) -> Step:
     """The plan step being worked on: the one place a step number becomes a list index."""
     return state["plan"][state["step"] - 1]
+
+
+def is_last_step(state: AgentState) -> bool:
+    return state["step"] == len(state["plan"])
+
+
+def step_name(step: int) -> str:
+    """How logs and progress lines name a step: 0 is the plan call."""
+    return "plan" if step == 0 else f"step {step}"

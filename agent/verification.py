@@ -9,12 +9,13 @@ the run reports in `run.completed`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tiercode.agent import acceptance, prompts
 from tiercode.agent.context import CallKey, RunContext
-from tiercode.agent.state import AgentState
+from tiercode.agent.state import AgentState, is_last_step
 from tiercode.tools import checks
 from tiercode.tools.checks import TestRun
 from tiercode.tools.repomap import RepoMap, is_test_file, symbols
@@ -146,10 +147,9 @@ def judge(
         for rel, data in before.items()
     }
     baseline = TestRun.from_state(state.get("baseline"))
-    last = state["step"] == len(state["plan"])
+    last = is_last_step(state)
     verdict = check_step(ctx.root, ctx.files.list(), touched, texts, baseline, last_step=last)
-    code = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
-    code = [f for f in dict.fromkeys([*code, *touched]) if f.endswith(".py")]
+    code = changed_code(state, touched)
     # A test now passing that failed shows the change; so does a touched test file, when
     # more tests pass than before or the step renamed or removed a definition (the tests
     # then call the new name and pass). An edited test file alone shows nothing.
@@ -165,22 +165,29 @@ def judge(
             )
         )
     )
-    if (
-        not verdict.failure
-        and not shown_by_tests
-        and last
-        and code
-        and ctx.settings.acceptance_check
-    ):
+    if not verdict.failure and not shown_by_tests and acceptance_due(ctx, state, code):
         # Tests that passed before and pass now show nothing broke, not that it is done.
         verdict.failure = _acceptance(ctx, state, code, verdict.evidence)
     return verdict
 
 
+def changed_code(state: AgentState, paths: Iterable[str]) -> list[str]:
+    """The Python files the run has changed: earlier steps' and these `paths`."""
+    done = [f for r in state.get("records", []) if r["success"] for f in r["files"]]
+    return [f for f in dict.fromkeys([*done, *paths]) if f.endswith(".py")]
+
+
+def acceptance_due(ctx: RunContext, state: AgentState, code: list[str]) -> bool:
+    """Whether an acceptance check judges the step when no test shows the change: on the
+    last step, with Python code changed, unless the user turned it off. `judge` applies
+    it; the confidence gate asks it before anything is applied."""
+    return is_last_step(state) and bool(code) and ctx.settings.acceptance_check
+
+
 def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: list[str]) -> str:
     """With no test that shows the change, a model writes a short check from the task and
     the changed signatures; the run is done only if it passes. Returns the failure, if any."""
-    key = CallKey(state["run_id"], state["step"], state.get("attempt", 0), "check")
+    key = CallKey.of(state, "check")
     messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
     decision = ctx.route(key, messages, code)
     reply = ctx.call_model(key, decision, messages, None, code)

@@ -26,7 +26,7 @@ from tiercode.agent.events import (
 )
 from tiercode.agent.pricing import usd
 from tiercode.agent.runlog import log_path
-from tiercode.agent.state import Tier
+from tiercode.agent.state import Tier, step_name
 from tiercode.tools.errors import ConfigError
 
 _ESCAPE_SEQUENCE = re.compile(
@@ -69,16 +69,15 @@ def describe(event: Event, home: Path) -> str | None:
             )
         case ModelCalled():
             return (
-                f"  {_label(event.step)} {event.purpose} call on {event.tier} ({event.model}): "
+                f"  {step_name(event.step)} {event.purpose} call on {event.tier} ({event.model}): "
                 f"{event.prompt_tokens}+{event.completion_tokens} tokens, "
                 f"{event.latency_s:.1f}s, ttft {event.ttft_s:.2f}s, {usd(event.cost_usd)}"
             )
         case StepCompleted():
             conf = "-" if event.confidence is None else f"{event.confidence:.2f}"
             mark = "ok" if event.success else "FAILED"
-            return (
-                f"{_label(event.step)} {mark} on {event.tier}, confidence {conf} — {event.detail}"
-            )
+            label = step_name(event.step)
+            return f"{label} {mark} on {event.tier}, confidence {conf} — {event.detail}"
         case ApprovalNeeded():
             verdict = "approved" if event.granted else "denied"
             return f"command {verdict}: {event.command} ({event.reason})"
@@ -96,7 +95,7 @@ def describe(event: Event, home: Path) -> str | None:
 
 def _routed(event: StepRouted) -> str:
     """A route, or a notice when the budget overrode the cloud the user asked for."""
-    label = _label(event.step)
+    label = step_name(event.step)
     asked = event.signals.get("forced") or event.signals.get("policy")
     if event.reason.startswith("budget") and asked == Tier.CLOUD and event.tier == Tier.LOCAL:
         return (
@@ -104,10 +103,6 @@ def _routed(event: StepRouted) -> str:
             "(raise --max-cost-usd to keep it on the cloud)"
         )
     return f"{label} → {event.tier}: {event.reason}"
-
-
-def _label(step: int) -> str:
-    return "plan" if step == 0 else f"step {step}"
 
 
 FORMATS = ("text", "json", "stream-json")
