@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_REPO ?= /tmp/tiercode-demo
-DEMO_TASK ?= add a function slugify(text) to textutils.py that lower-cases the text, drops every character that is not a letter, digit or space, and joins the words with single hyphens
+DEMO_TASK ?= add a function word_count(text) to textutils.py that returns how many words the text has, where words are separated by any whitespace
 
 .PHONY: demo test check install models browser clean-demo
 

@@ -1,20 +1,33 @@
 """An acceptance check for a repository without tests: a short script, written by a
 model from the task and the changed code's signatures, that must pass before the run
-may say done. It lives outside the repository and runs in the sandbox."""
+may say done. It lives outside the repository and runs in the sandbox.
+
+Small models predict values badly (a 0.5B check asserted that "Hello world this is a
+test" has 4 words), so a check is held to what it is about: asserts that touch none of
+the changed code are dropped, and an assert whose expected value the code contradicts
+can be overruled, but only when a second, worked-out prediction gives the code's value.
+"""
 
 from __future__ import annotations
 
+import ast
 import io
+import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tiercode.agent.state import Step
 from tiercode.tools import shell
-from tiercode.tools.repomap import RepoMap
+from tiercode.tools.repomap import RepoMap, symbols
+
+HARNESS = Path(__file__).with_name("check_harness.py")
+MARK = "@@tiercode-asserts@@"
 
 TIMEOUT_S = 60.0
 MAP_CHARS = 2500
@@ -23,7 +36,8 @@ _BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 RULES = (
     "Write a short Python script that checks whether the task above is done: import the "
     "code from the repository (it is on the import path), call it with two or three "
-    "inputs taken from the task, and `assert` each result the task asks for. Use only the "
+    "inputs taken from the task, and `assert` each result the task asks for. Check only "
+    "what the task asks for, with short inputs whose results you are sure of. Use only the "
     "standard library and the repository. Reply with one ```python code block, nothing else."
 )
 
@@ -53,6 +67,60 @@ def extract(reply: str) -> str:
     return code + "\n"
 
 
+def symbol_changes(root: Path, start: str, paths: list[str]) -> tuple[set[str], set[str]]:
+    """Names (the last part, for methods) of the definitions in the changed Python files
+    that are new or differ from commit `start`, and of those that are the same as then."""
+    changed: set[str] = set()
+    same: set[str] = set()
+    for rel in paths:
+        now = (root / rel).read_text(encoding="utf-8", errors="replace")
+        shown = subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", "show", f"{start}:{rel}"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        before = _sources(rel, shown.stdout)
+        for name, text in _sources(rel, now).items():
+            (same if before.get(name) == text else changed).add(name.rsplit(".", 1)[-1])
+    return changed, same - changed
+
+
+def _sources(rel: str, source: str) -> dict[str, str]:
+    lines = source.splitlines()
+    return {s.name: "\n".join(lines[s.start - 1 : s.end]) for s in symbols(rel, source)}
+
+
+def relevant(code: str, changed: set[str], unchanged: set[str]) -> str:
+    """The check without its top-level asserts that reach code the run left as it was and
+    none that it changed (directly or through a variable set from it): they say nothing
+    about the change, and when they fail, the check is wrong. An assert on a name that
+    does not exist stays, and fails. ValueError when no assert is left."""
+    tree = ast.parse(code)
+    new, old, lines = set(changed), set(unchanged), code.splitlines(keepends=True)
+    kept = 0
+    for node in tree.body:
+        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
+            n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
+        }
+        if isinstance(node, ast.Assert):
+            if used & old and not used & new:
+                for i in range(node.lineno - 1, node.end_lineno or node.lineno):
+                    lines[i] = ""
+            else:
+                kept += 1
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            if used & new:
+                new |= names
+            elif used & old:
+                old |= names
+    if not kept:
+        raise ValueError("the acceptance check asserts only on code the run did not change")
+    return "".join(lines)
+
+
 def passes_before(root: Path, start: str, code: str) -> bool:
     """Does the check already pass on the code as the run found it (commit `start`,
     unpacked into a private folder)? Then it proves nothing about the change."""
@@ -65,19 +133,83 @@ def passes_before(root: Path, start: str, code: str) -> bool:
     with tempfile.TemporaryDirectory(prefix="tiercode-before-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
-        return run(Path(tmp), code)[0]
+        return run(Path(tmp), code).passed
 
 
-def run(root: Path, code: str) -> tuple[bool, str]:
+@dataclass
+class CheckRun:
+    """How a check went: its output, and each top-level assert's result."""
+
+    passed: bool
+    output: str
+    asserts: list[dict[str, object]] = field(default_factory=list)
+    """`line`, `source`, `passed`; for a failed `call == literal`: `call`, `got`, `expected`."""
+
+    @property
+    def disputed(self) -> list[dict[str, object]]:
+        """The failed asserts, when every one is a value the code contradicts (and the
+        check's set-up ran): the only failures a second prediction may overrule."""
+        failed = [a for a in self.asserts if not a["passed"]]
+        return failed if self.asserts and all("got" in a for a in failed) else []
+
+
+def run(root: Path, code: str) -> CheckRun:
     """Run the check from a private folder, with the repository on the import path."""
     with tempfile.TemporaryDirectory(prefix="tiercode-check-") as tmp:
         script = Path(tmp) / "acceptance_check.py"
         script.write_text(code)
+        shutil.copy(HARNESS, Path(tmp) / "harness.py")
         paths = [str(root), *([str(root / "src")] if (root / "src").is_dir() else [])]
         result = shell.run(
-            [sys.executable, str(script)],
+            [sys.executable, str(Path(tmp) / "harness.py"), str(script)],
             root,
             timeout_s=TIMEOUT_S,
             env_extra={"PYTHONPATH": ":".join(paths), "PYTHONDONTWRITEBYTECODE": "1"},
         )
-    return result.returncode == 0, result.output
+    asserts: list[dict[str, object]] = []
+    shown = []
+    for line in result.output.splitlines():
+        if line.startswith(MARK):
+            asserts = json.loads(line[len(MARK) :])
+        else:
+            shown.append(line)
+    return CheckRun(result.returncode == 0, "\n".join(shown), asserts)
+
+
+WORKED_RULES = (
+    "For each call below, work out step by step, from the task's words alone, what it "
+    "must return. Then end with one line per call: `Answer <n>: <Python literal>`."
+)
+
+
+def worked_messages(task: str, disputed: list[dict[str, object]]) -> list[dict[str, str]]:
+    """A second prediction of the disputed values, reasoned out and blind to both the
+    check's and the code's answers, so it sides with neither by position or by suggestion."""
+    calls = "\n".join(f"{i}. {d['call']}" for i, d in enumerate(disputed, 1))
+    return [
+        {"role": "system", "content": "You work out exactly what code must return."},
+        {"role": "user", "content": f"Task: {task}\n\nCalls:\n{calls}\n\n{WORKED_RULES}"},
+    ]
+
+
+def worked_answers(reply: str, disputed: list[dict[str, object]]) -> dict[str, str]:
+    """Each disputed call's worked-out answer ("" when the reply gives none for it)."""
+    answers = {}
+    for i, d in enumerate(disputed, 1):
+        found = re.findall(rf"^\W*Answer {i}\W*:\s*(.+?)\s*$", reply, re.MULTILINE)
+        answers[str(d["call"])] = found[-1].strip("`* ") if found else ""
+    return answers
+
+
+def overruled(answers: dict[str, str], disputed: list[dict[str, object]]) -> bool:
+    """Whether the worked-out answers give the code's value for every disputed call."""
+    return all(_same(answers.get(str(d["call"]), ""), str(d["got"])) for d in disputed)
+
+
+def _same(answer: str, got: str) -> bool:
+    if not answer:
+        return False
+    try:
+        return bool(ast.literal_eval(answer) == ast.literal_eval(got))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return answer == got

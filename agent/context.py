@@ -144,6 +144,7 @@ class RunContext:
             cloud_cost_estimate=cloud_cost(self.cloud_price, tokens, reply),
             escalation=escalation,
             confidence=confidence,
+            purpose=key.purpose,
         )
         decision = decide(signals)
         self.ledger.record_decision(

@@ -65,7 +65,7 @@ class StepRouted(Event):
     step: int
     attempt: int
     purpose: str
-    """plan, act or check, as on the `model.call` that follows."""
+    """plan, act, check or judge, as on the `model.call` that follows."""
     tier: Tier
     reason: str
     signals: dict[str, Any]
@@ -161,7 +161,8 @@ class ModelCalled(Event):
     step: int
     attempt: int
     purpose: str
-    """plan, act or check: the kind of step the call served."""
+    """plan, act, check (writes the acceptance check) or judge (works out again the values
+    that the check and the code disagree on): the kind of step the call served."""
     tier: Tier
     model: str
     route_reason: str

@@ -141,6 +141,7 @@ class _Outcome:
     test_output: str | None = None
     """The test run's output when the tests judged the answer (empty when they passed)."""
     more_files: list[str] = dataclasses.field(default_factory=list)
+    acceptance: verification.AcceptanceCheck | None = None
 
 
 def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
@@ -155,10 +156,11 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
         out.failure = applying.follow_renames(ctx, state, out.touched, before)
     if not out.failure:
         verdict = verification.judge(ctx, state, out.touched, before)
-        out.failure, out.evidence, out.more_files = (
+        out.failure, out.evidence, out.more_files, out.acceptance = (
             verdict.failure,
             verdict.evidence,
             verdict.more_files,
+            verdict.acceptance,
         )
         if verdict.tests is not None:
             out.test_output = verdict.tests.output if verdict.failure else ""
@@ -259,6 +261,8 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         step = plan[state["step"] - 1]
         step["files"] = list(dict.fromkeys([*step["files"], *out.more_files]))
         update["plan"] = plan
+    if out.acceptance is not None:
+        update["acceptance"] = out.acceptance.to_state()
     test_output = state.get("test_output", "") if out.test_output is None else out.test_output
     return {
         **update,

@@ -39,6 +39,9 @@ class Signals:
     """Why the previous attempt at this step failed, when this is a retry."""
     confidence: float | None = None
     """The local model's confidence on the previous attempt, when known."""
+    purpose: str = "act"
+    """What the call is for: plan, act, check (write the acceptance check that judges
+    answers) or judge (work out again a value the check and the code disagree on)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Decimal | Tier) else v for k, v in asdict(self).items()}
@@ -114,4 +117,8 @@ def decide(s: Signals) -> Decision:
         )
     if s.escalation:
         return cloud(f"escalated: {s.escalation}")
+    if s.purpose in ("check", "judge"):
+        # A wrong check throws right answers away (a 0.5B check asserted that "Hello world
+        # this is a test" has 4 words), and one check judges every answer to the step.
+        return cloud("auto: the acceptance check judges every answer; the stronger tier writes it")
     return local(f"auto: local first, escalate if confidence < {s.threshold:.2f}", gate=s.threshold)

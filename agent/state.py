@@ -95,6 +95,8 @@ class AgentState(TypedDict, total=False):
     """`path:line:function` frames of code under test in the failing tests' tracebacks."""
     under_test: list[str]
     """Non-test files the failing tests reach (traceback frames, then what they call)."""
+    acceptance: dict[str, str] | None
+    """The acceptance check written for this run (`verification.AcceptanceCheck`), once."""
     start_head: str
     """HEAD when the run began: a failed run puts the branch back here."""
     evidence: Annotated[list[str], operator.add]

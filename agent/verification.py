@@ -10,8 +10,9 @@ the run reports in `run.completed`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from tiercode.agent import acceptance, prompts
 from tiercode.agent.context import CallKey, RunContext
@@ -20,6 +21,10 @@ from tiercode.tools import checks
 from tiercode.tools.checks import TestRun
 from tiercode.tools.repomap import RepoMap, is_test_file, symbols
 from tiercode.tools.text import truncate_middle
+
+MAX_DISPUTED = 3
+"""Most asserts a worked-out prediction may overrule at once; more failures than that
+say the answer is wrong, not the check."""
 
 
 @dataclass
@@ -31,6 +36,8 @@ class StepCheck:
     tests: TestRun | None = None
     more_files: list[str] = field(default_factory=list)
     """Files the next attempt needs too (callers still using a removed name)."""
+    acceptance: AcceptanceCheck | None = None
+    """The acceptance check written for this run, kept to judge later answers the same way."""
 
 
 def removed_names(before: dict[str, str | None], root: Path) -> list[str]:
@@ -167,7 +174,14 @@ def judge(
     )
     if not verdict.failure and not shown_by_tests and acceptance_due(ctx, state, code):
         # Tests that passed before and pass now show nothing broke, not that it is done.
-        verdict.failure = _acceptance(ctx, state, code, verdict.evidence)
+        verdict.acceptance = AcceptanceCheck.from_state(state.get("acceptance"))
+        if verdict.acceptance is None:
+            verdict.acceptance, verdict.failure = _write_acceptance(ctx, state, code)
+        if verdict.acceptance is not None:
+            verdict.acceptance, verdict.failure, shown = _run_acceptance(
+                ctx, state, verdict.acceptance, code
+            )
+            verdict.evidence += [shown] if shown else []
     return verdict
 
 
@@ -184,9 +198,30 @@ def acceptance_due(ctx: RunContext, state: AgentState, code: list[str]) -> bool:
     return is_last_step(state) and bool(code) and ctx.settings.acceptance_check
 
 
-def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: list[str]) -> str:
-    """With no test that shows the change, a model writes a short check from the task and
-    the changed signatures; the run is done only if it passes. Returns the failure, if any."""
+@dataclass(frozen=True)
+class AcceptanceCheck:
+    """A check script, the tier that wrote it, and the values worked out again for calls
+    it disputed. Written once per run, when the first answer needs it: every later answer
+    meets the same bar, and no model call is spent on the same question twice."""
+
+    script: str
+    tier: str
+    worked: dict[str, str] = field(default_factory=dict)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"script": self.script, "tier": self.tier, "worked": dict(self.worked)}
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any] | None) -> AcceptanceCheck | None:
+        return cls(data["script"], data["tier"], dict(data.get("worked", {}))) if data else None
+
+
+def _write_acceptance(
+    ctx: RunContext, state: AgentState, code: list[str]
+) -> tuple[AcceptanceCheck | None, str]:
+    """A model writes a short check from the task and the changed signatures; a check
+    that is unusable or already passes on the code from before is not kept (the failure
+    says why), so the next answer asks for a new one."""
     key = CallKey.of(state, "check")
     messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
     decision = ctx.route(key, messages, code)
@@ -194,14 +229,46 @@ def _acceptance(ctx: RunContext, state: AgentState, code: list[str], evidence: l
     try:
         script = acceptance.extract(reply.text)
     except ValueError as exc:
-        return f"no usable acceptance check: {exc}"
+        return None, f"no usable acceptance check: {exc}"
     if acceptance.passes_before(ctx.root, state["start_head"], script):
-        return "the acceptance check passes on the code from before the change too: no evidence"
-    passed, output = acceptance.run(ctx.root, script)
-    if not passed:
-        return "the acceptance check fails:\n" + truncate_middle(
-            output.strip(), prompts.OUTPUT_CHARS
+        return None, (
+            "the acceptance check passes on the code from before the change too: no evidence"
         )
-    asserts = script.count("assert ")
-    evidence.append(f"acceptance check ({asserts} assert(s), written by the {decision.tier} tier)")
-    return ""
+    return AcceptanceCheck(script, reply.tier.value), ""
+
+
+def _run_acceptance(
+    ctx: RunContext, state: AgentState, check: AcceptanceCheck, code: list[str]
+) -> tuple[AcceptanceCheck, str, str]:
+    """Run the check on the applied answer: the check (with any values worked out anew),
+    the failure, if any, and the evidence. Asserts that reach only code the run left as
+    it was are left out; when every failure is a value the code contradicts, a worked-out
+    second prediction may side with the code."""
+    try:
+        changed, same = acceptance.symbol_changes(ctx.root, state["start_head"], code)
+        script = acceptance.relevant(check.script, changed, same)
+    except ValueError as exc:
+        return check, f"no usable acceptance check: {exc}", ""
+    result = acceptance.run(ctx.root, script)
+    what = f"acceptance check ({len(result.asserts)} assert(s), written by the {check.tier} tier"
+    if result.passed:
+        return check, "", what + ")"
+    disputed = result.disputed
+    if 0 < len(disputed) <= MAX_DISPUTED:
+        if asked := [d for d in disputed if str(d["call"]) not in check.worked]:
+            key = CallKey.of(state, "judge")
+            messages = acceptance.worked_messages(state["task"], asked)
+            reply = ctx.call_model(key, ctx.route(key, messages, code), messages, None, code)
+            worked = {**check.worked, **acceptance.worked_answers(reply.text, asked)}
+            check = replace(check, worked=worked)
+        if acceptance.overruled(check.worked, disputed):
+            said = "; ".join(f"{d['call']} == {d['got']}" for d in disputed)
+            return (
+                check,
+                "",
+                f"{what}; worked out again, the task asks for what the code gives: {said})",
+            )
+    failure = "the acceptance check fails:\n" + truncate_middle(
+        result.output.strip(), prompts.OUTPUT_CHARS
+    )
+    return check, failure, ""

@@ -21,6 +21,9 @@ CHECK = (
     "assert slugify('Hello World') == 'hello-world'\nassert slugify('a') == 'a'\n```\n"
 )
 WRONG = "def slugify(text):\n    return text.lower()\n"
+SIDES_WITH_CHECK = (
+    "slugify('Hello World') drops nothing and joins with '-'.\nAnswer 1: 'hello-world'\n"
+)
 RIGHT = "def slugify(text):\n    return '-'.join(text.lower().split())\n"
 WORDS_TEST = (
     "from textutils import words\n\n\ndef test_words():\n    assert words('a b') == ['a', 'b']\n"
@@ -41,10 +44,13 @@ def run(repo: Path, replies: list[str]) -> tuple[object, list[Event], ScriptedMo
     return outcome, events, model
 
 
-def test_a_wrong_change_fails_the_check_and_the_retry_must_pass_it(git_repo: Path) -> None:
+def test_a_wrong_answer_fails_the_check_and_the_retry_passes_the_same_one(git_repo: Path) -> None:
     code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
-    outcome, events, model = run(git_repo, [PLAN, code(WRONG), CHECK, code(RIGHT), CHECK])
+    outcome, events, model = run(
+        git_repo, [PLAN, code(WRONG), CHECK, SIDES_WITH_CHECK, code(RIGHT)]
+    )
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    assert len(model.calls) == 5, "the check is written once and judges both answers"
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details[0].startswith("the acceptance check fails:")
     assert "AssertionError" in details[0]
@@ -52,6 +58,26 @@ def test_a_wrong_change_fails_the_check_and_the_retry_must_pass_it(git_repo: Pat
     assert "acceptance check (2 assert(s), written by the local tier)" in done["verified"]
     check_prompt = model.calls[2][-1]["content"]
     assert "def slugify(text)" in check_prompt and "text.lower()" not in check_prompt
+
+
+def test_under_auto_the_cloud_writes_the_check_that_judges_local_answers(git_repo: Path) -> None:
+    """A 0.5B check once asserted that "Hello world this is a test" has 4 words and threw
+    a right local answer away: the check judges every answer, so the stronger tier writes it."""
+    (git_repo / "textutils.py").write_text("def words(text):\n    return text.split()\n")
+    GitRepo.open(git_repo).repo.git.execute(["git", "add", "-A"])
+    GitRepo.open(git_repo).repo.git.execute(["git", "commit", "-qm", "textutils"])
+    code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}], confidence=90)
+    local, cloud = ScriptedModel([PLAN, code]), ScriptedModel([CHECK], tier="cloud")
+    settings, _ = config.load(git_repo, {"policy": "auto", "acceptance_check": True})
+    events: list[Event] = []
+    tiers = Tiers(lambda: local, lambda: cloud, "gpt-4.1-mini", simulated=True)
+    outcome = Runner(settings, git_repo, emit=events.append, tiers=tiers).start(
+        "add a function slugify to textutils.py that joins the lowercased words with -"
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert (len(local.calls), len(cloud.calls)) == (2, 1)
+    done = next(e.to_dict() for e in events if e.type == "run.completed")
+    assert "acceptance check (2 assert(s), written by the cloud tier)" in done["verified"]
 
 
 def test_a_check_that_asserts_nothing_is_no_evidence(git_repo: Path) -> None:
@@ -66,10 +92,10 @@ def test_a_check_that_asserts_nothing_is_no_evidence(git_repo: Path) -> None:
 
 def test_the_check_runs_outside_the_repo_in_the_sandbox(tmp_path: Path) -> None:
     (tmp_path / "mod.py").write_text("X = 2\n")
-    ok, _ = acceptance.run(tmp_path, "import mod\nassert mod.X == 2\n")
-    assert ok and sorted(p.name for p in tmp_path.iterdir()) == ["mod.py"]
-    ok, output = acceptance.run(tmp_path, "open('/tmp/../tmp/escaped-by-check', 'w')\n")
-    assert not ok and "Permission denied" in output
+    result = acceptance.run(tmp_path, "import mod\nassert mod.X == 2\n")
+    assert result.passed and sorted(p.name for p in tmp_path.iterdir()) == ["mod.py"]
+    result = acceptance.run(tmp_path, "open('/tmp/../tmp/escaped-by-check', 'w')\n")
+    assert not result.passed and "Permission denied" in result.output
 
 
 @pytest.mark.parametrize(
@@ -99,7 +125,7 @@ def test_tests_that_passed_before_and_after_do_not_show_a_feature_is_done(git_re
         "def test_words():\n    assert words('a b') == ['a', 'b']\n"
     )
     code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
-    outcome, events, _ = run(git_repo, [PLAN, code(WRONG), CHECK, code(RIGHT), CHECK])
+    outcome, events, _ = run(git_repo, [PLAN, code(WRONG), CHECK, SIDES_WITH_CHECK, code(RIGHT)])
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details[0].startswith("the acceptance check fails:")
@@ -125,10 +151,11 @@ def test_an_edited_test_file_that_adds_no_passing_test_still_needs_the_check(
             {"path": "test_words.py", "search": "", "replace": test_file + "# slugify\n"},
         ]
     )
-    outcome, events, _ = run(git_repo, [plan, same_tests, CHECK, same_tests, CHECK])
+    outcome, events, model = run(git_repo, [plan, same_tests, CHECK, SIDES_WITH_CHECK, same_tests])
     assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details and all(d.startswith("the acceptance check fails:") for d in details)
+    assert len(model.calls) == 5, "the same disputed call is not worked out twice"
     assert GitRepo.open(git_repo).agent_commits() == []
 
 
@@ -188,3 +215,96 @@ def test_a_rename_carried_into_the_tests_needs_no_check(git_repo: Path) -> None:
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
     assert "compute_tax" in (git_repo / "tests/test_shop.py").read_text()
     assert len(model.calls) == 2  # the plan and the answer: no check was asked for
+
+
+def test_asserts_on_code_the_run_did_not_change_are_left_out(git_repo: Path) -> None:
+    """A 1.5B check asserted `shout("Hello, World!") == "HELLO-WORLD!"` about a function
+    the task never touched, and failed a right answer with it."""
+    code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
+    check = (
+        "```python\nimport textutils\n\n"
+        "assert textutils.words('a b') == ['nonsense']\n"
+        "assert textutils.slugify('Hello World') == 'hello-world'\n```\n"
+    )
+    outcome, events, _ = run(git_repo, [PLAN, code, check])
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    done = next(e.to_dict() for e in events if e.type == "run.completed")
+    assert "acceptance check (1 assert(s), written by the local tier)" in done["verified"]
+
+
+def test_a_value_the_check_got_wrong_is_overruled_only_by_a_worked_out_prediction(
+    git_repo: Path,
+) -> None:
+    """A check predicted a wrong value for a right answer: worked out again from the task
+    alone, the value is the code's, so the answer stands; the evidence says so."""
+    code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
+    wrong_check = (
+        "```python\nfrom textutils import slugify\n\n"
+        "assert slugify('Hello World') == 'hello-world'\n"
+        "assert slugify('Big Red Dog') == 'big-red'\n```\n"
+    )
+    worked = (
+        "Big Red Dog lower-cased is big red dog; joined: big-red-dog.\nAnswer 1: 'big-red-dog'\n"
+    )
+    outcome, events, model = run(git_repo, [PLAN, code, wrong_check, worked])
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    done = next(e.to_dict() for e in events if e.type == "run.completed")
+    assert any("slugify('Big Red Dog') == 'big-red-dog'" in v for v in done["verified"])
+    judge_prompt = model.calls[3][-1]["content"]
+    assert "slugify('Big Red Dog')" in judge_prompt
+    assert "big-red'" not in judge_prompt and "big-red-dog" not in judge_prompt  # blind to both
+    purposes = [e.to_dict()["purpose"] for e in events if e.type == "model.call"]
+    assert purposes == ["plan", "act", "check", "judge"]
+
+
+def test_the_harness_runs_every_assert_and_reports_what_a_failed_call_gave(tmp_path: Path) -> None:
+    (tmp_path / "mod.py").write_text("def double(x):\n    return x * 2\n")
+    script = (
+        "from mod import double\n"
+        "assert double(2) == 5\n"
+        "assert 3 == double(1)\n"
+        "assert double(1) == 2\n"
+        "n = 4\n"
+        "assert double(n) == 9\n"  # not a call on literals: not worked out again
+    )
+    result = acceptance.run(tmp_path, script)
+    assert not result.passed and [a["passed"] for a in result.asserts] == [
+        False,
+        False,
+        True,
+        False,
+    ]
+    assert (result.asserts[0]["call"], result.asserts[0]["got"]) == ("double(2)", "4")
+    assert result.asserts[1]["expected"] == "3"
+    assert "got" not in result.asserts[3] and result.disputed == []
+    assert "AssertionError" in result.output and "@@tiercode" not in result.output
+
+
+def test_relevance_follows_values_through_variables() -> None:
+    script = (
+        "import m\nr = m.new(1)\nold = m.old(1)\n"
+        "assert r == 2\nassert old == 3\nassert m.old(2) == 1\n"
+    )
+    kept = acceptance.relevant(script, {"new"}, {"old"})
+    assert "assert r == 2" in kept and "assert old" not in kept and "m.old(2)" not in kept
+    missing = acceptance.relevant(script, set(), {"other"})  # m.new is gone: the assert stays
+    assert "assert r == 2" in missing
+    with pytest.raises(ValueError, match="only on code the run did not change"):
+        acceptance.relevant("import m\nassert m.old(1) == 2\n", {"new"}, {"old"})
+
+
+@pytest.mark.parametrize(
+    ("reply", "overruled"),
+    [
+        ("Answer 1: 'a-b'\nAnswer 2: 3", True),
+        ("**Answer 1:** `'a-b'`\nAnswer 2: 3.0", True),
+        ("Answer 1: 'a-b'", False),  # no answer for the second call
+        ("Answer 1: 'a b'\nAnswer 2: 3", False),
+    ],
+)
+def test_a_worked_out_prediction_must_give_every_disputed_value(
+    reply: str, overruled: bool
+) -> None:
+    disputed = [{"call": "f('A B')", "got": "'a-b'"}, {"call": "g()", "got": "3"}]
+    answers = acceptance.worked_answers(reply, disputed)
+    assert acceptance.overruled(answers, disputed) is overruled

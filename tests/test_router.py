@@ -41,6 +41,10 @@ BASE = Signals(
         ({"local_only": True, "forced": "cloud", "prompt_tokens": 9000}, "local", "--local-only"),
         ({"policy": "cloud", "budget_left": Decimal("0.0005")}, "local", "budget low"),
         ({"forced": "cloud", "budget_left": Decimal("0")}, "local", "budget low"),
+        ({"purpose": "check"}, "cloud", "auto: the acceptance check judges every answer"),
+        ({"purpose": "check", "policy": "local"}, "local", "policy local"),
+        ({"purpose": "check", "sensitive": True}, "local", "sensitive"),
+        ({"purpose": "check", "budget_left": Decimal("0.0005")}, "local", "budget low"),
     ],
 )
 def test_decisions(changes: dict, tier: str, reason: str) -> None:

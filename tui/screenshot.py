@@ -28,17 +28,19 @@ def shout(text):
     return text.upper() + "!"
 '''
 DEMO_TASK = (
-    "add a function slugify(text) to textutils.py that lower-cases the text, drops every "
-    "character that is not a letter, digit or space, and joins the words with single hyphens"
+    "add a function word_count(text) to textutils.py that returns how many words the text "
+    "has, where words are separated by any whitespace"
 )
 SIZE = (120, 40)
 DEMO_CHECK = (
-    "from textutils import slugify\n"
-    "assert slugify('Hello, World!') == 'hello-world', slugify('Hello, World!')\n"
-    "assert slugify('  Tiered   inference  ') == 'tiered-inference'\n"
+    "from textutils import word_count\n"
+    "assert word_count('Hello world this is a test') == 6\n"
+    "assert word_count('  tiered\\tinference\\n') == 2\n"
+    "assert word_count('') == 0\n"
 )
-"""What the demo task must really do: a screenshot of a run marked done whose slugify
-is wrong (the README once showed `text.lower() + "!"` under "done") is not kept."""
+"""What the demo task must really do: a screenshot of a run marked done whose result is
+wrong (the README once showed a `slugify` returning `text.lower() + "!"` under "done")
+is not kept."""
 
 
 def demo_repo(root: Path) -> Path:
@@ -97,7 +99,7 @@ def main() -> None:
 
 
 def _judge(repo: Path, status: str) -> str:
-    """Why the demo run may not be shown, or "" when it is done and slugify works."""
+    """Why the demo run may not be shown, or "" when it is done and word_count works."""
     if status != RunStatus.DONE:
         return f"the run ended {status or 'without finishing'}"
     check = subprocess.run(
@@ -105,7 +107,7 @@ def _judge(repo: Path, status: str) -> str:
     )
     if check.returncode != 0:
         last = (check.stderr.strip().splitlines() or ["failed"])[-1]
-        return f"the run said done but its slugify is wrong ({last})"
+        return f"the run said done but its word_count is wrong ({last})"
     return ""
 
 

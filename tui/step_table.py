@@ -58,8 +58,8 @@ class StepTable(DataTable[Any]):
         key = _key(step, attempt, purpose)
         if key in self.rows:
             return
-        if purpose == "check":
-            reason = f"acceptance check: {reason}"
+        if purpose in ("check", "judge"):
+            reason = f"acceptance {purpose}: {reason}"
         reason = clip(reason, max(24, self.size.width - FIXED_WIDTH))
         cells = [step_label(step), str(attempt), tier(tier_name), "…", *[""] * 5, reason]
         self.add_row(*cells, key=key)
