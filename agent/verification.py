@@ -250,7 +250,8 @@ def _run_acceptance(
     except ValueError as exc:
         return check, f"no usable acceptance check: {exc}", ""
     result = acceptance.run(ctx.root, script)
-    what = f"acceptance check ({len(result.asserts)} assert(s), written by the {check.tier} tier"
+    asserts = len(result.asserts) or script.count("assert ")  # asserts inside functions too
+    what = f"acceptance check ({asserts} assert(s), written by the {check.tier} tier"
     if result.passed:
         return check, "", what + ")"
     disputed = result.disputed
