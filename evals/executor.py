@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import multiprocessing
 import re
+import socket
 import tempfile
 import time
 import traceback
@@ -179,6 +180,8 @@ def run_ray(
     except ImportError:
         raise ConfigError("--executor ray needs Ray: pip install 'tiercode[ray]'") from None
     started = not ray.is_initialized()
+    if started and address:
+        check_reachable(address)
     if started:
         with shipped_tree() if address else contextlib.nullcontext() as runtime_env:
             ray.init(
@@ -205,6 +208,27 @@ def run_ray(
             ray.kill(a)
         if started:
             ray.shutdown()
+
+
+REACH_TIMEOUT_S = 5.0
+
+
+def check_reachable(address: str) -> None:
+    """A cluster address that nothing answers at is one line now: `ray.init` would retry
+    it for minutes and then die with its own traceback. `local` and `auto` are Ray's own
+    lookups and are left to it."""
+    if address in ("local", "auto"):
+        return
+    where = re.fullmatch(r"(?:ray://)?\[?([^\]\s]+?)\]?:(\d+)", address)
+    if not where:
+        raise ConfigError(f"--ray-address: '{address}' is not host:port or ray://host:port")
+    try:
+        socket.create_connection((where[1], int(where[2])), timeout=REACH_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"--ray-address: nothing answers at {address} ({exc.strerror or exc}); start the "
+            "cluster (`ray start --head`) or leave the option out to run a local one"
+        ) from None
 
 
 class _RayWorker:

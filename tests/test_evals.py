@@ -10,8 +10,10 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import socket
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -742,3 +744,16 @@ def test_wilson_interval_and_exact_mcnemar() -> None:
     test = metrics.mcnemar([True] * 5 + [False] * 5, [False] * 10)
     assert test == {"only_a": 5, "only_b": 0, "p": 0.0625}  # 2 × 0.5**5
     assert metrics.mcnemar([True, False], [False, True])["p"] == 1.0
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:{port}", "ray://127.0.0.1:{port}", "nonsense"])
+def test_a_ray_address_nothing_answers_at_is_one_line_at_once(address: str) -> None:
+    """It once retried for about 3.5 minutes and then exited 15 with Ray's traceback."""
+    pytest.importorskip("ray")
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(ConfigError, match=r"^--ray-address: ") as caught:
+        executor.run_ray(None, "repo", [], [], lambda r: None, 1, address.format(port=port))  # type: ignore[arg-type]
+    assert time.monotonic() - start < 10 and "\n" not in str(caught.value)
