@@ -308,3 +308,27 @@ def test_a_worked_out_prediction_must_give_every_disputed_value(
     disputed = [{"call": "f('A B')", "got": "'a-b'"}, {"call": "g()", "got": "3"}]
     answers = acceptance.worked_answers(reply, disputed)
     assert acceptance.overruled(answers, disputed) is overruled
+
+
+def test_what_is_left_of_a_check_must_still_fail_before_the_change(git_repo: Path) -> None:
+    """Left out, a wrong assert on untouched code can no longer be what made the check
+    fail before the change: the asserts that are left must show the change themselves."""
+    (git_repo / "textutils.py").write_text(
+        "def words(text):\n    return text.split()\n\n\ndef shout(text):\n    return text.upper()\n"
+    )
+    GitRepo.open(git_repo).repo.git.execute(["git", "add", "-A"])
+    GitRepo.open(git_repo).repo.git.execute(["git", "commit", "-qm", "textutils"])
+    same_behaviour = "def words(text):\n    '''The words.'''\n    return text.split()\n"
+    code = reply_from([{"path": "textutils.py", "search": "", "replace": same_behaviour}])
+    check = (
+        "```python\nimport textutils\n\nassert textutils.shout('a') == 'wrong'\n"
+        "assert textutils.words('a b') == ['a', 'b']\n```\n"
+    )
+    model = ScriptedModel([PLAN, code, check, code])
+    settings, _ = config.load(git_repo, {"policy": "local", "acceptance_check": True, "samples": 1})
+    events: list[Event] = []
+    tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
+    outcome = Runner(settings, git_repo, emit=events.append, tiers=tiers).start("document words")
+    assert outcome.exit_code == ExitCode.TASK_FAILED
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
+    assert details == ["the acceptance check's asserts on the changed code pass before it too"] * 2
