@@ -22,7 +22,7 @@ from tiercode.agent import applying, prompts, reply_parser, step_view, verificat
 from tiercode.agent import confidence as conf
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted, StepEscalated
-from tiercode.agent.llm.models import Completion
+from tiercode.agent.llm.models import Completion, split_prefill
 from tiercode.agent.router import Decision
 from tiercode.agent.state import (
     AgentState,
@@ -127,7 +127,7 @@ def _retry_temperature(state: AgentState, tier: str) -> float:
 def _reply_room(messages: list[dict[str, str]]) -> int:
     """Twice what an edit can need: everything the step shows, plus room for new code. A
     reply past this is a runaway, stopped now rather than at the token cap."""
-    return 2 * (len(messages[-1]["content"]) + REPLY_ROOM_CHARS)
+    return 2 * (len(split_prefill(messages)[0][-1]["content"]) + REPLY_ROOM_CHARS)
 
 
 @dataclasses.dataclass

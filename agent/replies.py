@@ -88,6 +88,11 @@ def reply_from(changes: Sequence[Mapping[str, str]], confidence: int | None = 90
     return format_reply(edits, confidence)
 
 
+def reply_start(path: str, code: str = "") -> str:
+    """How a reply that sends `code` for `path` begins: its path line and opening fence."""
+    return f"{path}\n{_fence(code)}{FENCE_LANGUAGES.get(PurePosixPath(path).suffix, '')}\n"
+
+
 def show_file(path: str, text: str) -> str:
     """A file's text in the shape of a reply that sends it whole."""
     return _format_edit(Edit(path, "code", code=text))
@@ -98,7 +103,10 @@ def _format_edit(edit: Edit) -> str:
         search, replace = ended(edit.search), ended(edit.replace)
         return f"{edit.path}\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE"
     code = ended(edit.code)
+    return f"{reply_start(edit.path, code)}{code}{_fence(code)}"
+
+
+def _fence(code: str) -> str:
+    """Backticks longer than any run that starts a line of `code`, so it cannot close early."""
     runs = [len(m.group(1)) for m in re.finditer(r"^[ \t]*(`{3,})", code, re.MULTILINE)]
-    fence = "`" * max([3, *(n + 1 for n in runs)])
-    language = FENCE_LANGUAGES.get(PurePosixPath(edit.path).suffix, "")
-    return f"{edit.path}\n{fence}{language}\n{code}{fence}"
+    return "`" * max([3, *(n + 1 for n in runs)])

@@ -5,9 +5,11 @@ failing tests leading to one file, so no model plans), then asks the local model
 `--samples` answers per format arm (the first greedy, the rest sampled), applies each
 answer the way the agent does and runs the task's hidden check on a fresh copy.
 
-Arms differ only in the format rules at the end of the prompt:
+Arms differ only in the format rules at the end of the prompt and the reply's start:
 - symbol: send whole functions or classes (spliced by syntax tree), or a search/replace
-  block for a small change to a large file (the agent's format);
+  block for a small change to a large file, the reply prefilled with the first step
+  file's path line and fence (the agent's format);
+- symbol-no-prefill: the same rules, the reply not begun (the agent before the prefill);
 - search-replace: search/replace blocks only, quoting just the lines to change.
 
 Reported per arm: answers that pass the check, answers that echo the code unchanged,
@@ -16,7 +18,8 @@ is not in the file), completion tokens per pass. Tasks default to the dev split'
 and large-file tasks (the held-out third is for results, not for choosing formats).
 
 Usage: python bench/edit_formats.py [--samples 5] [--temperature 0.7] [--threads 1]
-           [--arms symbol,search-replace] [--tasks a,b] [--out bench/results]
+           [--arms symbol,symbol-no-prefill,search-replace] [--kinds bug,large-file,feature]
+           [--tasks a,b] [--model qwen2.5-coder-1.5b] [--out bench/results]
 """
 
 from __future__ import annotations
@@ -51,11 +54,18 @@ then a search/replace block that quotes only the lines to change and a few lines
     + replies.SEARCH_REPLACE_BLOCK
     + replies.CLOSING_RULES
 )
-ARMS = {"symbol": replies.FORMAT_RULES, "search-replace": SEARCH_REPLACE_RULES}
+ARMS = {
+    "symbol": (replies.FORMAT_RULES, True),
+    "symbol-no-prefill": (replies.FORMAT_RULES, False),
+    "search-replace": (SEARCH_REPLACE_RULES, False),
+}
+"""Each arm's format rules, and whether the reply starts prefilled with the first step
+file's path line and fence (as the agent's act prompt has it since the prefill)."""
 
 
 def act_prompt(task: Any) -> tuple[list[dict[str, str]], Path, list[str]]:
-    """The agent's first act prompt for the task, its repo and the step's files."""
+    """The agent's first act prompt for the task (its prefill last), its repo and the
+    step's files."""
     repo = repo_suite.make_repo(task, Path(tempfile.mkdtemp()))
     test_cmd = f"{sys.executable} -m pytest -q -p no:cacheprovider"
     settings, _ = config.load(repo, {"policy": "local", "samples": 1, "test_cmd": test_cmd})
@@ -64,7 +74,8 @@ def act_prompt(task: Any) -> tuple[list[dict[str, str]], Path, list[str]]:
     events: list[Any] = []
     Runner(settings, repo, emit=events.append, tiers=tiers).start(task.request)
     plan = next(e.to_dict() for e in events if e.type == "plan")
-    return scripted.calls[0], repo, plan["steps"][0]["files"]
+    prefill = [{"role": "assistant", "content": scripted.prefills[0]}]
+    return scripted.calls[0] + prefill, repo, plan["steps"][0]["files"]
 
 
 def judge(task: Any, repo: Path, files: list[str], text: str) -> str:
@@ -102,8 +113,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--arms", default=",".join(ARMS))
+    parser.add_argument("--arms", default="symbol,symbol-no-prefill")
     parser.add_argument("--tasks", default="")
+    parser.add_argument("--kinds", default="bug,large-file", help="dev task kinds to run")
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
@@ -112,7 +124,7 @@ def main() -> None:
     tasks = (
         [t for t in suite if t.name in names]
         if names
-        else [t for t in suite if t.split == "dev" and t.kind in ("bug", "large-file")]
+        else [t for t in suite if t.split == "dev" and t.kind in args.kinds.split(",")]
     )
     path = catalog.installed_path(args.model)
     model = LocalModel(path, n_ctx=4096, threads=args.threads)
@@ -124,8 +136,9 @@ def main() -> None:
     for task in tasks:
         base, repo, files = act_prompt(task)
         for arm in arms:
-            messages = [dict(m) for m in base]
-            messages[-1]["content"] = base[-1]["content"].replace(replies.FORMAT_RULES, ARMS[arm])
+            rules, prefilled = ARMS[arm]
+            messages = [dict(m) for m in (base if prefilled else base[:-1])]
+            messages[1]["content"] = messages[1]["content"].replace(replies.FORMAT_RULES, rules)
             outcomes = collections.Counter()
             for i in range(args.samples):
                 reply = model.complete(

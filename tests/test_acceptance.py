@@ -332,3 +332,9 @@ def test_what_is_left_of_a_check_must_still_fail_before_the_change(git_repo: Pat
     assert outcome.exit_code == ExitCode.TASK_FAILED
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details == ["the acceptance check's asserts on the changed code pass before it too"] * 2
+
+
+def test_a_check_whose_set_up_fails_fails_whole_with_its_traceback(tmp_path: Path) -> None:
+    result = acceptance.run(tmp_path, "from missing_module import f\nassert f(1) == 2\n")
+    assert not result.passed and result.asserts == [] and result.disputed == []
+    assert "ModuleNotFoundError: No module named 'missing_module'" in result.output

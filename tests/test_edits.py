@@ -23,6 +23,23 @@ FENCE = "```"
 # --- parse -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("files", "start"),
+    [
+        ({"tests/test_text.py": "", "text.py": ""}, f"text.py\n{FENCE}python\n"),
+        ({"README.md": None}, f"README.md\n{FENCE}markdown\n"),
+        ({"tests/test_text.py": ""}, f"tests/test_text.py\n{FENCE}python\n"),
+    ],
+)
+def test_the_act_prompt_begins_the_reply_in_the_format(files: dict, start: str) -> None:
+    """A prefill (the reply's first path line and fence) that the parser reads like any reply."""
+    from tiercode.agent.prompts import act_messages
+
+    messages = act_messages("task", [{"goal": "g", "files": list(files)}], 1, files)
+    assert messages[-1] == {"role": "assistant", "content": start}
+    assert parse(start + f"x = 1\n{FENCE}\n", list(files)).edits[0].path == start.split("\n")[0]
+
+
 def test_parse_code_block_after_path_line() -> None:
     reply = parse(f"Fixed it.\nsrc/app.py\n{FENCE}python\ndef f():\n    return 2\n{FENCE}\n")
     assert reply.edits == [Edit("src/app.py", "code", code="def f():\n    return 2\n")]

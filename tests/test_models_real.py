@@ -69,6 +69,20 @@ def test_local_schema_reply_with_exact_usage_and_logprobs(local: LocalModel) -> 
     assert reply.tier == "local" and 0 < reply.ttft_s <= reply.latency_s
 
 
+def test_the_local_model_continues_a_prefilled_reply(local: LocalModel) -> None:
+    start = "mathutils.py\n```python\n"
+    asked = [
+        {"role": "user", "content": "Write a Python function add(a, b) returning a + b."},
+        {"role": "assistant", "content": start},
+    ]
+    assert local.prompt_text(asked) == local.prompt_text(asked[:1]) + start
+    seen: list[str] = []
+    reply = local.complete(asked, max_tokens=40, on_token=seen.append)
+    assert reply.text.startswith(start) and "def add(a, b)" in reply.text
+    assert "".join(seen) == reply.text
+    assert reply.prompt_tokens == local.count_tokens(asked)
+
+
 def test_stand_in_answers_a_schema_request_through_the_openai_client(
     server: StandInServer,
 ) -> None:

@@ -161,6 +161,20 @@ def test_provider_usage_and_cached_tokens_are_taken_as_sent() -> None:
     assert (reply.prompt_tokens, reply.cached_tokens, reply.completion_tokens) == (4, 2, 2)
 
 
+def test_an_endpoint_gets_no_prefill_and_answers_afresh() -> None:
+    """Chat endpoints answer a trailing assistant message as a finished turn, so the
+    reply's prefilled start (for the local model) is not sent."""
+    asked = [
+        {"role": "user", "content": "add word_count"},
+        {"role": "assistant", "content": "textutils.py\n```python\n"},
+    ]
+    with FakeOpenAI([Reply("textutils.py\n```python\npass\n```")]) as server:
+        model = CloudModel(name="gpt-4.1-mini", base_url=server.base_url, api_key="k")
+        reply = model.complete(asked)
+    assert server.bodies[0]["messages"] == asked[:1]
+    assert reply.text == "textutils.py\n```python\npass\n```"
+
+
 def test_a_refusal_of_the_content_is_not_taken_for_a_mode() -> None:
     with FakeOpenAI(lambda _b: refuse("maximum context length exceeded")) as server:
         model = CloudModel(name="m", base_url=server.base_url, api_key="k", max_retries=0)

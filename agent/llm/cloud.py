@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from tiercode.agent.llm import structured
-from tiercode.agent.llm.models import Completion, Message, OnToken, clip, is_repeating
+from tiercode.agent.llm.models import (
+    Completion,
+    Message,
+    OnToken,
+    clip,
+    is_repeating,
+    split_prefill,
+)
 from tiercode.agent.state import Tier
 from tiercode.tools.errors import CloudUnavailable
 
@@ -121,7 +128,9 @@ class CloudModel:
     ) -> Completion:
         """One reply; a request shape the endpoint refuses is asked again with the one
         parameter it named changed (`stream_options`, `max_tokens`, `temperature`), or one
-        JSON mode down, and what worked is kept for the next run."""
+        JSON mode down, and what worked is kept for the next run. A prefill is dropped:
+        chat endpoints answer a trailing assistant message anew rather than continue it."""
+        messages = split_prefill(messages)[0]
         mode = None
         if schema is not None:
             mode = "llama_schema" if self.schema_in_request else self.memory.mode

@@ -81,6 +81,16 @@ class ChatModel(Protocol):
     def count_tokens(self, messages: list[Message]) -> int: ...
 
 
+def split_prefill(messages: list[Message]) -> tuple[list[Message], str]:
+    """The messages before a trailing assistant message, and its text: the start of the
+    reply, written for the model to continue (a prefill). A backend that cannot continue
+    a reply (an OpenAI-compatible endpoint, the scripted double) drops it; the local
+    model continues it and returns it as the start of its text."""
+    if messages and messages[-1]["role"] == "assistant":
+        return messages[:-1], messages[-1]["content"]
+    return messages, ""
+
+
 def is_repeating(text: str, min_period: int = 6, span: int = 160) -> bool:
     """True when the text ends in one chunk repeated over `span` characters: a small model
     stuck in a loop. Chunks of fewer than 3 distinct characters (a `# -----` ruler, a run
@@ -186,7 +196,8 @@ class LocalModel:
         self.threads = n
 
     def prompt_text(self, messages: list[Message]) -> str:
-        return self._format(messages)
+        asked, prefill = split_prefill(messages)
+        return self._format(asked) + prefill
 
     def count_tokens(self, messages: list[Message]) -> int:
         return len(self.llm.tokenize(self.prompt_text(messages).encode(), special=True))
@@ -217,7 +228,10 @@ class LocalModel:
             LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False) if schema else None
         )
         recorder = _LogprobRecorder(logprobs)
-        text, finish, ttft = "", "stop", 0.0
+        prefill = split_prefill(messages)[1]
+        text, finish, ttft = prefill, "stop", 0.0
+        if prefill and on_token:
+            on_token(prefill)
         with self._lock:
             start = time.perf_counter()
             if self.auto_threads:
@@ -236,7 +250,7 @@ class LocalModel:
             for chunk in stream:
                 choice: Any = chunk["choices"][0]  # type: ignore[index]
                 piece, runaway = clip(text, choice["text"], max_chars)
-                if piece and not text:
+                if piece and not ttft:
                     ttft = time.perf_counter() - start
                 text += piece
                 if piece and on_token:
@@ -303,6 +317,9 @@ class ScriptedModel:
     calls: list[list[Message]] = field(default_factory=list)
     temperatures: list[float] = field(default_factory=list)
     """The temperature each call asked for, in order."""
+    prefills: list[str] = field(default_factory=list)
+    """The prefill each call came with ("" for none), dropped from `calls`: a script is a
+    whole reply."""
 
     def __post_init__(self) -> None:
         self.tier = Tier(self.tier)  # a test may name it as a plain string
@@ -323,7 +340,9 @@ class ScriptedModel:
     ) -> Completion:
         if not self.replies:
             raise AssertionError(f"ScriptedModel '{self.name}' ran out of replies")
+        messages, prefill = split_prefill(messages)
         self.calls.append(messages)
+        self.prefills.append(prefill)
         self.temperatures.append(temperature)
         start = time.perf_counter()
         reply = self.replies.pop(0)
