@@ -18,8 +18,8 @@ is not in the file), completion tokens per pass. Tasks default to the dev split'
 and large-file tasks (the held-out third is for results, not for choosing formats).
 
 Usage: python bench/edit_formats.py [--samples 5] [--temperature 0.7] [--threads 1]
-           [--arms symbol,symbol-no-prefill,search-replace] [--kinds bug,large-file,feature]
-           [--tasks a,b] [--model qwen2.5-coder-1.5b] [--out bench/results]
+           [--arms symbol,symbol-no-prefill,search-replace] [--tasks a,b]
+           [--model qwen2.5-coder-1.5b] [--out bench/results]
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ def act_prompt(task: Any) -> tuple[list[dict[str, str]], Path, list[str]]:
     events: list[Any] = []
     Runner(settings, repo, emit=events.append, tiers=tiers).start(task.request)
     plan = next(e.to_dict() for e in events if e.type == "plan")
+    if not scripted.prefills[0]:
+        # Only failing tests that lead to one file make the plan without a model call; any
+        # other task's first call is the plan, not the act prompt this bench needs.
+        raise SystemExit(f"{task.name}: the first call is not an act prompt; pick a bug task")
     prefill = [{"role": "assistant", "content": scripted.prefills[0]}]
     return scripted.calls[0] + prefill, repo, plan["steps"][0]["files"]
 
@@ -115,7 +119,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--arms", default="symbol,symbol-no-prefill")
     parser.add_argument("--tasks", default="")
-    parser.add_argument("--kinds", default="bug,large-file", help="dev task kinds to run")
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
@@ -124,7 +127,7 @@ def main() -> None:
     tasks = (
         [t for t in suite if t.name in names]
         if names
-        else [t for t in suite if t.split == "dev" and t.kind in args.kinds.split(",")]
+        else [t for t in suite if t.split == "dev" and t.kind in ("bug", "large-file")]
     )
     path = catalog.installed_path(args.model)
     model = LocalModel(path, n_ctx=4096, threads=args.threads)
