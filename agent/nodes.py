@@ -35,6 +35,7 @@ from tiercode.agent.state import (
 )
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.text import truncate_middle
+from tiercode.tools.tracebacks import digest
 
 MAX_ROUNDS = 2
 """Prompts per step: the first, and one retry that shows why the first round failed."""
@@ -163,7 +164,7 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
             verdict.acceptance,
         )
         if verdict.tests is not None:
-            out.test_output = verdict.tests.output if verdict.failure else ""
+            out.test_output = digest(verdict.tests.output) if verdict.failure else ""
     if not out.failure and (command := str(action.get("command") or "").strip()):
         applying.run_command(ctx, state, command)
     if not out.failure:

@@ -42,6 +42,17 @@ Code you do not send stays as it is.
 """The act reply's format; the search/replace block and closing rules are shared with the
 format ablation in bench/edit_formats.py, so its arms differ only where they mean to."""
 
+RAISED_MARK = "  # <- the failing test's error is raised here"
+"""Appended to the line a failing test's error comes from, in the code an act step shows:
+the 1.5B answered a bug whose traceback ends in the shown code by echoing it unchanged,
+and fixed it with the line marked (a few dev tasks). Replies are read back without it."""
+
+
+def unmarked(code: str) -> str:
+    """`code` without the mark of the raising line, should a reply copy it back."""
+    return code.replace(RAISED_MARK, "")
+
+
 # The language tag a fence carries for a file suffix: written when a file is shown, read
 # (agent/reply_parser.py) to tell a file's code from a snippet in another language.
 FENCE_LANGUAGES = {

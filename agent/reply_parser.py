@@ -8,12 +8,13 @@ applying edits. A block it cannot place raises ValueError with a message the mod
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from tiercode.agent.replies import FENCE_LANGUAGES
+from tiercode.agent.replies import FENCE_LANGUAGES, unmarked
 from tiercode.tools.edits import Edit
 from tiercode.tools.repomap import is_test_file
 
@@ -90,13 +91,21 @@ class _Parser:
             raise ValueError("the reply has no code block")
         # A block for a file outside the step (a test, while tests fail) is dropped when the
         # reply also edits the step's files: the checks judge the rest on its own.
-        inside = [e for e in self.edits if not self.allowed or e.path in self.allowed]
+        inside = [
+            dataclasses.replace(
+                e, code=unmarked(e.code), search=unmarked(e.search), replace=unmarked(e.replace)
+            )
+            for e in self.edits
+            if not self.allowed or e.path in self.allowed
+        ]
         if not inside:
             raise ValueError(
                 f"{self.edits[0].path} is not a file you may edit here; the allowed files are: "
                 + ", ".join(self.allowed)
             )
-        ignored = list(dict.fromkeys(e.path for e in self.edits if e not in inside))
+        ignored = list(
+            dict.fromkeys(e.path for e in self.edits if self.allowed and e.path not in self.allowed)
+        )
         prose = "\n".join(self.prose).strip()
         return Reply(inside, self.confidence, prose, self.command, ignored)
 

@@ -4,6 +4,7 @@ last test output, and the failed attempt the retry is about."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 
 from tiercode.agent import prompts, replies
@@ -15,21 +16,21 @@ from tiercode.tools.errors import TiercodeError
 from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, imports, outline
 from tiercode.tools.repomap import symbols
 from tiercode.tools.text import truncate_middle
-from tiercode.tools.tracebacks import digest
 
 FILE_CHARS = 6000
 """Files up to this size are shown whole; larger ones by their relevant definitions."""
 
 
 def _show(
-    ctx: RunContext, path: str, hints: str, frames: Sequence[int] = ()
+    ctx: RunContext, path: str, hints: str, frames: Sequence[int] = (), raised: int = 0
 ) -> str | prompts.Shown | None:
     """A file as the model should see it: whole when small, else only the definitions the
     task, step and tracebacks name, verbatim; when none is named, its imports and the
     names it defines (a new definition needs no more); an outline with line numbers only
-    for a file that is not Python or does not parse. Never a file with its middle cut out."""
+    for a file that is not Python or does not parse. Never a file with its middle cut out.
+    Line `raised`, where a failing test's error comes from, carries `RAISED_MARK`."""
     try:
-        text = ctx.files.read(path)
+        text = _marked(path, ctx.files.read(path), raised)
     except TiercodeError as exc:
         if not (ctx.root / path).exists():
             return None
@@ -62,6 +63,21 @@ def _show(
     )
 
 
+def _marked(path: str, text: str, line: int) -> str:
+    """`text` with `RAISED_MARK` after line `line` (1-based; 0 for none), when the comment
+    leaves the syntax tree as it was (not inside a string, not after a backslash)."""
+    lines = text.split("\n")
+    if not path.endswith(".py") or not 0 < line <= len(lines) or "\r" in lines[line - 1]:
+        return text
+    lines[line - 1] += replies.RAISED_MARK
+    marked = "\n".join(lines)
+    try:
+        same = ast.dump(ast.parse(marked)) == ast.dump(ast.parse(text))
+    except (SyntaxError, ValueError):
+        return text
+    return marked if same else text
+
+
 def act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
     step = current_step(state)
     baseline = TestRun.from_state(state.get("baseline"))
@@ -71,7 +87,12 @@ def act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
     for suspect in state.get("suspects", []):  # "path:line:function", innermost first
         path, line, _ = suspect.rsplit(":", 2)
         frames.setdefault(path, []).append(int(line))
-    files = {path: _show(ctx, path, hints, frames.get(path, ())) for path in step["files"]}
+    # The first suspect is the first failure's innermost frame: where its error comes from.
+    raised = {path: lines[0] for path, lines in list(frames.items())[:1]}
+    files = {
+        path: _show(ctx, path, hints, frames.get(path, ()), raised.get(path, 0))
+        for path in step["files"]
+    }
     return prompts.act_messages(
         state["task"],
         state["plan"],
@@ -79,7 +100,7 @@ def act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
         files,
         feedback=state.get("feedback", ""),
         attempt=_previous_attempt(state),
-        test_output=truncate_middle(digest(test_output), prompts.OUTPUT_CHARS)
+        test_output=truncate_middle(test_output, prompts.OUTPUT_CHARS)
         if not baseline or not baseline.passed or state.get("test_output")
         else "",
     )

@@ -10,7 +10,9 @@ Arms differ only in the format rules at the end of the prompt and the reply's st
   block for a small change to a large file, the reply prefilled with the first step
   file's path line and fence (the agent's format);
 - symbol-no-prefill: the same rules, the reply not begun (the agent before the prefill);
-- search-replace: search/replace blocks only, quoting just the lines to change.
+- search-replace: search/replace blocks only, quoting just the lines to change;
+- diagnose: the symbol rules, the reply begun with `Bug:` so that the model first says in
+  one line which code is wrong and what it must become, then writes the edit.
 
 Reported per arm: answers that pass the check, answers that echo the code unchanged,
 that do not parse or apply (no block, a block that is not valid Python, a search that
@@ -54,13 +56,17 @@ then a search/replace block that quotes only the lines to change and a few lines
     + replies.SEARCH_REPLACE_BLOCK
     + replies.CLOSING_RULES
 )
+DIAGNOSE_RULES = replies.FORMAT_RULES + (
+    "Before the code, write one line `Bug: <the wrong code> -> <what it must be>`.\n"
+)
 ARMS = {
-    "symbol": (replies.FORMAT_RULES, True),
-    "symbol-no-prefill": (replies.FORMAT_RULES, False),
-    "search-replace": (SEARCH_REPLACE_RULES, False),
+    "symbol": (replies.FORMAT_RULES, "path"),
+    "symbol-no-prefill": (replies.FORMAT_RULES, ""),
+    "search-replace": (SEARCH_REPLACE_RULES, ""),
+    "diagnose": (DIAGNOSE_RULES, "Bug:"),
 }
-"""Each arm's format rules, and whether the reply starts prefilled with the first step
-file's path line and fence (as the agent's act prompt has it since the prefill)."""
+"""Each arm's format rules, and how its reply starts: "path" is the agent's prefill (the
+first step file's path line and fence), "" is not begun, other text is that text."""
 
 
 def act_prompt(task: Any) -> tuple[list[dict[str, str]], Path, list[str]]:
@@ -121,6 +127,7 @@ def main() -> None:
     parser.add_argument("--tasks", default="")
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--show", action="store_true", help="print every reply")
     args = parser.parse_args()
     suite = realcode_suite.load()
     names = [n for n in args.tasks.split(",") if n]
@@ -139,8 +146,10 @@ def main() -> None:
     for task in tasks:
         base, repo, files = act_prompt(task)
         for arm in arms:
-            rules, prefilled = ARMS[arm]
-            messages = [dict(m) for m in (base if prefilled else base[:-1])]
+            rules, start = ARMS[arm]
+            messages = [dict(m) for m in (base if start == "path" else base[:-1])]
+            if start not in ("path", ""):
+                messages.append({"role": "assistant", "content": start})
             messages[1]["content"] = messages[1]["content"].replace(replies.FORMAT_RULES, rules)
             outcomes = collections.Counter()
             for i in range(args.samples):
@@ -149,6 +158,8 @@ def main() -> None:
                 )
                 tokens[arm] += reply.completion_tokens
                 outcomes[judge(task, repo, files, reply.text)] += 1
+                if args.show:
+                    print(f"--- {task.name} {arm} {i}\n{reply.text}", flush=True)
             counts[arm].update(outcomes)
             per_task.append({"task": task.name, "arm": arm, **outcomes})
             print(task.name, arm, dict(outcomes), f"load {os.getloadavg()[0]:.1f}", flush=True)

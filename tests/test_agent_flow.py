@@ -11,7 +11,7 @@ from pathlib import Path
 from tiercode.agent import config
 from tiercode.agent.events import Event
 from tiercode.agent.llm.models import Message, ScriptedModel
-from tiercode.agent.replies import reply_from
+from tiercode.agent.replies import RAISED_MARK, reply_from
 from tiercode.agent.runner import Outcome, Runner, Tiers
 from tiercode.tools.errors import ExitCode
 
@@ -488,3 +488,23 @@ def test_a_rename_the_task_asks_for_is_carried_to_every_reference(git_repo: Path
     ).stdout.split()
     assert sorted(changed) == ["sales/parsing.py", "sales/summary.py", "tests/test_sales.py"]
     assert not (git_repo / ".ropeproject").exists()
+
+
+def test_the_line_a_failing_test_s_error_comes_from_is_marked_and_never_written_back(
+    git_repo: Path,
+) -> None:
+    files = {
+        **BUGGY,
+        "calc/ops.py": BUGGY["calc/ops.py"] + '\n\ndef shout(s):\n    return s - "!"\n',
+        "tests/test_ops.py": "from calc.ops import shout\n\n\n"
+        "def test_shout():\n    assert shout('hi') == 'hi!'\n",
+    }
+    commit(git_repo, files)
+    copied = "def shout(s):\n    return s + '!'" + RAISED_MARK + "\n"
+    outcome, _, model = run(git_repo, "the tests fail, fix it", [code("calc/ops.py", copied)])
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    prompt = act_prompt(model.calls[0])
+    assert '    return s - "!"' + RAISED_MARK + "\n" in prompt
+    assert prompt.count(RAISED_MARK) == 1
+    fixed = (git_repo / "calc/ops.py").read_text()
+    assert fixed.endswith("def shout(s):\n    return s + '!'\n") and RAISED_MARK not in fixed

@@ -228,3 +228,24 @@ def test_an_edit_of_the_same_size_in_the_same_second_is_tested_as_the_new_code(
     os.utime(ops, ns=(stamp, stamp))  # the same second, the same size
     after = checks.run_tests(tmp_path, command)
     assert after.passed, after.output
+
+
+def test_a_large_suite_s_failure_survives_into_the_checkpointed_state(tmp_path: Path) -> None:
+    """The state keeps each failure's assert, not the head and tail of the raw output:
+    cutting that to 2,000 characters lost the failures in between."""
+    (tmp_path / "calc.py").write_text("def neg(x):\n    return x\n")
+    setup = "".join(f"    step_{i} = 'setting up the case, line {i}'\n" for i in range(30))
+    (tmp_path / "test_calc.py").write_text(
+        "import pytest\nfrom calc import neg\n\n\n"
+        "def test_neg():\n    assert neg(3) == -3\n\n\n"
+        "@pytest.mark.parametrize('n', range(1, 8))\n"
+        f"def test_neg_many(n):\n{setup}    assert neg(n) == -n\n"
+    )
+    run = checks.run_tests(tmp_path, "python -m pytest -q -p no:cacheprovider")
+    assert len(run.output) > 6000
+    kept = checks.TestRun.from_state(run.to_state(2000))
+    assert kept is not None and "test_calc.py::test_neg" in kept.failing
+    assert len(kept.output) <= 2000
+    assert "test_calc.py::test_neg:\n>       assert neg(3) == -3\nE       assert 3 == -3" in (
+        kept.output
+    )

@@ -660,3 +660,14 @@ def test_a_path_written_inside_a_fence_names_the_file_of_the_code_after_it() -> 
     )
     assert [e.path for e in joined.edits] == allowed
     assert joined.edits[1].code == "def test_f():\n    assert f() == 1\n"
+
+
+def test_the_raised_mark_lands_only_where_it_leaves_the_code_as_it_was() -> None:
+    from tiercode.agent.replies import RAISED_MARK
+    from tiercode.agent.step_view import _marked
+
+    text = 'X = """a\nb\nc"""\ny = 1 + \\\n    2\nz = y - "!"\n'
+    assert _marked("m.py", text, 2) == text  # inside a string
+    assert _marked("m.py", text, 4) == text  # before a backslash
+    assert _marked("m.py", text, 6) == text.replace('"!"\n', '"!"' + RAISED_MARK + "\n")
+    assert _marked("m.txt", text, 6) == _marked("m.py", text, 0) == text

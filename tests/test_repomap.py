@@ -549,3 +549,16 @@ def test_digest_keeps_each_failure_s_failing_line_error_and_location(tmp_path: P
     assert digest("Traceback (most recent call last):\nValueError: x") == (
         "Traceback (most recent call last):\nValueError: x"
     )
+
+
+def test_digest_reads_a_long_test_name_padded_with_two_underscores() -> None:
+    output = (
+        "__ test_slug[Test with malformed utf8 \\xa9-test-with-malformed-utf8] ___\n\n"
+        ">       assert slug(s) == want\nE       AssertionError: assert 'a-' == 'a'\n"
+        "test_slug.py:9: AssertionError\n=== short test summary info ===\n"
+        "FAILED test_slug.py::test_slug[Test with malformed utf8 \\xa9-test-with-malformed-utf8]\n"
+    )
+    assert digest(output).startswith(
+        "test_slug.py::test_slug[Test with malformed utf8 \\xa9-test-with-malformed-utf8]:\n"
+        ">       assert slug(s) == want\nE       AssertionError: assert 'a-' == 'a'"
+    )

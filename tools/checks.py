@@ -20,7 +20,7 @@ from typing import Any
 from tiercode.tools import shell
 from tiercode.tools.repomap import is_test_file
 from tiercode.tools.text import truncate_middle
-from tiercode.tools.tracebacks import failing_tests
+from tiercode.tools.tracebacks import digest, failing_tests
 
 TEST_TIMEOUT_S = 300.0
 RERUN_FLOOR_S = 30.0
@@ -64,12 +64,14 @@ class TestRun:
         return cls(**{**data, "failing": tuple(data["failing"])}) if data else None
 
     def to_state(self, max_output_chars: int) -> dict[str, Any]:
-        """Plain data for the graph's checkpointed state, with the output cut down."""
+        """Plain data for the graph's checkpointed state, the output cut down to its
+        failures' digest. Cutting the raw output instead kept the head of a large suite's
+        progress dots and the tail's summary, and lost the failures in between."""
         data = dataclasses.asdict(self)
         return {
             **data,
             "failing": list(self.failing),
-            "output": truncate_middle(self.output, max_output_chars),
+            "output": truncate_middle(digest(self.output), max_output_chars),
         }
 
     def broken_since(self, before: TestRun) -> list[str]:

@@ -15,7 +15,7 @@ from tiercode.tools.repomap import is_test_file
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _SUMMARY = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$")
-_SECTION = re.compile(r"^_{3,} .+ _{3,}$|^Traceback \(most recent call last\):$")
+_SECTION = re.compile(r"^_{2,} .+ _{2,}$|^Traceback \(most recent call last\):$")
 _PYTEST_LOCATION = re.compile(r"^([^\s>:][^:]*\.py):(\d+):(?: in (\S+)|.*)$")
 _PLAIN_LOCATION = re.compile(r'^\s*File "(.+?)", line (\d+)(?:, in (\S+))?')
 _DEF = re.compile(r"^\s*>?\s*(?:async\s+)?def\s+(\w+)\s*\(")
@@ -65,7 +65,7 @@ def suspects(output: str, root: Path) -> list[Frame]:
     return found
 
 
-_HEADER = re.compile(r"^_{3,} (.+?) _{3,}$")
+_HEADER = re.compile(r"^_{2,} (.+?) _{2,}$")  # pytest pads long names with two
 _BANNER = re.compile(r"^={3,} .* ={3,}$")
 _TALLY = re.compile(r"^=*\s*\d+ (?:failed|passed|errors?)\b.*$")
 _CAPTURED = re.compile(r"^-{3,} Captured (?:stdout|stderr) call -{3,}$")
