@@ -97,14 +97,17 @@ def relevant(code: str, changed: set[str], unchanged: set[str]) -> str:
     about the change, and when they fail, the check is wrong. An assert on a name that
     does not exist stays, and fails. ValueError when no assert is left."""
     tree = ast.parse(code)
-    new, old, lines = set(changed), set(unchanged), code.splitlines(keepends=True)
-    kept = 0
+    new, lines = set(changed), code.splitlines(keepends=True)
+    old = {name: {name} for name in unchanged}  # name -> the unchanged definitions it reaches
+    kept, untouched = 0, set()
     for node in tree.body:
         used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
             n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
         }
+        reached = set().union(*(old[name] for name in used & old.keys()))
         if isinstance(node, ast.Assert):
-            if used & old and not used & new:
+            if reached and not used & new:
+                untouched |= reached
                 for i in range(node.lineno - 1, node.end_lineno or node.lineno):
                     lines[i] = ""
             else:
@@ -114,10 +117,13 @@ def relevant(code: str, changed: set[str], unchanged: set[str]) -> str:
             names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
             if used & new:
                 new |= names
-            elif used & old:
-                old |= names
+            elif reached:
+                old.update((name, reached) for name in names)
     if not kept:
-        raise ValueError("the acceptance check asserts only on code the run did not change")
+        raise ValueError(
+            f"the acceptance check tests only {', '.join(sorted(untouched))}, "
+            "which the change left as it was"
+        )
     return "".join(lines)
 
 
