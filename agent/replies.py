@@ -44,8 +44,8 @@ format ablation in bench/edit_formats.py, so its arms differ only where they mea
 
 RAISED_MARK = "  # <- the failing test's error is raised here"
 """Appended to the line a failing test's error comes from, in the code an act step shows:
-the 1.5B answered a bug whose traceback ends in the shown code by echoing it unchanged,
-and fixed it with the line marked (a few dev tasks). Replies are read back without it."""
+the 1.5B sent `humanize.clamp` back unchanged, and fixed it in one of two answers with
+its raising line marked (bench/README.md, edit_formats.py). Replies are read without it."""
 
 
 def unmarked(code: str) -> str:
