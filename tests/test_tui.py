@@ -166,8 +166,9 @@ def test_the_approval_command_needs_approval() -> None:
     assert check_command(APPROVAL_COMMAND, settings.shell_allow).action == "ask"
 
 
-@pytest.mark.parametrize(("key", "granted"), [("a", True), ("d", False)])
+@pytest.mark.parametrize(("key", "granted"), [("a", True), ("d", False), ("enter", False)])
 def test_approving_or_denying_a_command(git_repo: Path, key: str, granted: bool) -> None:
+    """Enter presses the focused button, which is Deny."""
     local, cloud = approval_models()
     (git_repo / "docs").mkdir()
     commit_file(git_repo, "docs/README", "docs\n")
@@ -179,6 +180,7 @@ def test_approving_or_denying_a_command(git_repo: Path, key: str, granted: bool)
         screen = app.screen
         assert isinstance(screen, ApprovalScreen) and screen.command == APPROVAL_COMMAND
         assert app.pending is not None and app.active
+        await wait_for(pilot, lambda: getattr(app.focused, "id", "") == "deny", "deny focused")
         await pilot.press(key)
         await finish(pilot)
         assert not isinstance(app.screen, ApprovalScreen) and app.pending is None

@@ -23,6 +23,9 @@ class ApprovalScreen(ModalScreen[bool]):
     ApprovalScreen Horizontal { height: auto; align-horizontal: center; }
     ApprovalScreen Button { margin: 0 2; }
     """
+    AUTO_FOCUS = "#deny"
+    """Deny has the focus: Enter never approves by accident. Textual focuses it when the
+    screen is shown; focusing it in on_mount crashed an app quit while the screen mounted."""
     BINDINGS = [  # noqa: RUF012 - Textual's convention
         Binding("a", "answer(True)", "Approve"),
         Binding("d", "answer(False)", "Deny"),
@@ -44,9 +47,6 @@ class ApprovalScreen(ModalScreen[bool]):
             with Horizontal():
                 yield Button("Approve (a)", id="approve", variant="success")
                 yield Button("Deny (d)", id="deny", variant="error")
-
-    def on_mount(self) -> None:
-        self.query_one("#deny", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "approve")
