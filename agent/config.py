@@ -86,8 +86,9 @@ class Settings:
     max_steps: int = _doc("Most plan steps a run may carry out.", 6)
     max_tokens: int = _doc("Most tokens one model reply may have.", 768)
     samples: int = _doc(
-        "Answers a tier may sample from one prompt, each applied and checked, before the step "
-        "is retried with the failure shown or escalated; 1 retries at once.",
+        "Answers a tier may give to one prompt (after the first, the local tier's forks of it, "
+        "else samples), each applied and checked, before the step is retried with the failure "
+        "shown or escalated; 1 retries at once.",
         3,
     )
     local_only: bool = _doc("Never send anything off the machine.", False)

@@ -4,9 +4,10 @@ functions from state to a partial update.
 localize → plan → route → act → (verify | reject) →
     (advance → route | resample → route | escalate → route | finish).
 `reject` is the confidence gate: an unsure answer that no check would judge is turned
-down before it is applied. A failed answer is first sampled again from the same prompt
-(checks pick the candidate, not the model's own word), then the step is retried with the
-failure shown, one tier up under `auto`.
+down before it is applied. A failed answer is first followed by others to the same prompt
+(forks of the local tier's first answer, or samples; checks pick the candidate, not the
+model's own word), then the step is retried with the failure shown, one tier up under
+`auto`.
 Side effects happen only in `verify` and `finish` and are idempotent on resume: a step
 that already has its commit is not applied again.
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from tiercode.agent import applying, prompts, reply_parser, step_view, verification
+from tiercode.agent import applying, forks, prompts, reply_parser, step_view, verification
 from tiercode.agent import confidence as conf
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted, StepEscalated
@@ -87,15 +88,16 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = _ctx(runtime)
     decision = Decision.from_state(state["decision"])
     files = current_step(state)["files"]
-    messages = state["messages"]
+    messages, sample = state["messages"], state.get("sample", 0)
+    fork = _fork(state) if decision.tier == Tier.LOCAL else ""
     reply = ctx.call_model(
         CallKey.of(state),
         decision,
-        messages,
+        _with_prefill(messages, fork) if fork else messages,
         None,
         files,
-        max_chars=_reply_room(messages),
-        temperature=_retry_temperature(state, decision.tier),
+        max_chars=reply_room(messages),
+        temperature=0.0 if fork else _retry_temperature(state, decision.tier),
     )
     action: dict[str, Any] = {"edits": []}
     stated = None
@@ -110,11 +112,25 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     except ValueError as exc:
         action["error"] = str(exc)
     action["confidence"] = _confidence(reply, stated, ctx.settings.confidence_signal)
-    if reply.tier == decision.tier:
-        return {"action": action}
-    # The cloud was down and the local tier answered: record the tier that did the work.
-    fallback = Decision(reply.tier, "cloud unavailable, fell back")
-    return {"action": action, "decision": fallback.to_state()}
+    update: dict[str, Any] = {"action": action}
+    if not sample:
+        update["forks"] = forks.forks(reply, ctx.settings.samples - 1)
+    if reply.tier != decision.tier:
+        # The cloud was down and the local tier answered: record the tier that did the work.
+        update["decision"] = Decision(reply.tier, "cloud unavailable, fell back").to_state()
+    return update
+
+
+def _fork(state: AgentState) -> str:
+    """The beginning this sample continues: the round's next fork, or "" to sample."""
+    sample, taken = state.get("sample", 0), state.get("forks", [])
+    return taken[sample - 1] if 0 < sample <= len(taken) else ""
+
+
+def _with_prefill(messages: list[dict[str, str]], start: str) -> list[dict[str, str]]:
+    """The prompt with its reply begun as `start` instead of its own prefill."""
+    asked, _ = split_prefill(messages)
+    return [*asked, {"role": "assistant", "content": start}]
 
 
 def _retry_temperature(state: AgentState, tier: str) -> float:
@@ -125,7 +141,7 @@ def _retry_temperature(state: AgentState, tier: str) -> float:
     return RETRY_TEMPERATURE if tried else 0.0
 
 
-def _reply_room(messages: list[dict[str, str]]) -> int:
+def reply_room(messages: list[dict[str, str]]) -> int:
     """Twice what an edit can need: everything the step shows, plus room for new code. A
     reply past this is a runaway, stopped now rather than at the token cap."""
     return 2 * (len(split_prefill(messages)[0][-1]["content"]) + REPLY_ROOM_CHARS)
@@ -301,8 +317,9 @@ def advance(state: AgentState) -> dict[str, Any]:
 
 
 def resample(state: AgentState) -> dict[str, Any]:
-    """Another answer from the same prompt, sampled: a small model that misses at first
-    often finds the fix among a few tries, and the tests tell which one it is."""
+    """Another answer from the same prompt, a fork of the first or sampled: a small model
+    that misses at first often finds the fix among a few tries, and the tests tell which
+    one it is."""
     return {"attempt": state.get("attempt", 0) + 1, "sample": state.get("sample", 0) + 1}
 
 

@@ -77,6 +77,9 @@ class AgentState(TypedDict, total=False):
     messages: list[dict[str, str]]
     """The act prompt of this round: every sample reads the same prompt, so a model reuses
     its cached prefix and pays only for the new answer. Empty: build it afresh."""
+    forks: list[str]
+    """Beginnings for this round's next samples: its first local answer with one token
+    taken otherwise (`forks.forks`); empty when that answer had no runner-ups."""
     decision: Route
     """The tier that takes the current attempt (the one that answered, after a fallback)."""
     action: dict[str, Any]

@@ -12,7 +12,10 @@ Arms differ only in the format rules at the end of the prompt and the reply's st
 - symbol-no-prefill: the same rules, the reply not begun (the agent before the prefill);
 - search-replace: search/replace blocks only, quoting just the lines to change;
 - diagnose: the symbol rules, the reply begun with `Bug:` so that the model first says in
-  one line which code is wrong and what it must become, then writes the edit.
+  one line which code is wrong and what it must become, then writes the edit;
+- symbol-forks: the symbol arm, its answers after the first not sampled but forks of the
+  first (`tiercode.agent.forks`: the first answer up to the token where the runner-up was
+  likeliest, the runner-up in its place, continued greedily), as the agent does.
 
 Reported per arm: answers that pass the check, answers that echo the code unchanged,
 that do not parse or apply (no block, a block that is not valid Python, a search that
@@ -37,7 +40,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent import config, replies, reply_parser
+from tiercode.agent import config, nodes, replies, reply_parser
+from tiercode.agent.forks import forks
 from tiercode.agent.llm import catalog
 from tiercode.agent.llm.models import LocalModel, ScriptedModel
 from tiercode.agent.runner import Runner, Tiers
@@ -64,6 +68,7 @@ ARMS = {
     "symbol-no-prefill": (replies.FORMAT_RULES, ""),
     "search-replace": (SEARCH_REPLACE_RULES, ""),
     "diagnose": (DIAGNOSE_RULES, "Bug:"),
+    "symbol-forks": (replies.FORMAT_RULES, "path"),
 }
 """Each arm's format rules, and how its reply starts: "path" is the agent's prefill (the
 first step file's path line and fence), "" is not begun, other text is that text."""
@@ -145,6 +150,7 @@ def main() -> None:
     started = time.time()
     for task in tasks:
         base, repo, files = act_prompt(task)
+        room = nodes.reply_room(base)
         for arm in arms:
             rules, start = ARMS[arm]
             messages = [dict(m) for m in (base if start == "path" else base[:-1])]
@@ -152,10 +158,21 @@ def main() -> None:
                 messages.append({"role": "assistant", "content": start})
             messages[1]["content"] = messages[1]["content"].replace(replies.FORMAT_RULES, rules)
             outcomes = collections.Counter()
+            starts: list[str] = []
             for i in range(args.samples):
-                reply = model.complete(
-                    messages, max_tokens=768, temperature=0.0 if i == 0 else args.temperature
-                )
+                if i and arm == "symbol-forks" and i <= len(starts):
+                    begun = [*messages[:-1], {"role": "assistant", "content": starts[i - 1]}]
+                    reply = model.complete(begun, max_tokens=768, max_chars=room)
+                else:
+                    reply = model.complete(
+                        messages,
+                        max_tokens=768,
+                        max_chars=room,
+                        temperature=0.0 if i == 0 else args.temperature,
+                        logprobs=i == 0,
+                    )
+                if i == 0 and arm == "symbol-forks":
+                    starts = forks(reply, args.samples - 1)
                 tokens[arm] += reply.completion_tokens
                 outcomes[judge(task, repo, files, reply.text)] += 1
                 if args.show:

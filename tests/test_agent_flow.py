@@ -326,6 +326,27 @@ def test_a_tier_that_retries_a_step_samples_instead_of_repeating_itself(git_repo
     assert head(git_repo) != start
 
 
+def test_a_local_answer_that_misses_is_continued_from_its_likeliest_other_token(
+    git_repo: Path,
+) -> None:
+    """The greedy answer echoes the bug; the next sample is not drawn at random but begun
+    where the model's runner-up token was likeliest (`-` under the copied `+`)."""
+    start = commit(git_repo, BUGGY)
+    echo = code("calc/ops.py", "def sub(a, b):\n    return a + b\n")
+    local = ScriptedModel(
+        [echo, code("calc/ops.py", FIXED_SUB)], runner_ups={"+": (" -", -1.2), "b": (" a", -3.0)}
+    )
+    settings, _ = config.load(git_repo, {"policy": "local", "samples": 3})
+    tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
+    task = "the test suite fails, please fix the bug"
+    outcome = Runner(settings, git_repo, tiers=tiers).start(task)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert local.temperatures == [0.0, 0.0]  # the fork is continued greedily
+    assert local.prefills[1] == local.prefills[0] + "def sub(a, b):\n    return a -"
+    assert local.calls[1] == local.calls[0]
+    assert head(git_repo) != start
+
+
 def test_the_code_under_test_is_found_through_the_failing_tests_imports(git_repo: Path) -> None:
     commit(
         git_repo,

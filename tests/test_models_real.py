@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tiercode.agent.forks import forks
 from tiercode.agent.llm import catalog
 from tiercode.agent.llm.cloud import CloudModel
 from tiercode.agent.llm.models import LocalModel
@@ -81,6 +82,28 @@ def test_the_local_model_continues_a_prefilled_reply(local: LocalModel) -> None:
     assert reply.text.startswith(start) and "def add(a, b)" in reply.text
     assert "".join(seen) == reply.text
     assert reply.prompt_tokens == local.count_tokens(asked)
+
+
+def test_a_fork_of_a_greedy_local_reply_is_continued_from_its_runner_up(
+    local: LocalModel,
+) -> None:
+    start = "mathutils.py\n```python\n"
+    asked = [
+        {"role": "user", "content": "Write a Python function add(a, b) returning a + b."},
+        {"role": "assistant", "content": start},
+    ]
+    reply = local.complete(asked, max_tokens=40, logprobs=True)
+    assert reply.tokens and reply.runner_ups and len(reply.runner_ups) == len(reply.tokens)
+    assert reply.text == start + "".join(reply.tokens)
+    assert all(lp <= 0.0 for _, lp in reply.runner_ups)
+    (first,) = forks(reply, 1)
+    assert first.startswith(start) and first != reply.text[: len(first)]
+    forked = local.complete(_begun(asked, first), max_tokens=40)
+    assert forked.text.startswith(first) and len(forked.text) > len(first)
+
+
+def _begun(messages: list[dict[str, str]], start: str) -> list[dict[str, str]]:
+    return [*messages[:-1], {"role": "assistant", "content": start}]
 
 
 def test_stand_in_answers_a_schema_request_through_the_openai_client(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,9 @@ class Completion:
     logprobs: list[float] | None = None
     tokens: list[str] | None = None
     """Text of each generated token, aligned with `logprobs`."""
+    runner_ups: list[tuple[str, float]] | None = None
+    """At each of `tokens`, the most likely token not chosen and its log-probability:
+    where the reply could have gone otherwise (local tier only)."""
     usage_estimated: bool = False
     threads: int = 0
     """llama.cpp threads used for this call (local tier; 0 elsewhere)."""
@@ -125,6 +129,7 @@ class _LogprobRecorder:
         self.calls = 0
         self.logprobs: list[float] = []
         self.token_ids: list[int] = []
+        self.runner_ups: list[tuple[int, float]] = []
         self._last: Any = None
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
@@ -136,15 +141,18 @@ class _LogprobRecorder:
         return scores
 
     def _record(self, token: int) -> None:
+        import numpy as np
+
+        scores = self._last
+        top = float(np.max(scores))
+        log_total = top + math.log(float(np.sum(np.exp(scores - top))))
+        first, second = (int(t) for t in np.argpartition(scores, -2)[-2:][::-1])
+        if scores[second] > scores[first]:
+            first, second = second, first
+        runner = second if token == first else first
         self.token_ids.append(token)
-        self.logprobs.append(_logprob(self._last, token))
-
-
-def _logprob(scores: Any, token: int) -> float:
-    import numpy as np
-
-    top = float(np.max(scores))
-    return float(scores[token]) - top - math.log(float(np.sum(np.exp(scores - top))))
+        self.logprobs.append(float(scores[token]) - log_total)
+        self.runner_ups.append((runner, float(scores[runner]) - log_total))
 
 
 class LocalModel:
@@ -276,6 +284,9 @@ class LocalModel:
             finish_reason=finish,
             logprobs=recorder.logprobs if logprobs else None,
             tokens=[self._piece(t) for t in recorder.token_ids] if logprobs else None,
+            runner_ups=[(self._piece(t), lp) for t, lp in recorder.runner_ups]
+            if logprobs
+            else None,
             threads=self.threads,
         )
 
@@ -320,6 +331,8 @@ class ScriptedModel:
     prefills: list[str] = field(default_factory=list)
     """The prefill each call came with ("" for none), dropped from `calls`: a script is a
     whole reply."""
+    runner_ups: dict[str, tuple[str, float]] = field(default_factory=dict)
+    """Word -> the runner-up this double reports at that word of a reply (a fork point)."""
 
     def __post_init__(self) -> None:
         self.tier = Tier(self.tier)  # a test may name it as a plain string
@@ -352,6 +365,7 @@ class ScriptedModel:
             time.sleep(self.delay_s)
         if on_token:
             on_token(text)
+        pieces = re.findall(r"\s*\S+\s*$|\s*\S+", text) or [text]
         n = max(1, len(text.split()))
         return Completion(
             text=text,
@@ -362,6 +376,9 @@ class ScriptedModel:
             latency_s=time.perf_counter() - start,
             ttft_s=0.0,
             finish_reason="runaway" if runaway else "stop",
-            logprobs=[self.logprob] * n if logprobs else None,
-            tokens=text.split() or [text] if logprobs else None,
+            logprobs=[self.logprob] * len(pieces) if logprobs else None,
+            tokens=pieces if logprobs else None,
+            runner_ups=[self.runner_ups.get(p.strip(), (p, -math.inf)) for p in pieces]
+            if logprobs
+            else None,
         )
