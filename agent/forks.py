@@ -6,7 +6,7 @@ wrong thing, while the fix was its second choice at one token (`[1:]` under a co
 place; the model continues it greedily from its cached prefix, so each costs only the
 rest of the reply, and the checks judge it like any other sample. Forks are taken where
 the runner-up was most likely, inside code blocks only, never for a change of whitespace
-alone nor for a token that spells the start of the text it would replace.
+alone, a comment, or a token that spells the start of the text it would replace.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def _in_code(head: str) -> bool:
 
 
 def _changes_code(piece: str, alternative: str) -> bool:
+    """Not a fence or a conflict marker, not whitespace alone, not a comment begun."""
     if "`" in piece or "`" in alternative or any(m in alternative for m in _MARKERS):
         return False
-    return bool(alternative.strip()) and alternative.strip() != piece.strip()
+    word = alternative.strip()
+    return bool(word) and word != piece.strip() and not word.startswith("#")

@@ -66,6 +66,7 @@ def test_no_fork_outside_code_or_for_whitespace_or_fences() -> None:
         9: ("\nSure", -0.1),  # after the block: prose, not code
         3: ("  return", -0.1),  # the same token but for indentation
         1: (" su", -0.1),  # a shorter token that spells the same text
+        6: (" #", -0.1),  # a comment changes no behaviour
     }
     assert forks(reply(ECHO, runner_ups), 5) == []
 
