@@ -62,8 +62,9 @@ class ChatModel(Protocol):
     passes about twice that, so a small model that rewrites more than it was asked to is
     cut then rather than at `max_tokens`. None (the default) sets no limit. A reply that
     repeats itself is cut with finish_reason "repetition" either way. `temperature` 0 is
-    greedy; the agent samples only when a tier retries a step it already answered, since a
-    greedy retry would repeat the same answer.
+    greedy; the agent samples only when a tier retries a step it already answered and has
+    no fork of its first answer to continue (`forks`), since a greedy retry of the same
+    prompt would repeat the same answer.
     """
 
     tier: Tier
