@@ -17,7 +17,8 @@ Arms differ only in the format rules at the end of the prompt and the reply's st
   first (`tiercode.agent.forks`: the first answer up to the token where the runner-up was
   likeliest, the runner-up in its place, continued greedily), as the agent does.
 
-Reported per arm: answers that pass the check, answers that echo the code unchanged,
+Reported per arm: answers that pass the check, tasks passed within the first k answers
+(the agent stops at a task's first passing answer), answers that echo the code unchanged,
 that do not parse or apply (no block, a block that is not valid Python, a search that
 is not in the file), completion tokens per pass. Tasks default to the dev split's bug
 and large-file tasks (the held-out third is for results, not for choosing formats).
@@ -146,6 +147,7 @@ def main() -> None:
     arms = args.arms.split(",")
     counts = {arm: collections.Counter() for arm in arms}
     tokens = collections.Counter()
+    firsts: dict[str, list[int | None]] = {arm: [] for arm in arms}
     per_task: list[dict[str, Any]] = []
     started = time.time()
     for task in tasks:
@@ -159,6 +161,7 @@ def main() -> None:
             messages[1]["content"] = messages[1]["content"].replace(replies.FORMAT_RULES, rules)
             outcomes = collections.Counter()
             starts: list[str] = []
+            first: int | None = None
             for i in range(args.samples):
                 if i and arm == "symbol-forks" and i <= len(starts):
                     begun = [*messages[:-1], {"role": "assistant", "content": starts[i - 1]}]
@@ -174,17 +177,25 @@ def main() -> None:
                 if i == 0 and arm == "symbol-forks":
                     starts = forks(reply, args.samples - 1)
                 tokens[arm] += reply.completion_tokens
-                outcomes[judge(task, repo, files, reply.text)] += 1
+                verdict = judge(task, repo, files, reply.text)
+                outcomes[verdict] += 1
+                if verdict == "pass" and first is None:
+                    first = i + 1  # the agent stops at its first passing answer
                 if args.show:
                     print(f"--- {task.name} {arm} {i}\n{reply.text}", flush=True)
             counts[arm].update(outcomes)
-            per_task.append({"task": task.name, "arm": arm, **outcomes})
+            firsts[arm].append(first)
+            per_task.append({"task": task.name, "arm": arm, **outcomes, "first_pass": first})
             print(task.name, arm, dict(outcomes), f"load {os.getloadavg()[0]:.1f}", flush=True)
     n = args.samples * len(tasks)
     summary = {
         arm: {
             "answers": n,
             "passed": counts[arm]["pass"],
+            "tasks_passed_within": {
+                k: sum(1 for f in firsts[arm] if f is not None and f <= k)
+                for k in range(1, args.samples + 1)
+            },
             "echo": counts[arm]["echo"],
             "did_not_parse_or_apply": sum(
                 counts[arm][k] for k in ("no-block", "other", "syntax", "apply")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from tiercode.agent.forks import forks
@@ -72,5 +73,4 @@ def test_no_fork_outside_code_or_for_whitespace_or_fences() -> None:
 
 
 def test_a_reply_without_runner_ups_has_no_forks() -> None:
-    plain = reply(ECHO, {})
-    assert forks(Completion(**{**plain.__dict__, "runner_ups": None}), 3) == []
+    assert forks(dataclasses.replace(reply(ECHO, {}), runner_ups=None), 3) == []
