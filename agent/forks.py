@@ -1,12 +1,13 @@
 """Where a local reply could have gone otherwise: beginnings for a step's next samples.
 
 A small model asked to fix a bug often copies the code back unchanged, or changes the
-wrong thing, while the fix was its second choice at one token (`[1:]` under a copied
-`[2:]`, `-` under `+`). A fork is the reply up to such a token with the runner-up in its
-place; the model continues it greedily from its cached prefix, so each costs only the
-rest of the reply, and the checks judge it like any other sample. Forks are taken where
-the runner-up was most likely, inside code blocks only, never for a change of whitespace
-alone, a comment, or a token that spells the start of the text it would replace.
+wrong thing, while the fix can be its second choice at one token (on dev bug tasks,
+`[1:]` under a copied `[2:]`, `-` under `+`). A fork is the reply up to such a token
+with the runner-up in its place; the model continues it greedily from its cached prefix,
+so each costs only the rest of the reply, and the checks judge it like any other sample.
+Forks are taken where the runner-up was most likely, inside code blocks only, never for
+a change of whitespace alone, a comment, or a token that spells the start of the text it
+would replace.
 """
 
 from __future__ import annotations
