@@ -23,7 +23,7 @@ from tiercode.agent import applying, forks, prompts, reply_parser, step_view, ve
 from tiercode.agent import confidence as conf
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted, StepEscalated
-from tiercode.agent.llm.models import Completion, split_prefill
+from tiercode.agent.llm.models import Completion, split_prefill, with_prefill
 from tiercode.agent.router import Decision
 from tiercode.agent.state import (
     AgentState,
@@ -93,7 +93,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     reply = ctx.call_model(
         CallKey.of(state),
         decision,
-        _with_prefill(messages, fork) if fork else messages,
+        with_prefill(messages, fork) if fork else messages,
         None,
         files,
         max_chars=reply_room(messages),
@@ -125,12 +125,6 @@ def _fork(state: AgentState) -> str:
     """The beginning this sample continues: the round's next fork, or "" to sample."""
     sample, taken = state.get("sample", 0), state.get("forks", [])
     return taken[sample - 1] if 0 < sample <= len(taken) else ""
-
-
-def _with_prefill(messages: list[dict[str, str]], start: str) -> list[dict[str, str]]:
-    """The prompt with its reply begun as `start` instead of its own prefill."""
-    asked, _ = split_prefill(messages)
-    return [*asked, {"role": "assistant", "content": start}]
 
 
 def _retry_temperature(state: AgentState, tier: str) -> float:

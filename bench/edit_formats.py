@@ -44,7 +44,7 @@ from typing import Any
 from tiercode.agent import config, nodes, replies, reply_parser
 from tiercode.agent.forks import forks
 from tiercode.agent.llm import catalog
-from tiercode.agent.llm.models import LocalModel, ScriptedModel
+from tiercode.agent.llm.models import LocalModel, ScriptedModel, with_prefill
 from tiercode.agent.runner import Runner, Tiers
 from tiercode.agent.step_view import FILE_CHARS
 from tiercode.evals import realcode_suite
@@ -164,7 +164,7 @@ def main() -> None:
             first: int | None = None
             for i in range(args.samples):
                 if i and arm == "symbol-forks" and i <= len(starts):
-                    begun = [*messages[:-1], {"role": "assistant", "content": starts[i - 1]}]
+                    begun = with_prefill(messages, starts[i - 1])
                     reply = model.complete(begun, max_tokens=768, max_chars=room)
                 else:
                     reply = model.complete(

@@ -15,7 +15,7 @@ import pytest
 from tiercode.agent.forks import forks
 from tiercode.agent.llm import catalog
 from tiercode.agent.llm.cloud import CloudModel
-from tiercode.agent.llm.models import LocalModel
+from tiercode.agent.llm.models import LocalModel, with_prefill
 from tiercode.agent.llm.standin import StandInServer, free_port
 from tiercode.tools.errors import CloudUnavailable, ModelUnavailable
 
@@ -98,12 +98,8 @@ def test_a_fork_of_a_greedy_local_reply_is_continued_from_its_runner_up(
     assert all(lp <= 0.0 for _, lp in reply.runner_ups)
     (first,) = forks(reply, 1)
     assert first.startswith(start) and first != reply.text[: len(first)]
-    forked = local.complete(_begun(asked, first), max_tokens=40)
+    forked = local.complete(with_prefill(asked, first), max_tokens=40)
     assert forked.text.startswith(first) and len(forked.text) > len(first)
-
-
-def _begun(messages: list[dict[str, str]], start: str) -> list[dict[str, str]]:
-    return [*messages[:-1], {"role": "assistant", "content": start}]
 
 
 def test_stand_in_answers_a_schema_request_through_the_openai_client(

@@ -96,6 +96,12 @@ def split_prefill(messages: list[Message]) -> tuple[list[Message], str]:
     return messages, ""
 
 
+def with_prefill(messages: list[Message], start: str) -> list[Message]:
+    """The messages with the reply begun as `start`, in place of any prefill they had."""
+    asked, _ = split_prefill(messages)
+    return [*asked, {"role": "assistant", "content": start}]
+
+
 def is_repeating(text: str, min_period: int = 6, span: int = 160) -> bool:
     """True when the text ends in one chunk repeated over `span` characters: a small model
     stuck in a loop. Chunks of fewer than 3 distinct characters (a `# -----` ruler, a run
@@ -147,9 +153,8 @@ class _LogprobRecorder:
         scores = self._last
         top = float(np.max(scores))
         log_total = top + math.log(float(np.sum(np.exp(scores - top))))
-        first, second = (int(t) for t in np.argpartition(scores, -2)[-2:][::-1])
-        if scores[second] > scores[first]:
-            first, second = second, first
+        # argpartition puts the largest last and the second largest just before it
+        second, first = (int(t) for t in np.argpartition(scores, -2)[-2:])
         runner = second if token == first else first
         self.token_ids.append(token)
         self.logprobs.append(float(scores[token]) - log_total)
