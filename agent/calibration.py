@@ -19,9 +19,8 @@ def signal_pairs(ledger: Ledger) -> dict[str, list[tuple[float, bool]]]:
         if o.tier != Tier.LOCAL:
             continue
         scores = {
-            "self": o.self_confidence,
-            "logprob": o.logprob_confidence,
-            "mean": conf.combine(o.self_confidence, o.logprob_confidence, "mean"),
+            s: conf.combine(o.self_confidence, o.logprob_confidence, s, o.check_share)
+            for s in conf.SIGNALS
         }
         for name, score in scores.items():
             if score is not None:

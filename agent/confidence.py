@@ -1,9 +1,12 @@
 """How sure the local model is of a step, and how well that predicts success.
 
-Two signals: the score the model states in its constrained reply (`self`), and the
-geometric-mean probability of the tokens it chose (`logprob`). Small models state high
-confidence whatever they write, so both are recorded against verified outcomes and
-`tiercode calibrate` shows which one actually separates passes from failures.
+Three signals: the score the model states in its reply (`self`), the geometric-mean
+probability of the tokens it chose (`logprob`), and the share of the cheap checks its
+answer cleared once applied (`checks`: parses, applies, compiles, imports, leaves no
+dangling reference). Small models state high confidence whatever they write and are
+sure of the tokens of a wrong fix too, so `grounded` (the default) averages the token
+score with what running the answer showed. All are recorded against verified outcomes
+and `tiercode calibrate` shows which one actually separates passes from failures.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-SIGNALS = ("logprob", "self", "mean")
+SIGNALS = ("grounded", "logprob", "self", "mean")
 _STRUCTURE = set('{}[]":, \n\t')
 _KEYS = {"edits", "path", "search", "replace", "command", "confidence", "steps", "goal", "files"}
 
@@ -44,12 +47,22 @@ def logprob_confidence(
     return math.exp(sum(kept) / len(kept))
 
 
-def combine(self_score: float | None, logprob_score: float | None, signal: str) -> float | None:
-    """The confidence the router gates on, by the configured signal."""
+def combine(
+    self_score: float | None,
+    logprob_score: float | None,
+    signal: str,
+    checks: float | None = None,
+) -> float | None:
+    """The confidence the router gates on, by the configured signal; `checks` is the
+    share of the cheap checks the applied answer cleared (None: not applied yet)."""
     if signal == "self":
         return self_score
     if signal == "logprob":
         return logprob_score if logprob_score is not None else self_score
+    if signal == "grounded":
+        model = logprob_score if logprob_score is not None else self_score
+        scores = [s for s in (model, checks) if s is not None]
+        return sum(scores) / len(scores) if scores else None
     scores = [s for s in (self_score, logprob_score) if s is not None]
     return sum(scores) / len(scores) if scores else None
 

@@ -22,7 +22,7 @@ from tiercode.agent.state import Tier
 from tiercode.tools.errors import ConfigError
 
 PrivacyMode = Literal["local", "redact"]
-ConfidenceSignal = Literal["logprob", "self", "mean"]
+ConfidenceSignal = Literal["grounded", "logprob", "self", "mean"]
 OnDirty = Literal["refuse", "keep"]
 
 POLICIES = (*Tier, "auto")
@@ -80,7 +80,9 @@ class Settings:
         "A Retry-After longer than this is not waited for; the step falls back instead.", 5.0
     )
     confidence_signal: ConfidenceSignal = _doc(
-        "Which confidence `auto` gates on: logprob, self, or mean of both.", "logprob"
+        "Which confidence `auto` gates on: grounded (the token score averaged with the share "
+        "of cheap checks the applied answer cleared), logprob, self, or mean of the two.",
+        "grounded",
     )
     max_cost_usd: Decimal | None = _doc("Cap on cloud spend per run, in USD.", None)
     max_steps: int = _doc("Most plan steps a run may carry out.", 6)

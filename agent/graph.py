@@ -1,4 +1,4 @@
-"""Wiring only: localize → plan → route → act → verify | reject (the confidence gate) →
+"""Wiring only: localize → plan → route → act → verify →
 advance | resample | escalate | finish."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ def build(checkpointer: Any = None) -> Any:
     graph.add_node("route", nodes.route)
     graph.add_node("act", nodes.act)
     graph.add_node("verify", nodes.verify)
-    graph.add_node("reject", nodes.reject)
     graph.add_node("advance", nodes.advance)
     graph.add_node("resample", nodes.resample)
     graph.add_node("escalate", nodes.escalate)
@@ -28,11 +27,10 @@ def build(checkpointer: Any = None) -> Any:
     graph.add_edge("localize", "plan")
     graph.add_edge("plan", "route")
     graph.add_edge("route", "act")
-    graph.add_conditional_edges("act", nodes.after_act, ["verify", "reject"])
+    graph.add_edge("act", "verify")
     graph.add_conditional_edges(
         "verify", nodes.after_verify, ["advance", "resample", "escalate", "finish"]
     )
-    graph.add_conditional_edges("reject", nodes.after_failure, ["resample", "escalate", "finish"])
     graph.add_edge("advance", "route")
     graph.add_edge("resample", "route")
     graph.add_edge("escalate", "route")

@@ -223,12 +223,16 @@ class Ledger:
         self_confidence: float | None,
         logprob_confidence: float | None,
         success: bool,
+        check_share: float | None = None,
     ) -> None:
         self._write(
             "INSERT OR IGNORE INTO outcomes (run_id, step, attempt, tier, self_confidence, "
-            "logprob_confidence, success) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, step, attempt, tier, self_confidence, logprob_confidence, int(success)),
-        )
+            "logprob_confidence, success, check_share) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id, step, attempt, tier, self_confidence, logprob_confidence, int(success),
+                check_share,
+            ),
+        )  # fmt: skip
 
     def typical_reply_tokens(self, default: int, last: int = 50) -> int:
         """The median reply length of the last `last` complete calls, or `default` before

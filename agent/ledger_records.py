@@ -59,6 +59,7 @@ class Outcome:
     self_confidence: float | None
     logprob_confidence: float | None
     success: bool
+    check_share: float | None = None
 
 
 @dataclass(frozen=True)

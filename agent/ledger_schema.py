@@ -63,4 +63,9 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE replies (call_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, text TEXT NOT NULL)
         """,
     ),
+    (
+        "005_check_share",
+        # The share of cheap checks an answer cleared (the `grounded` signal); NULL before.
+        "ALTER TABLE outcomes ADD COLUMN check_share REAL",
+    ),
 ]

@@ -1,10 +1,12 @@
 """The graph's nodes after planning (see `planning` for localize and plan): small
 functions from state to a partial update.
 
-localize → plan → route → act → (verify | reject) →
+localize → plan → route → act → verify →
     (advance → route | resample → route | escalate → route | finish).
-`reject` is the confidence gate: an unsure answer that no check would judge is turned
-down before it is applied. A failed answer is first followed by others to the same prompt
+An answer's confidence is grounded in what running it showed: the token score averaged
+with the share of cheap checks it cleared once applied. Under `auto` that confidence is
+the gate for an answer no test or acceptance check judges: below it, the answer is not
+kept. A failed answer is first followed by others to the same prompt
 (forks of the local tier's first answer, or samples; checks pick the candidate, not the
 model's own word), then the step is retried with the failure shown, one tier up under
 `auto`.
@@ -40,6 +42,9 @@ from tiercode.tools.tracebacks import digest
 
 MAX_ROUNDS = 2
 """Prompts per step: the first, and one retry that shows why the first round failed."""
+CHEAP_CHECKS = 5
+"""What an answer meets before the tests: it parses, applies (and changes something),
+compiles, imports, and leaves no reference to a name it removed."""
 REPLY_ROOM_CHARS = 1500
 RETRY_TEMPERATURE = 0.7
 
@@ -72,13 +77,11 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     return {"decision": decision.to_state(), "messages": messages}
 
 
-def _confidence(reply: Completion, stated: int | None, signal: str) -> dict[str, float | None]:
-    self_score = conf.self_confidence(stated)
-    lp_score = conf.logprob_confidence(reply.tokens, reply.logprobs)
+def _confidence(reply: Completion, stated: int | None) -> dict[str, float | None]:
+    """The model's own scores, known before the answer is applied."""
     return {
-        "self": self_score,
-        "logprob": lp_score,
-        "used": conf.combine(self_score, lp_score, signal),
+        "self": conf.self_confidence(stated),
+        "logprob": conf.logprob_confidence(reply.tokens, reply.logprobs),
     }
 
 
@@ -111,7 +114,7 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         stated = parsed.confidence
     except ValueError as exc:
         action["error"] = str(exc)
-    action["confidence"] = _confidence(reply, stated, ctx.settings.confidence_signal)
+    action["confidence"] = _confidence(reply, stated)
     update: dict[str, Any] = {"action": action}
     if not sample:
         update["forks"] = forks.forks(reply, ctx.settings.samples - 1)
@@ -153,6 +156,8 @@ class _Outcome:
     """The test run's output when the tests judged the answer (empty when they passed)."""
     more_files: list[str] = dataclasses.field(default_factory=list)
     acceptance: verification.AcceptanceCheck | None = None
+    cleared: int = 0
+    """How many of the `CHEAP_CHECKS` the answer passed."""
 
 
 def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
@@ -162,6 +167,7 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
     before: dict[str, bytes | None] = {}
     out = _Outcome(failure=action.get("error", ""))
     if not out.failure:
+        out.cleared = 1
         out.touched, out.failure = applying.apply_edits(ctx, step, action.get("edits", []), before)
     if not out.failure:
         out.failure = applying.follow_renames(ctx, state, out.touched, before)
@@ -173,8 +179,11 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
             verdict.more_files,
             verdict.acceptance,
         )
+        out.cleared = 2 + verdict.cleared
         if verdict.tests is not None:
             out.test_output = digest(verdict.tests.output) if verdict.failure else ""
+        if not out.failure and not verdict.judged:
+            out.failure = _below_gate(ctx, state, out.cleared)
     if not out.failure and (command := str(action.get("command") or "").strip()):
         applying.run_command(ctx, state, command)
     if not out.failure:
@@ -190,22 +199,44 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
     return out
 
 
+def _grounded(ctx: RunContext, state: AgentState, cleared: int) -> float | None:
+    """The answer's confidence by the configured signal, with the checks it cleared."""
+    scores = state.get("action", {}).get("confidence", {})
+    return conf.combine(
+        scores.get("self"),
+        scores.get("logprob"),
+        ctx.settings.confidence_signal,
+        cleared / CHEAP_CHECKS,
+    )
+
+
+def _below_gate(ctx: RunContext, state: AgentState, cleared: int) -> str:
+    """The confidence gate, for an answer that only the cheap checks judged (no test or
+    acceptance check applies): under `auto`, one below the gate is not kept."""
+    gate, used = state["decision"].get("gate"), _grounded(ctx, state, cleared)
+    if gate is None or used is None or used >= gate:
+        return ""
+    return f"low confidence {used:.2f} < {gate:.2f} and no test to confirm it"
+
+
 def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
     """Record the attempt in the ledger and the event stream; returns its record."""
     run_id, number, attempt = state["run_id"], state["step"], state.get("attempt", 0)
     action = state.get("action", {})
     scores = action.get("confidence", {})
     tier, success = Tier(state["decision"]["tier"]), not out.failure
+    used = _grounded(ctx, state, out.cleared)
     ctx.ledger.record_outcome(
-        run_id, number, attempt, tier, scores.get("self"), scores.get("logprob"), success
-    )
+        run_id, number, attempt, tier, scores.get("self"), scores.get("logprob"), success,
+        out.cleared / CHEAP_CHECKS,
+    )  # fmt: skip
     record: StepRecord = {
         "step": number,
         "attempt": attempt,
         "tier": tier.value,
         "success": success,
         "detail": out.failure or "applied, verified and committed" + _left_out(action),
-        "confidence": scores.get("used"),
+        "confidence": used,
         "files": out.touched,
     }
     ctx.emit(
@@ -216,39 +247,11 @@ def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
             tier=tier,
             success=success,
             detail=record["detail"],
-            confidence=scores.get("used"),
+            confidence=used,
             files=out.touched,
         )
     )
     return record
-
-
-def after_act(state: AgentState, runtime: Runtime[RunContext]) -> str:
-    """The confidence gate, before anything is applied: an `auto` answer below its gate
-    that no test or acceptance check would judge is turned down unseen. An answer that a
-    check will judge goes on, so the checks decide, not the model's word, and a local
-    answer that the tests accept is never thrown away."""
-    action, gate = state.get("action", {}), state["decision"].get("gate")
-    used = action.get("confidence", {}).get("used")
-    if action.get("error") or gate is None or used is None or used >= gate:
-        return "verify"
-    return "verify" if _will_be_checked(_ctx(runtime), state) else "reject"
-
-
-def _will_be_checked(ctx: RunContext, state: AgentState) -> bool:
-    """Whether `verification.judge` will run the tests (the repo had a test run before)
-    or, on the last step with Python code changed, an acceptance check."""
-    if state.get("baseline") is not None:
-        return True
-    edited = (e["path"] for e in state.get("action", {}).get("edits", []))
-    return verification.acceptance_due(ctx, state, verification.changed_code(state, edited))
-
-
-def reject(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Record an answer the confidence gate turned down; nothing was applied."""
-    gate, used = state["decision"]["gate"], state["action"]["confidence"]["used"]
-    out = _Outcome(failure=f"low confidence {used:.2f} < {gate:.2f} and no test to confirm it")
-    return {"records": [_report(_ctx(runtime), state, out)], "feedback": out.failure}
 
 
 def _left_out(action: dict[str, Any]) -> str:
@@ -263,7 +266,10 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     on resume: a step that already has its commit is not applied again."""
     ctx = _ctx(runtime)
     if existing := ctx.git.commit_for(state["run_id"], state["step"]):
-        out = _Outcome(commits=[] if existing in state.get("commits", []) else [existing])
+        out = _Outcome(
+            commits=[] if existing in state.get("commits", []) else [existing],
+            cleared=CHEAP_CHECKS,
+        )
     else:
         out = _apply_and_check(ctx, state)
     update: dict[str, Any] = {}
@@ -286,13 +292,10 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
 
 def after_verify(state: AgentState, runtime: Runtime[RunContext]) -> str:
+    """On to the next step; after a failure, another sample, then a new round with the
+    failure shown, then give up."""
     if state["records"][-1]["success"]:
         return "finish" if is_last_step(state) else "advance"
-    return after_failure(state, runtime)
-
-
-def after_failure(state: AgentState, runtime: Runtime[RunContext]) -> str:
-    """Another sample, then a new round with the failure shown, then give up."""
     samples = _ctx(runtime).settings.samples
     if state.get("sample", 0) + 1 < samples:
         return "resample"

@@ -38,6 +38,14 @@ class StepCheck:
     """Files the next attempt needs too (callers still using a removed name)."""
     acceptance: AcceptanceCheck | None = None
     """The acceptance check written for this run, kept to judge later answers the same way."""
+    cleared: int = 0
+    """How many of the cheap checks before the tests passed: compiles, imports, leaves no
+    reference to a removed name (for the `grounded` confidence)."""
+
+    @property
+    def judged(self) -> bool:
+        """Whether the tests or an acceptance check, not only the cheap checks, judged it."""
+        return self.tests is not None or self.acceptance is not None
 
 
 def removed_names(before: dict[str, str | None], root: Path) -> list[str]:
@@ -70,6 +78,7 @@ def check_step(
     if errors:
         verdict.failure = "syntax error in " + "; ".join(errors)
         return verdict
+    verdict.cleared += 1
     py = [rel for rel in touched if rel.endswith(".py")]
     if py:
         verdict.evidence.append(f"compiles: {', '.join(py)}")
@@ -82,6 +91,7 @@ def check_step(
         unimportable = {line.split(":", 1)[0] for line in failed}
         verdict.more_files = [f for f in files if checks.module_name(f, root) in unimportable]
         return verdict
+    verdict.cleared += 1
     if modules:
         verdict.evidence.append(f"imports: {', '.join(modules[:8])}")
     left = _leftover_references(root, files, removed_names(before, root))
@@ -91,6 +101,7 @@ def check_step(
         )
         verdict.more_files = list(dict.fromkeys(path for path, _, _ in left))
         return verdict
+    verdict.cleared += 1
     if baseline is None:
         return verdict
     if last_step and (target := checks.narrowed(baseline.command, root, baseline.failing)):
@@ -172,7 +183,7 @@ def judge(
             )
         )
     )
-    if not verdict.failure and not shown_by_tests and acceptance_due(ctx, state, code):
+    if not verdict.failure and not shown_by_tests and _acceptance_due(ctx, state, code):
         # Tests that passed before and pass now show nothing broke, not that it is done.
         verdict.acceptance = AcceptanceCheck.from_state(state.get("acceptance"))
         if verdict.acceptance is None:
@@ -191,10 +202,9 @@ def changed_code(state: AgentState, paths: Iterable[str]) -> list[str]:
     return [f for f in dict.fromkeys([*done, *paths]) if f.endswith(".py")]
 
 
-def acceptance_due(ctx: RunContext, state: AgentState, code: list[str]) -> bool:
+def _acceptance_due(ctx: RunContext, state: AgentState, code: list[str]) -> bool:
     """Whether an acceptance check judges the step when no test shows the change: on the
-    last step, with Python code changed, unless the user turned it off. `judge` applies
-    it; the confidence gate asks it before anything is applied."""
+    last step, with Python code changed, unless the user turned it off."""
     return is_last_step(state) and bool(code) and ctx.settings.acceptance_check
 
 

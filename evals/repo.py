@@ -206,15 +206,18 @@ def _confidence(
 ) -> tuple[list[tuple[float, bool]], dict[str, list[tuple[float, bool]]]]:
     """Each local step's confidence beside whether that step succeeded."""
     pairs: list[tuple[float, bool]] = []
-    signals: dict[str, list[tuple[float, bool]]] = {"logprob": [], "self": []}
+    signals: dict[str, list[tuple[float, bool]]] = {"logprob": [], "self": [], "checks": []}
     for o in ledger.outcomes(run_id):
         if o.tier != Tier.LOCAL:
             continue
-        used = conf.combine(o.self_confidence, o.logprob_confidence, signal)
+        used = conf.combine(o.self_confidence, o.logprob_confidence, signal, o.check_share)
         if used is not None:
             pairs.append((used, o.success))
-        if o.logprob_confidence is not None:
-            signals["logprob"].append((o.logprob_confidence, o.success))
-        if o.self_confidence is not None:
-            signals["self"].append((o.self_confidence, o.success))
+        for name, score in (
+            ("logprob", o.logprob_confidence),
+            ("self", o.self_confidence),
+            ("checks", o.check_share),
+        ):
+            if score is not None:
+                signals[name].append((score, o.success))
     return pairs, signals

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tiercode.agent.ledger import Ledger
 from tiercode.tools.git import GitRepo
 
@@ -44,10 +46,11 @@ def test_calibrate_reports_each_signal_from_the_ledger() -> None:
     ledger = Ledger()
     for i in range(40):
         good = i % 2 == 0
-        ledger.record_outcome("r", i, 0, "local", 0.9, 0.8 if good else 0.3, good)
+        ledger.record_outcome("r", i, 0, "local", 0.9, 0.8 if good else 0.3, good, 1.0)
     r = tiercode("calibrate", "--json", "--success-rate", "0.9")
     assert r.returncode == 0, r.stderr
     signals = json.loads(r.stdout)["signals"]
     assert signals["logprob"]["auroc"] == 1.0 and signals["self"]["auroc"] == 0.5
+    assert signals["grounded"]["threshold"] == pytest.approx(0.9)  # (0.8 + 1.0) / 2
     assert signals["logprob"]["threshold"] == 0.8
     assert signals["self"]["n"] == 40

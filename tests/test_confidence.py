@@ -23,6 +23,15 @@ def test_self_confidence_and_combine() -> None:
     assert c.combine(0.9, 0.5, "mean") == pytest.approx(0.7)
     assert c.combine(0.9, None, "logprob") == 0.9
     assert c.combine(0.9, 0.5, "self") == 0.9
+    assert c.combine(0.9, 0.5, "self", 0.2) == 0.9  # only `grounded` reads the checks
+
+
+def test_grounded_confidence_averages_the_token_score_with_the_checks_cleared() -> None:
+    assert c.combine(0.9, 0.6, "grounded", 0.4) == pytest.approx(0.5)
+    assert c.combine(0.9, None, "grounded", 1.0) == pytest.approx(0.95)  # stated, no logprobs
+    assert c.combine(None, 0.6, "grounded") == 0.6  # not applied yet: the token score alone
+    assert c.combine(None, None, "grounded", 0.2) == 0.2
+    assert c.combine(None, None, "grounded") is None
 
 
 def test_perfectly_calibrated_data_has_small_ece_and_overconfident_large() -> None:

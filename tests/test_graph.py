@@ -122,11 +122,33 @@ def test_low_confidence_local_answer_with_no_test_to_confirm_it_escalates(
     )
     local.logprob = -3.0  # exp(-3) ≈ 0.05: the token log-probabilities say "unsure"
     cloud = ScriptedModel([edit("util.py", "", "good = 1\n")], tier="cloud")
-    outcome, events = run(git_repo, local, cloud, policy="auto:0.5")
+    outcome, events = run(git_repo, local, cloud, policy="auto:0.6")
     assert outcome.exit_code == ExitCode.OK
     assert (git_repo / "util.py").read_text() == "good = 1\n"
     first = next(e.to_dict() for e in events if e.type == "step.completed" and e.step)
-    assert first["detail"].startswith("low confidence") and not first["success"]
+    # Every cheap check passed (1.0), averaged with 0.05: 0.52, below the gate.
+    assert first["detail"] == "low confidence 0.52 < 0.60 and no test to confirm it"
+    assert not first["success"] and first["confidence"] == pytest.approx(0.525, abs=1e-3)
+
+
+def test_an_answer_that_does_not_compile_is_recorded_with_low_confidence(
+    git_repo: Path,
+) -> None:
+    local = ScriptedModel(
+        [
+            plan(("create util", ["util.py"])),
+            edit("util.py", "", "def broken(:\n"),
+            edit("util.py", "", "good = 1\n"),
+        ]
+    )
+    outcome, events = run(git_repo, local, ScriptedModel([], tier="cloud"), samples=2)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    judged = [e.to_dict() for e in events if e.type == "step.completed" and e.step]
+    assert [j["success"] for j in judged] == [False, True]
+    # The same token score; the first answer cleared 2 of 5 checks (parses, applies).
+    assert judged[0]["confidence"] == pytest.approx(judged[1]["confidence"] - 0.3, abs=1e-6)
+    shares = [o.check_share for o in Ledger().outcomes(outcome.run_id) if o.step]
+    assert shares == [0.4, 1.0]
 
 
 def test_sensitive_step_never_escalates(git_repo: Path) -> None:

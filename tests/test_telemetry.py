@@ -102,7 +102,9 @@ def test_a_run_is_one_trace_of_nested_genai_spans_with_metrics(git_repo: Path) -
         assert "gen_ai.input.messages" not in a and "gen_ai.output.messages" not in a
     assert chats[2].attributes["tiercode.simulated"] is True
     assert chats[2].attributes["gen_ai.provider.name"] == "openai"
-    assert chats[1].attributes["tiercode.confidence"] == pytest.approx(0.9, abs=0.2)
+    # The failed local answer parsed but its search was not in the file: 1 of 5 cheap
+    # checks, averaged with a token score near 0.95.
+    assert chats[1].attributes["tiercode.confidence"] == pytest.approx(0.575, abs=0.01)
 
     calls = Ledger().calls(outcome.run_id)
     assert sum(c.attributes["gen_ai.usage.input_tokens"] for c in chats) == sum(
