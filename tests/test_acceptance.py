@@ -293,6 +293,18 @@ def test_relevance_follows_values_through_variables() -> None:
         acceptance.relevant("import m\nv = m.old(1)\nassert v == 2\n", {"new"}, {"old"})
 
 
+def test_asserts_inside_functions_and_loops_are_kept_whole() -> None:
+    """A check whose asserts all sit in a function or a loop was once refused as testing
+    "only , which the change left as it was" (seen on a held-out task with no tests)."""
+    script = (
+        "import m\n\ndef check():\n    assert m.new(1) == 2\n\ncheck()\n"
+        "for x in (1, 2):\n    assert m.old(x) > 0\n"
+    )
+    assert acceptance.relevant(script, {"new"}, {"old"}) == script
+    dropped = acceptance.relevant(script + "assert m.old(3) == 1\n", {"new"}, {"old"})
+    assert dropped == script  # the top-level assert on unchanged code still goes
+
+
 @pytest.mark.parametrize(
     ("reply", "overruled"),
     [
