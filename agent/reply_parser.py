@@ -25,6 +25,9 @@ _UPDATED = re.compile(r"^\s*>{5,9} REPLACE\s*$")
 _CONFIDENCE = re.compile(
     r"^[\s*_#>-]*confidence[\s*_]*[:=][\s*_]*(\d+(?:\.\d+)?)\s*%?[\s*_.]*$", re.IGNORECASE
 )
+_ANNOTATION = re.compile(r"^\s*confidence\s*:\s*(\d+(?:\.\d+)?)\s*%?\s*$", re.IGNORECASE)
+"""The confidence line as it can close a Python block: `confidence = 90` there is code."""
+
 _LABEL = re.compile(r"^(?:file|path|filename)\s*:\s*", re.IGNORECASE)
 _PYTHON = {"python", "py", "py3", "python3"}
 _CUT = "the reply was cut inside a code block"
@@ -182,6 +185,10 @@ class _Parser:
         body = self.lines[self.at + 1 : ends[0]]
         self.at = ends[0] + 1
         self.mark = len(self.prose)
+        trimmed = list(body)
+        if python and (found := _trailing_confidence(trimmed, _ANNOTATION)) is not None:
+            # "Confidence: 90" as Python would be a bare annotation, never meant as code.
+            body, self.confidence = trimmed, found
         return body
 
     def _rest(self) -> list[str]:
@@ -198,15 +205,7 @@ class _Parser:
     def _open_body(self) -> tuple[list[str], int | None]:
         """The lines after the fence at self.at to the end, and a trailing confidence."""
         body = self.lines[self.at + 1 :]
-        confidence = None
-        while body and not body[-1].strip():
-            body.pop()
-        if body and (found := _CONFIDENCE.match(body[-1])):
-            confidence = _clamp(found.group(1))
-            body.pop()
-        while body and not body[-1].strip():
-            body.pop()
-        return body, confidence
+        return body, _trailing_confidence(body)
 
     def _fenced_search_replace(self, body: list[str], path: str | None) -> None:
         """Search/replace blocks inside a fence, each maybe after its own path line."""
@@ -297,6 +296,19 @@ def _language_fits(language: str, path: str) -> bool:
     if suffix == ".py":
         names |= {"py3", "python3"}
     return not language or language in names
+
+
+def _trailing_confidence(body: list[str], line: re.Pattern[str] = _CONFIDENCE) -> int | None:
+    """Take a confidence line off the end of a block's lines (and the blank lines around
+    it), in place; returns the score, or None when the block does not end with one."""
+    while body and not body[-1].strip():
+        body.pop()
+    if not body or not (found := line.match(body[-1])):
+        return None
+    body.pop()
+    while body and not body[-1].strip():
+        body.pop()
+    return _clamp(found.group(1))
 
 
 def _clamp(value: str) -> int:

@@ -170,6 +170,16 @@ def test_parse_confidence(line: str, expected: int) -> None:
     assert reply.prose == ""
 
 
+def test_a_confidence_line_closing_a_python_block_is_read_not_kept() -> None:
+    """A small model put `Confidence: 100` as the last line inside the fence (held-out
+    run realcode-20261127-003848-0173); as code it is a bare annotation."""
+    reply = parse(f"a.py\n{FENCE}python\ndef f():\n    return 1\n\nConfidence: 100\n{FENCE}\n")
+    assert reply.edits[0].code == "def f():\n    return 1\n" and reply.confidence == 100
+    code = "def f():\n    return 1\n\n\nconfidence = 90\n"
+    kept = parse(f"a.py\n{FENCE}python\n{code}{FENCE}\nConfidence: 60\n")
+    assert kept.edits[0].code == code and kept.confidence == 60  # an assignment is code
+
+
 def test_confidence_inside_a_code_block_is_code() -> None:
     reply = parse(f"notes.md\n{FENCE}\nConfidence: 10\n{FENCE}\nConfidence: 60")
     assert reply.edits[0].code == "Confidence: 10\n"
