@@ -60,11 +60,14 @@ def combine(
     if signal == "logprob":
         return logprob_score if logprob_score is not None else self_score
     if signal == "grounded":
-        model = logprob_score if logprob_score is not None else self_score
-        scores = [s for s in (model, checks) if s is not None]
-        return sum(scores) / len(scores) if scores else None
-    scores = [s for s in (self_score, logprob_score) if s is not None]
-    return sum(scores) / len(scores) if scores else None
+        return _mean(logprob_score if logprob_score is not None else self_score, checks)
+    return _mean(self_score, logprob_score)
+
+
+def _mean(*scores: float | None) -> float | None:
+    """The mean of the scores that are known; None when none is."""
+    known = [s for s in scores if s is not None]
+    return sum(known) / len(known) if known else None
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,10 @@ class _Outcome:
     cleared: int = 0
     """How many of the `CHEAP_CHECKS` the answer passed."""
 
+    @property
+    def check_share(self) -> float:
+        return self.cleared / CHEAP_CHECKS
+
 
 def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
     """Apply the answer's edits, follow renames, check, run its command and commit; put
@@ -183,7 +187,7 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
         if verdict.tests is not None:
             out.test_output = digest(verdict.tests.output) if verdict.failure else ""
         if not out.failure and not verdict.judged:
-            out.failure = _below_gate(ctx, state, out.cleared)
+            out.failure = _below_gate(ctx, state, out.check_share)
     if not out.failure and (command := str(action.get("command") or "").strip()):
         applying.run_command(ctx, state, command)
     if not out.failure:
@@ -199,21 +203,18 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
     return out
 
 
-def _grounded(ctx: RunContext, state: AgentState, cleared: int) -> float | None:
+def _grounded(ctx: RunContext, state: AgentState, check_share: float) -> float | None:
     """The answer's confidence by the configured signal, with the checks it cleared."""
     scores = state.get("action", {}).get("confidence", {})
     return conf.combine(
-        scores.get("self"),
-        scores.get("logprob"),
-        ctx.settings.confidence_signal,
-        cleared / CHEAP_CHECKS,
+        scores.get("self"), scores.get("logprob"), ctx.settings.confidence_signal, check_share
     )
 
 
-def _below_gate(ctx: RunContext, state: AgentState, cleared: int) -> str:
+def _below_gate(ctx: RunContext, state: AgentState, check_share: float) -> str:
     """The confidence gate, for an answer that only the cheap checks judged (no test or
     acceptance check applies): under `auto`, one below the gate is not kept."""
-    gate, used = state["decision"].get("gate"), _grounded(ctx, state, cleared)
+    gate, used = state["decision"].get("gate"), _grounded(ctx, state, check_share)
     if gate is None or used is None or used >= gate:
         return ""
     return f"low confidence {used:.2f} < {gate:.2f} and no test to confirm it"
@@ -225,10 +226,10 @@ def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
     action = state.get("action", {})
     scores = action.get("confidence", {})
     tier, success = Tier(state["decision"]["tier"]), not out.failure
-    used = _grounded(ctx, state, out.cleared)
+    used = _grounded(ctx, state, out.check_share)
     ctx.ledger.record_outcome(
         run_id, number, attempt, tier, scores.get("self"), scores.get("logprob"), success,
-        out.cleared / CHEAP_CHECKS,
+        out.check_share,
     )  # fmt: skip
     record: StepRecord = {
         "step": number,
