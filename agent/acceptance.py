@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,9 +70,10 @@ def extract(reply: str) -> str:
 
 def symbol_changes(root: Path, start: str, paths: list[str]) -> tuple[set[str], set[str]]:
     """Names (the last part, for methods) of the definitions in the changed Python files
-    that are new or differ from commit `start`, and of those that are the same as then."""
+    that are new or differ from commit `start`, or call one that does (`convert` calling a
+    fixed `to_celsius` behaves differently too), and of those that are the same as then."""
     changed: set[str] = set()
-    same: set[str] = set()
+    same: dict[str, set[str]] = {}  # unchanged definition -> the names its code uses
     for rel in paths:
         now = (root / rel).read_text(encoding="utf-8", errors="replace")
         shown = subprocess.run(
@@ -82,8 +84,26 @@ def symbol_changes(root: Path, start: str, paths: list[str]) -> tuple[set[str], 
         )
         before = _sources(rel, shown.stdout)
         for name, text in _sources(rel, now).items():
-            (same if before.get(name) == text else changed).add(name.rsplit(".", 1)[-1])
-    return changed, same - changed
+            short = name.rsplit(".", 1)[-1]
+            if before.get(name) == text:
+                same.setdefault(short, set()).update(_used_names(text))
+            else:
+                changed.add(short)
+    while callers := {name for name, used in same.items() if used & changed} - changed:
+        changed |= callers
+    return changed, same.keys() - changed
+
+
+def _used_names(text: str) -> set[str]:
+    """The names and attributes a definition's code uses (its words, if it does not parse
+    on its own)."""
+    try:
+        tree = ast.parse(textwrap.dedent(text))
+    except SyntaxError:
+        return set(re.findall(r"\w+", text))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+    }
 
 
 def _sources(rel: str, source: str) -> dict[str, str]:

@@ -305,6 +305,23 @@ def test_asserts_inside_functions_and_loops_are_kept_whole() -> None:
     assert dropped == script  # the top-level assert on unchanged code still goes
 
 
+def test_a_definition_that_calls_changed_code_counts_as_changed(git_repo: Path) -> None:
+    """`convert` calls the fixed `to_c`, so a check of `convert` is about the change (a dev
+    no-tests task refused a right fix as "tests only convert, to_fahrenheit")."""
+    source = (
+        "def to_f(c):\n    return c * 9 / 5 + 32\n\n\n"
+        "def to_c(f):\n    return f - 32 * 5 / 9\n\n\n"
+        "def convert(v, unit):\n    return to_c(v) if unit == 'F' else to_f(v)\n\n\n"
+        "def main():\n    print(convert(1, 'F'))\n"
+    )
+    (git_repo / "conv.py").write_text(source)
+    GitRepo.open(git_repo).repo.git.execute(["git", "add", "-A"])
+    GitRepo.open(git_repo).repo.git.execute(["git", "commit", "-qm", "conv"])
+    (git_repo / "conv.py").write_text(source.replace("f - 32 * 5", "(f - 32) * 5"))
+    changed, same = acceptance.symbol_changes(git_repo, "HEAD", ["conv.py"])
+    assert (changed, same) == ({"to_c", "convert", "main"}, {"to_f"})
+
+
 @pytest.mark.parametrize(
     ("reply", "overruled"),
     [

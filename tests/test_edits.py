@@ -410,9 +410,31 @@ def test_unknown_method_with_self_raises() -> None:
         splice(MODULE, "def nope(self):\n    pass\n", "m.py")
 
 
+def test_new_method_sent_bare_joins_the_files_only_class() -> None:
+    """A small model adding `__eq__` to a one-class module often sends the method alone."""
+    source = "X = 1\n\n\nclass Money:\n    def __init__(self, c):\n        self.c = c\n\n\nY = 2\n"
+    out = splice(source, "def __eq__(self, other):\n    return self.c == other.c\n", "m.py")
+    assert out == source.replace(
+        "self.c = c\n",
+        "self.c = c\n\n    def __eq__(self, other):\n        return self.c == other.c\n",
+    )
+
+
 def test_module_level_statement_raises() -> None:
-    with pytest.raises(EditFailed, match=r"module-level statement at line 3 \(`X = 2`\)"):
-        splice(MODULE, "def first(a):\n    return a\nX = 2\n", "m.py")
+    with pytest.raises(EditFailed, match=r"module-level statement at line 3 \(`Y = 2`\)"):
+        splice(MODULE, "def first(a):\n    return a\nY = 2\n", "m.py")
+    with pytest.raises(EditFailed, match=r"module-level statement at line 1 \(`print\(X\)`\)"):
+        splice(MODULE, "print(X)\n", "m.py")
+
+
+def test_a_new_value_for_a_module_constant_replaces_its_assignment() -> None:
+    """A bug in a module-level regex or table is fixed by sending the constant again (all
+    six answers to a dev task did, and were refused as module-level statements)."""
+    out = splice(MODULE, "X: int = (\n    2\n)\n", "m.py")
+    assert out == MODULE.replace("X = 1\n", "X: int = (\n    2\n)\n")
+    twice = "Z = 1\nZ = 2\n"
+    with pytest.raises(EditFailed, match="module-level statement"):
+        splice(twice, "Z = 3\n", "m.py")  # which of the two is meant is unclear
 
 
 def test_code_that_does_not_parse_raises() -> None:

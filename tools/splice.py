@@ -71,6 +71,10 @@ class _Source:
                 "cannot be spliced into it; send the whole file instead"
             ) from exc
         self.top = _by_name(n for n in self.tree.body if isinstance(n, DEFS))
+        self.assigned: dict[str, list[ast.stmt]] = {}
+        for node in self.tree.body:
+            if name := _assigned(node):
+                self.assigned.setdefault(name, []).append(node)
 
     def indent_of(self, node: ast.stmt) -> str:
         line = self.lines[_first_line(node) - 1]
@@ -108,17 +112,20 @@ def splice(source: str, code: str, path: str = "") -> str:
 
     Each def/class replaces the definition of the same name (a top-level one, else the one
     method of that name), reindented to it; new ones go at the end of the file, or of their
-    class; new imports go after the file's imports. A function whose body is only `...`
+    class; new imports go after the file's imports; `NAME = value` replaces the file's one
+    top-level assignment to NAME. A function whose body is only `...`
     leaves the file's function of that name as it is. Raises EditFailed, worded for a model,
     when `code` does not parse, holds other statements, is ambiguous, or the result breaks.
     """
     path = path or "the file"
     src, new = _Source(source, path), _Code(code, path)
     plan = _Plan()
-    for node in _statements(new.tree, path, new):
+    for node in _statements(src, new, path):
         if isinstance(node, IMPORTS):
             if not _imports_itself(node, path):
                 _plan_import(src, new, node, plan)
+        elif name := _assigned(node):
+            _replace(src, new, node, src.assigned[name][0], plan)
         elif isinstance(node, ast.ClassDef) and _splits(src, node):
             _plan_methods(src, new, node, plan)
         else:
@@ -136,20 +143,33 @@ def splice(source: str, code: str, path: str = "") -> str:
     return result
 
 
-def _statements(tree: ast.Module, path: str, code: _Code) -> Iterator[ast.stmt]:
-    """The code's top-level statements, refusing any that is not an import, def or class."""
-    for index, node in enumerate(tree.body):
-        if index == 0 and module_docstring(tree) is node:
+def _statements(src: _Source, code: _Code, path: str) -> Iterator[ast.stmt]:
+    """The code's top-level statements, refusing any that is not an import, def, class or
+    a new value for a name the file assigns once at its top level."""
+    for index, node in enumerate(code.tree.body):
+        if index == 0 and module_docstring(code.tree) is node:
             continue
-        if not isinstance(node, DEFS + IMPORTS):
+        name = _assigned(node)
+        if not isinstance(node, DEFS + IMPORTS) and len(src.assigned.get(name or "", [])) != 1:
             shown = code.lines[node.lineno - 1].strip()
             raise EditFailed(
                 f"the code block for {path} has a module-level statement at line {node.lineno} "
-                f"(`{shown}`); only imports, functions and classes can be spliced, so to change "
-                "module-level code use a search/replace block (or, for a small file, send it "
-                "whole)"
+                f"(`{shown}`); only imports, functions, classes and new values for names the "
+                "file already sets can be spliced, so to change other module-level code use "
+                "a search/replace block (or, for a small file, send it whole)"
             )
         yield node
+
+
+def _assigned(node: ast.stmt) -> str | None:
+    """The one name a `NAME = value` (or `NAME: type = value`) statement sets."""
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target: ast.expr | None = node.targets[0]
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        target = node.target
+    else:
+        target = None
+    return target.id if isinstance(target, ast.Name) else None
 
 
 def _imports_itself(node: ast.stmt, path: str) -> bool:
@@ -185,15 +205,19 @@ def _plan_methods(src: _Source, new: _Code, cls: ast.ClassDef, plan: _Plan) -> N
     (old,) = src.top[cls.name]
     assert isinstance(old, ast.ClassDef)
     have = _by_name(m for m in old.body if isinstance(m, FUNCS))
-    body_indent = _body_indent(src, old)
     for method in cls.body:
         assert isinstance(method, FUNCS)  # _splits checked it
         targets = have.get(method.name, [])
         if targets:
             _replace(src, new, method, targets[-1], plan)
         else:
-            lines = _reindent(new.segment(method), body_indent)
-            plan.add(_last_line(old), _last_line(old), ["", *lines])
+            _add_method(src, new, method, old, plan)
+
+
+def _add_method(src: _Source, new: _Code, method: ast.stmt, cls: ast.ClassDef, plan: _Plan) -> None:
+    """A new method, at the end of the class's body."""
+    lines = _reindent(new.segment(method), _body_indent(src, cls))
+    plan.add(_last_line(cls), _last_line(cls), ["", *lines])
 
 
 def _plan_definition(src: _Source, new: _Code, node: ast.stmt, plan: _Plan, path: str) -> None:
@@ -213,10 +237,14 @@ def _plan_definition(src: _Source, new: _Code, node: ast.stmt, plan: _Plan, path
         _replace(src, new, node, method, plan)
         return
     if isinstance(node, FUNCS) and node.args.args and node.args.args[0].arg == "self":
-        raise EditFailed(
-            f"{node.name} takes `self` but no class in {path} has a method of that name; "
-            f"put it inside `class Name:` so it is added to the right class"
-        )
+        classes = [c for c in src.tree.body if isinstance(c, ast.ClassDef)]
+        if len(classes) != 1:
+            raise EditFailed(
+                f"{node.name} takes `self` but no class in {path} has a method of that name; "
+                f"put it inside `class Name:` so it is added to the right class"
+            )
+        _add_method(src, new, node, classes[0], plan)  # sent bare: the only class is meant
+        return
     if (renamed := _renamed_from(src, new, node)) is not None:
         _replace(src, new, node, renamed, plan)
         return
