@@ -13,7 +13,14 @@ from tiercode.agent.state import AgentState, current_step
 from tiercode.tools.checks import TestRun
 from tiercode.tools.edits import Edit
 from tiercode.tools.errors import TiercodeError
-from tiercode.tools.outline import enclosing_symbols, excerpt, focus_symbols, imports, outline
+from tiercode.tools.outline import (
+    callees,
+    enclosing_symbols,
+    excerpt,
+    focus_symbols,
+    imports,
+    outline,
+)
 from tiercode.tools.repomap import symbols
 from tiercode.tools.text import truncate_middle
 
@@ -38,6 +45,7 @@ def _show(
     if len(text) <= FILE_CHARS:
         return text
     focus = [*enclosing_symbols(path, text, frames), *focus_symbols(path, text, hints)]
+    focus += callees(path, text, focus[:2])  # last: shown only when room is left
     size = f"{path} has {text.count(chr(10)) + 1} lines"
     if part := excerpt(path, text, focus, FILE_CHARS):
         others = ", ".join(part.others[:12])

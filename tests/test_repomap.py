@@ -13,6 +13,7 @@ import pytest
 
 from tiercode.tools.outline import (
     DOCSTRING_MARK,
+    callees,
     excerpt,
     focus_symbols,
     outline,
@@ -363,6 +364,35 @@ def test_a_long_docstring_is_shown_short_and_restored_byte_for_byte() -> None:
     assert restore_docstrings(moved, source).startswith(
         'def f(x):\n  """Sum it.\n\n  Longer words\n'
     )
+
+
+def test_callees_are_the_files_functions_and_methods_a_symbol_calls_in_order() -> None:
+    source = textwrap.dedent(
+        """\
+        class Box:
+            def put(self, v):
+                return self._check(clean(v)) or Box.make() or len(v)
+
+            def _check(self, v):
+                return v
+
+            @classmethod
+            def make(cls):
+                return cls()
+
+
+        def clean(v):
+            return split(v)
+
+
+        def split(v):
+            return v.split()
+        """
+    )
+    assert callees("b.py", source, ["Box.put"]) == ["Box._check", "clean"]
+    assert callees("b.py", source, ["clean", "split"]) == []
+    assert callees("b.py", source, ["Box.put", "clean"]) == ["Box._check", "split"]
+    assert callees("b.py", "def f(:\n", ["f"]) == []
 
 
 def test_focus_symbols_most_specific_first() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -44,6 +45,44 @@ def enclosing_symbols(source_path: str, source: str, lines: Iterable[int]) -> li
         if around:
             names.append(min(around, key=lambda s: s.end - s.start).name)
     return list(dict.fromkeys(names))
+
+
+def callees(source_path: str, source: str, names: Iterable[str]) -> list[str]:
+    """The file's functions and methods that the named symbols call, in the order of their
+    first call, not counting the named ones: a test that fails in `indent` can come from a
+    bug in the `iter_splitlines` it calls, which no traceback frame shows."""
+    found = {s.name: s for s in symbols(source_path, source)}
+    lines = source.splitlines()
+    named = [n for n in dict.fromkeys(names) if n in found]
+    called: list[str] = []
+    for name in named:
+        symbol, owner = found[name], name.rpartition(".")[0]
+        code = "\n".join(lines[symbol.start - 1 : symbol.end])
+        try:
+            tree = ast.parse(textwrap.dedent(code))
+        except SyntaxError:
+            continue
+        calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)), key=_position)
+        called += [c for n in calls if (c := _callee(n, owner))]
+    return [
+        c
+        for c in dict.fromkeys(called)
+        if c not in named and c in found and found[c].kind != "class"
+    ]
+
+
+def _position(node: ast.expr) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
+def _callee(call: ast.Call, owner: str) -> str | None:
+    """`f(...)` calls f; in a method of `owner`, `self.m(...)` calls `owner.m`."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if owner and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return f"{owner}.{func.attr}" if func.value.id in ("self", "cls") else None
+    return None
 
 
 def _mentions(bare: str, text: str, names: set[str], is_class: bool) -> bool:
