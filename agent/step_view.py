@@ -45,7 +45,7 @@ def _show(
     if len(text) <= FILE_CHARS:
         return text
     focus = [*enclosing_symbols(path, text, frames), *focus_symbols(path, text, hints)]
-    focus += callees(path, text, focus[:2])  # last: shown only when room is left
+    focus[1:1] = callees(path, text, focus)[:2]  # what the first calls, or most of them do
     size = f"{path} has {text.count(chr(10)) + 1} lines"
     if part := excerpt(path, text, focus, FILE_CHARS):
         others = ", ".join(part.others[:12])

@@ -392,6 +392,8 @@ def test_callees_are_the_files_functions_and_methods_a_symbol_calls_in_order() -
     assert callees("b.py", source, ["Box.put"]) == ["Box._check", "clean"]
     assert callees("b.py", source, ["clean", "split"]) == []
     assert callees("b.py", source, ["Box.put", "clean"]) == ["Box._check", "split"]
+    shared = source + "\n\ndef both(v):\n    return split(v)\n"
+    assert callees("b.py", shared, ["Box.put", "clean", "both"]) == ["split", "Box._check"]
     assert callees("b.py", "def f(:\n", ["f"]) == []
 
 

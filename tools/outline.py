@@ -48,13 +48,15 @@ def enclosing_symbols(source_path: str, source: str, lines: Iterable[int]) -> li
 
 
 def callees(source_path: str, source: str, names: Iterable[str]) -> list[str]:
-    """The file's functions and methods that the named symbols call, in the order of their
-    first call, not counting the named ones: a test that fails in `indent` can come from a
-    bug in the `iter_splitlines` it calls, which no traceback frame shows."""
+    """The file's functions and methods that the named symbols call, not counting the named
+    ones: those called by the most of them first, then in the order of their first call. A
+    test that fails in `indent` can come from a bug in the `iter_splitlines` it calls, and
+    eight failing functions that all call `_format_not_finite` point at it; no traceback
+    frame shows either."""
     found = {s.name: s for s in symbols(source_path, source)}
     lines = source.splitlines()
     named = [n for n in dict.fromkeys(names) if n in found]
-    called: list[str] = []
+    callers: dict[str, int] = {}
     for name in named:
         symbol, owner = found[name], name.rpartition(".")[0]
         code = "\n".join(lines[symbol.start - 1 : symbol.end])
@@ -63,12 +65,10 @@ def callees(source_path: str, source: str, names: Iterable[str]) -> list[str]:
         except SyntaxError:
             continue
         calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)), key=_position)
-        called += [c for n in calls if (c := _callee(n, owner))]
-    return [
-        c
-        for c in dict.fromkeys(called)
-        if c not in named and c in found and found[c].kind != "class"
-    ]
+        for called in dict.fromkeys(c for n in calls if (c := _callee(n, owner))):
+            if called not in named and called in found and found[called].kind != "class":
+                callers[called] = callers.get(called, 0) + 1
+    return sorted(callers, key=lambda c: -callers[c])  # stable: first call breaks ties
 
 
 def _position(node: ast.expr) -> tuple[int, int]:
