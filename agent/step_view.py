@@ -19,6 +19,7 @@ from tiercode.tools.outline import (
     excerpt,
     focus_symbols,
     imports,
+    literal_sites,
     outline,
 )
 from tiercode.tools.repomap import symbols
@@ -32,7 +33,8 @@ def _show(
     ctx: RunContext, path: str, hints: str, frames: Sequence[int] = (), raised: int = 0
 ) -> str | prompts.Shown | None:
     """A file as the model should see it: whole when small, else only the definitions the
-    task, step and tracebacks name, verbatim; when none is named, its imports and the
+    task, step and tracebacks name or whose strings they quote, and what those call,
+    verbatim; when none is named, its imports and the
     names it defines (a new definition needs no more); an outline with line numbers only
     for a file that is not Python or does not parse. Never a file with its middle cut out.
     Line `raised`, where a failing test's error comes from, carries `RAISED_MARK`."""
@@ -44,7 +46,11 @@ def _show(
         return prompts.Shown("", f"{path} is not shown: {exc}")
     if len(text) <= FILE_CHARS:
         return text
-    focus = [*enclosing_symbols(path, text, frames), *focus_symbols(path, text, hints)]
+    focus = [
+        *enclosing_symbols(path, text, frames),
+        *focus_symbols(path, text, hints),
+        *literal_sites(path, text, hints),
+    ]
     focus[1:1] = callees(path, text, focus)[:2]  # what the first calls, or most of them do
     size = f"{path} has {text.count(chr(10)) + 1} lines"
     if part := excerpt(path, text, focus, FILE_CHARS):

@@ -16,6 +16,7 @@ from tiercode.tools.outline import (
     callees,
     excerpt,
     focus_symbols,
+    literal_sites,
     outline,
     restore_docstrings,
 )
@@ -395,6 +396,29 @@ def test_callees_are_the_files_functions_and_methods_a_symbol_calls_in_order() -
     shared = source + "\n\ndef both(v):\n    return split(v)\n"
     assert callees("b.py", shared, ["Box.put", "clean", "both"]) == ["split", "Box._check"]
     assert callees("b.py", "def f(:\n", ["f"]) == []
+
+
+def test_literal_sites_are_where_a_quoted_value_is_made_or_registered() -> None:
+    source = textwrap.dedent(
+        """\
+        RULES = {}
+
+
+        def _irregular(singular, plural):
+            RULES[singular] = plural
+
+
+        def describe(x):
+            return "+Inf" if x > 0 else "other"
+
+
+        _irregular('cow', 'kine')
+        """
+    )
+    task = "pluralize('cow') returns 'cine' but should give \"kine\"; describe() gives '+Inf'"
+    assert literal_sites("r.py", source, task) == ["describe", "_irregular"]
+    assert literal_sites("r.py", source, "nothing quoted here") == []
+    assert literal_sites("r.py", "def f(:\n", "'cow'") == []
 
 
 def test_focus_symbols_most_specific_first() -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from tiercode.tools.repomap import CONTEXT_RUN_KEEP, Parsed, parse, symbols
 
 _DUNDER = re.compile(r"^__\w+__$")
+_QUOTED = re.compile(r"'([^'\\\n]{2,60})'|\"([^\"\\\n]{2,60})\"")
+"""A short string quoted in a task or test output, without escapes."""
 
 
 def focus_symbols(source_path: str, source: str, text: str) -> list[str]:
@@ -69,6 +71,34 @@ def callees(source_path: str, source: str, names: Iterable[str]) -> list[str]:
             if called not in named and called in found and found[called].kind != "class":
                 callers[called] = callers.get(called, 0) + 1
     return sorted(callers, key=lambda c: -callers[c])  # stable: first call breaks ties
+
+
+def literal_sites(source_path: str, source: str, text: str) -> list[str]:
+    """The definitions that hold a string `text` quotes, in file order, and for a
+    module-level statement that holds one, the file's functions it calls: where a wrong
+    value comes from ('+Inf' is returned in `_format_not_finite`; 'cow' and 'kine' are
+    registered by the module-level call `_irregular('cow', 'kine')`)."""
+    quoted = {a or b for a, b in _QUOTED.findall(text)}
+    try:
+        tree = ast.parse(source) if quoted else None
+    except (SyntaxError, ValueError):
+        tree = None
+    if tree is None:
+        return []
+    found = symbols(source_path, source)
+    names = {s.name for s in found}
+    sites: list[str] = []
+    for statement in tree.body:
+        for node in ast.walk(statement):
+            if not (isinstance(node, ast.Constant) and node.value in quoted):
+                continue
+            around = [s for s in found if s.start <= node.lineno <= s.end]
+            if around:
+                sites.append(min(around, key=lambda s: s.end - s.start).name)
+            else:
+                calls = (n for n in ast.walk(statement) if isinstance(n, ast.Call))
+                sites += [c for n in calls if (c := _callee(n, "")) in names]
+    return list(dict.fromkeys(sites))
 
 
 def _position(node: ast.expr) -> tuple[int, int]:
