@@ -105,9 +105,10 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     action: dict[str, Any] = {"edits": []}
     stated = None
     try:
-        if reply.incomplete:
+        text = reply_parser.complete_part(reply.text) if reply.incomplete else reply.text
+        if text is None:
             raise ValueError(f"reply was cut ({reply.finish_reason})")
-        parsed = reply_parser.parse(reply.text, files)
+        parsed = reply_parser.parse(text, files)
         action["edits"] = [dataclasses.asdict(e) for e in parsed.edits]
         action["command"] = parsed.command
         action["ignored"] = parsed.ignored

@@ -30,6 +30,7 @@ _ANNOTATION = re.compile(r"^\s*confidence\s*:\s*(\d+(?:\.\d+)?)\s*%?\s*$", re.IG
 
 _LABEL = re.compile(r"^(?:file|path|filename)\s*:\s*", re.IGNORECASE)
 _PYTHON = {"python", "py", "py3", "python3"}
+_DEF_START = re.compile(r"^(?:async\s+)?(?:def|class)\s")
 _CUT = "the reply was cut inside a code block"
 _FILE_TAG = re.compile(r'^\s*<file path="([^"]+)"\s*>\s*$')
 _FILE_END = re.compile(r"^\s*</file>\s*$")
@@ -58,6 +59,27 @@ def parse(text: str, allowed_paths: Sequence[str] = ()) -> Reply:
     the reply has no block at all.
     """
     return _Parser(text, [_normal(p) for p in allowed_paths]).run()
+
+
+def complete_part(text: str) -> str | None:
+    """A reply cut by a limit, up to the end of the last Python definition it finished:
+    the open block loses the definition it was cut in. A 1.5B shown three functions
+    sends all three back and meets the token cap in the last, after the fix in the first.
+    None when nothing whole is left."""
+    lines = text.split("\n")
+    opened = [i for i, line in enumerate(lines) if _FENCE.match(line)]
+    if len(opened) % 2 == 0:
+        return text  # cut outside a block: every block is whole
+    head, body = lines[: opened[-1] + 1], lines[opened[-1] + 1 :]
+    starts = [i for i, line in enumerate(body) if line[:1].strip() and i > 0]
+    for end in reversed(starts):
+        kept = body[:end]
+        if _parses(kept) and any(_DEF_START.match(line) for line in kept):
+            while not kept[-1].strip():
+                kept.pop()
+            fence = _FENCE.match(head[-1])
+            return "\n".join([*head, *kept, fence[1] if fence else "```"])
+    return None
 
 
 class _Parser:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tiercode.agent.replies import FORMAT_RULES, format_reply
-from tiercode.agent.reply_parser import parse
+from tiercode.agent.reply_parser import complete_part, parse
 from tiercode.tools.definitions import looks_whole
 from tiercode.tools.edits import Edit
 from tiercode.tools.edits import new_text as apply
@@ -128,6 +128,18 @@ def test_a_block_outside_the_step_is_dropped_when_the_reply_edits_the_step_too()
     reply = parse(f"a.py\n{FENCE}\nx = 1\n{FENCE}\nother.py\n{FENCE}\ny = 2\n{FENCE}\n", ["a.py"])
     assert reply.edits == [Edit("a.py", "code", code="x = 1\n")]
     assert reply.ignored == ["other.py"]
+
+
+def test_a_reply_cut_by_a_limit_keeps_the_definitions_it_finished() -> None:
+    first = "def fix(v):\n    return v + 1\n\n\n@cached\ndef other(v):\n    return v\n"
+    cut = f"a.py\n{FENCE}python\n{first}\n\ndef third(v):\n    if v:\n        return"
+    kept = complete_part(cut)
+    assert kept == f"a.py\n{FENCE}python\n{first}{FENCE}"
+    assert parse(kept or "").edits == [Edit("a.py", "code", code=first)]
+    whole = f"a.py\n{FENCE}python\n{first}{FENCE}\nConfidence:"
+    assert complete_part(whole) == whole  # cut after the block: nothing to take off
+    assert complete_part(f"a.py\n{FENCE}python\ndef fix(v):\n    return (") is None
+    assert complete_part(f"a.py\n{FENCE}\n<<<<<<< SEARCH\nx\n=======\ny\n") is None
 
 
 @pytest.mark.parametrize(

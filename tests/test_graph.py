@@ -204,6 +204,23 @@ def test_a_step_ends_after_two_rounds_of_samples(git_repo: Path) -> None:
     assert local.calls[1] == local.calls[3] != local.calls[4] == local.calls[6]
 
 
+def test_a_runaway_reply_is_judged_by_the_definitions_it_finished(git_repo: Path) -> None:
+    """The fix comes first; the reply runs away in the next definition and is cut."""
+    (git_repo / "util.py").write_text("def fix():\n    return 1\n")
+    subprocess.run(["git", "add", "util.py"], cwd=git_repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "util"], cwd=git_repo, check=True)
+    runaway = "def more():\n    return [\n" + "        1,\n" * 5000
+    local = ScriptedModel(
+        [
+            plan(("fix util", ["util.py"])),
+            f"util.py\n```python\ndef fix():\n    return 2\n\n{runaway}",
+        ]
+    )
+    outcome, _ = run(git_repo, local, ScriptedModel([], tier="cloud"), policy="local")
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert (git_repo / "util.py").read_text() == "def fix():\n    return 2\n"
+
+
 def test_malformed_reply_is_fed_back_and_recovered(git_repo: Path) -> None:
     local = ScriptedModel(
         [plan(("create util", ["util.py"])), "I would add x.", edit("util.py", "", "x = 1\n")]
