@@ -34,10 +34,10 @@ def _show(
 ) -> str | prompts.Shown | None:
     """A file as the model should see it: whole when small, else only the definitions the
     task, step and tracebacks name or whose strings they quote, and what those call,
-    verbatim; when none is named, its imports and the
-    names it defines (a new definition needs no more); an outline with line numbers only
-    for a file that is not Python or does not parse. Never a file with its middle cut out.
-    Line `raised`, where a failing test's error comes from, carries `RAISED_MARK`."""
+    verbatim; when none is named, its imports and the names it defines (a new definition
+    needs no more); an outline with line numbers only for a file that is not Python or
+    does not parse. Never a file with its middle cut out. Line `raised`, where a failing
+    test's error comes from, carries `RAISED_MARK`."""
     try:
         text = _marked(path, ctx.files.read(path), raised)
     except TiercodeError as exc:
