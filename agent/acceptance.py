@@ -101,8 +101,13 @@ def _used_names(text: str) -> set[str]:
         tree = ast.parse(textwrap.dedent(text))
     except SyntaxError:
         return set(re.findall(r"\w+", text))
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-        n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+    return _names_in(tree)
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    """The names and attribute names that `node`'s code mentions."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
     }
 
 
@@ -121,9 +126,7 @@ def relevant(code: str, changed: set[str], unchanged: set[str]) -> str:
     old = {name: {name} for name in unchanged}  # name -> the unchanged definitions it reaches
     kept, untouched = 0, set()
     for node in tree.body:
-        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
-            n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
-        }
+        used = _names_in(node)
         reached = set().union(*(old[name] for name in used & old.keys()))
         if isinstance(node, ast.Assert):
             if reached and not used & new:
