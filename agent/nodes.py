@@ -36,9 +36,11 @@ from tiercode.agent.state import (
     current_step,
     is_last_step,
 )
+from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
+from tiercode.tools.outline import defined
 from tiercode.tools.text import truncate_middle
-from tiercode.tools.tracebacks import digest
+from tiercode.tools.tracebacks import digest, error_lines
 
 MAX_ROUNDS = 2
 """Prompts per step: the first, and one retry that shows why the first round failed."""
@@ -151,6 +153,10 @@ class _Outcome:
 
     failure: str = ""
     touched: list[str] = dataclasses.field(default_factory=list)
+    echoed: bool = False
+    """Every edit repeated its file."""
+    changed: list[str] = dataclasses.field(default_factory=list)
+    """`path::name` of the definitions the edits changed (`applying.changed_definitions`)."""
     commits: list[str] = dataclasses.field(default_factory=list)
     evidence: list[str] = dataclasses.field(default_factory=list)
     test_output: str | None = None
@@ -173,7 +179,9 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
     out = _Outcome(failure=action.get("error", ""))
     if not out.failure:
         out.cleared = 1
-        out.touched, out.failure = applying.apply_edits(ctx, step, action.get("edits", []), before)
+        edits = action.get("edits", [])
+        out.touched, out.failure, out.echoed = applying.apply_edits(ctx, step, edits, before)
+        out.changed = applying.changed_definitions(ctx, before)
     if not out.failure:
         out.failure = applying.follow_renames(ctx, state, out.touched, before)
     if not out.failure:
@@ -290,7 +298,27 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         "evidence": [] if out.failure else out.evidence,
         "feedback": out.failure,
         "test_output": truncate_middle(test_output, prompts.OUTPUT_CHARS * 2),
+        "missed": list(dict.fromkeys([*state.get("missed", []), *_missed(state, out)])),
     }
+
+
+def _missed(state: AgentState, out: _Outcome) -> list[str]:
+    """`path::name` of the definitions a failed answer changed while the tests failed with
+    the same errors as before, or of the one definition it sent back unchanged. A small
+    model keeps rewriting the function a test names while the bug is in one that function
+    calls; the next round is sent to another shown definition (`step_view._elsewhere`)."""
+    baseline = TestRun.from_state(state.get("baseline"))
+    if not out.failure or baseline is None or not baseline.failing:
+        return []  # no failing test to fix: a new feature has no place to miss
+    if out.echoed:  # one definition sent back as it was; several say nothing of where
+        sent = [
+            f"{e['path']}::{name}" for e in state.get("action", {}).get("edits", [])
+            if e["kind"] == "code" for name in defined(e["path"], e["code"])
+        ]  # fmt: skip
+        return sent if len(sent) == 1 else []
+    errors = error_lines(out.test_output or "")
+    same = bool(errors) and errors == error_lines(state.get("test_output") or baseline.output)
+    return out.changed if same else []
 
 
 def after_verify(state: AgentState, runtime: Runtime[RunContext]) -> str:
@@ -312,6 +340,7 @@ def advance(state: AgentState) -> dict[str, Any]:
         "messages": [],
         "feedback": "",
         "escalation": "",
+        "missed": [],
     }
 
 
