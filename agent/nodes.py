@@ -9,7 +9,7 @@ the gate for an answer no test or acceptance check judges: below it, the answer 
 kept. A failed answer is first followed by others to the same prompt
 (forks of the local tier's first answer, or samples; checks pick the candidate, not the
 model's own word), then the step is retried with the failure shown, one tier up under
-`auto`.
+`auto`, and pointed at another definition when its answers left the failure as it was.
 Side effects happen only in `verify` and `finish` and are idempotent on resume: a step
 that already has its commit is not applied again.
 """

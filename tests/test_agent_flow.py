@@ -8,6 +8,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tiercode.agent import config
 from tiercode.agent.events import Event
 from tiercode.agent.llm.models import Message, ScriptedModel
@@ -222,16 +224,22 @@ WORDS = {
 """A large file whose failing test names `count_words`; the bug is in `split_words`."""
 
 
+@pytest.mark.parametrize(
+    "first",
+    [
+        "def count_words(text):\n    words = split_words(text)\n    return len(words)\n",
+        "def count_words(text):\n    return len(split_words(text))\n",  # sent back as it was
+    ],
+)
 def test_a_round_that_left_the_failure_as_it_was_is_sent_to_what_the_function_calls(
-    git_repo: Path,
+    git_repo: Path, first: str
 ) -> None:
-    """An answer that rewrites `count_words` and fails the same way sends the next round to
-    the `split_words` it calls."""
+    """An answer that rewrites (or echoes) `count_words` and fails the same way sends the
+    next round to the `split_words` it calls."""
     commit(git_repo, WORDS)
-    reworded = "def count_words(text):\n    words = split_words(text)\n    return len(words)\n"
     fixed = "def split_words(text):\n    return text.split()\n"
     outcome, _, model = run(
-        git_repo, "count_words('a b') gives 1", [code("lib.py", reworded), code("lib.py", fixed)]
+        git_repo, "count_words('a b') gives 1", [code("lib.py", first), code("lib.py", fixed)]
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
     assert "This time send" not in act_prompt(model.calls[0])
