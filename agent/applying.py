@@ -13,31 +13,29 @@ from tiercode.agent.step_view import FILE_CHARS
 from tiercode.tools import command_policy, rename, shell
 from tiercode.tools.edits import Edit, Unchanged
 from tiercode.tools.errors import TiercodeError
-from tiercode.tools.outline import changed
 
 
 def apply_edits(
     ctx: RunContext, step: Step, edits: list[dict[str, Any]], before: dict[str, bytes | None]
-) -> tuple[list[str], str, bool]:
-    """Apply the edits; returns touched paths, a failure if any, and whether the reply only
-    echoed its files. An edit that repeats its file is skipped; only a reply in which every
-    edit does so fails. `before` collects each touched file's bytes (None: it did not
-    exist) so a failed step can be undone exactly, whatever git knows of the file."""
+) -> tuple[list[str], str]:
+    """Apply the edits; returns touched paths and a failure, if any. An edit that repeats
+    its file is skipped; only a reply in which every edit does so fails. `before` collects
+    each touched file's bytes (None: it did not exist) so a failed step can be undone
+    exactly, whatever git knows of the file."""
     touched: list[str] = []
     unchanged: list[str] = []
     if not edits:
-        return touched, "the reply had no edits", False
+        return touched, "the reply had no edits"
     for raw in edits:
         edit = Edit(**raw)
         try:
             rel = ctx.files.relative(edit.path)
         except TiercodeError as exc:
-            return touched, str(exc), False
+            return touched, str(exc)
         if rel in ctx.user_dirty:
-            return touched, f"{rel} has your uncommitted changes; tiercode leaves it alone", False
+            return touched, f"{rel} has your uncommitted changes; tiercode leaves it alone"
         if rel not in step["files"]:
-            allowed = ", ".join(step["files"])
-            return touched, f"{rel} is not one of this step's files ({allowed})", False
+            return touched, f"{rel} is not one of this step's files ({', '.join(step['files'])})"
         _keep(ctx, before, rel)
         try:
             ctx.files.apply_edit(edit, whole_up_to=FILE_CHARS)
@@ -45,10 +43,10 @@ def apply_edits(
             unchanged.append(str(exc))
             continue
         except TiercodeError as exc:
-            return touched, str(exc), False
+            return touched, str(exc)
         if rel not in touched:
             touched.append(rel)
-    return touched, "" if touched else "; ".join(unchanged), not touched
+    return touched, "" if touched else "; ".join(unchanged)
 
 
 def follow_renames(
@@ -89,18 +87,6 @@ def _keep(ctx: RunContext, before: dict[str, bytes | None], rel: str) -> None:
     if rel not in before:
         real = ctx.root / rel
         before[rel] = real.read_bytes() if real.is_file() else None
-
-
-def changed_definitions(ctx: RunContext, before: dict[str, bytes | None]) -> list[str]:
-    """`path::name` of each Python definition the applied edits made new or different."""
-    found: list[str] = []
-    for rel, data in before.items():
-        real = ctx.root / rel
-        if rel.endswith(".py") and real.is_file():
-            old = data.decode(errors="replace") if data is not None else ""
-            new = real.read_text(errors="replace")
-            found += [f"{rel}::{name}" for name in changed(rel, old, new)]
-    return found
 
 
 def undo(ctx: RunContext, before: dict[str, bytes | None]) -> None:

@@ -9,7 +9,7 @@ the gate for an answer no test or acceptance check judges: below it, the answer 
 kept. A failed answer is first followed by others to the same prompt
 (forks of the local tier's first answer, or samples; checks pick the candidate, not the
 model's own word), then the step is retried with the failure shown, one tier up under
-`auto`, and pointed at another definition when its answers left the failure as it was.
+`auto`.
 Side effects happen only in `verify` and `finish` and are idempotent on resume: a step
 that already has its commit is not applied again.
 """
@@ -36,11 +36,9 @@ from tiercode.agent.state import (
     current_step,
     is_last_step,
 )
-from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
-from tiercode.tools.outline import defined
 from tiercode.tools.text import truncate_middle
-from tiercode.tools.tracebacks import digest, error_lines
+from tiercode.tools.tracebacks import digest
 
 MAX_ROUNDS = 2
 """Prompts per step: the first, and one retry that shows why the first round failed."""
@@ -153,10 +151,6 @@ class _Outcome:
 
     failure: str = ""
     touched: list[str] = dataclasses.field(default_factory=list)
-    echoed: bool = False
-    """Every edit repeated its file."""
-    changed: list[str] = dataclasses.field(default_factory=list)
-    """`path::name` of the definitions the edits changed (`applying.changed_definitions`)."""
     commits: list[str] = dataclasses.field(default_factory=list)
     evidence: list[str] = dataclasses.field(default_factory=list)
     test_output: str | None = None
@@ -179,9 +173,7 @@ def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
     out = _Outcome(failure=action.get("error", ""))
     if not out.failure:
         out.cleared = 1
-        edits = action.get("edits", [])
-        out.touched, out.failure, out.echoed = applying.apply_edits(ctx, step, edits, before)
-        out.changed = applying.changed_definitions(ctx, before)
+        out.touched, out.failure = applying.apply_edits(ctx, step, action.get("edits", []), before)
     if not out.failure:
         out.failure = applying.follow_renames(ctx, state, out.touched, before)
     if not out.failure:
@@ -298,27 +290,7 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         "evidence": [] if out.failure else out.evidence,
         "feedback": out.failure,
         "test_output": truncate_middle(test_output, prompts.OUTPUT_CHARS * 2),
-        "missed": list(dict.fromkeys([*state.get("missed", []), *_missed(state, out)])),
     }
-
-
-def _missed(state: AgentState, out: _Outcome) -> list[str]:
-    """`path::name` of the definitions a failed answer changed while the tests failed with
-    the same errors as before, or of the one definition it sent back unchanged. A small
-    model keeps rewriting the function a test names while the bug is in one that function
-    calls; the next round is sent to another shown definition (`step_view._elsewhere`)."""
-    baseline = TestRun.from_state(state.get("baseline"))
-    if not out.failure or baseline is None or not baseline.failing:
-        return []  # no failing test to fix: a new feature has no place to miss
-    if out.echoed:  # one definition sent back as it was; several say nothing of where
-        sent = [
-            f"{e['path']}::{name}" for e in state.get("action", {}).get("edits", [])
-            if e["kind"] == "code" for name in defined(e["path"], e["code"])
-        ]  # fmt: skip
-        return sent if len(sent) == 1 else []
-    errors = error_lines(out.test_output or "")
-    same = bool(errors) and errors == error_lines(state.get("test_output") or baseline.output)
-    return out.changed if same else []
 
 
 def after_verify(state: AgentState, runtime: Runtime[RunContext]) -> str:
@@ -340,7 +312,6 @@ def advance(state: AgentState) -> dict[str, Any]:
         "messages": [],
         "feedback": "",
         "escalation": "",
-        "missed": [],
     }
 
 

@@ -77,18 +77,6 @@ class Shown:
 
     code: str
     note: str
-    names: tuple[str, ...] = ()
-    """The definitions shown, most relevant first."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a new round is sent after its step's answers changed only `missed` and the
-    tests failed exactly as before."""
-
-    path: str
-    name: str
-    missed: tuple[str, ...]
 
 
 def act_messages(
@@ -99,15 +87,13 @@ def act_messages(
     feedback: str = "",
     test_output: str = "",
     attempt: str = "",
-    target: Target | None = None,
 ) -> list[dict[str, str]]:
     """The step, the files it names (a str is the whole file, None: it does not exist
     yet), the last test output, and the previous attempt and why it failed. The plan comes
     first so it is a shared prefix across steps and the local model does not re-read it.
 
     Files are shown exactly as a reply sends them back (path line, fenced block): small
-    models echo the shape of what they read, so the echo is a valid edit. A `target`
-    names the definition to send, and the reply begins with its `def` line."""
+    models echo the shape of what they read, so the echo is a valid edit."""
     steps = "\n".join(f"{i + 1}. {s['goal']}" for i, s in enumerate(plan))
     parts = [f"Task: {task}\nPlan:\n{steps}"]
     for path, shown in files.items():
@@ -127,34 +113,18 @@ def act_messages(
     if feedback:
         parts.append(f"Your previous attempt failed: {feedback}")
     parts.append(f"{replies.FORMAT_RULES}\n\nCurrent step {number}: {plan[number - 1]['goal']}")
-    if target:
-        missed = ", ".join(f"`{name}`" for name in target.missed)
-        parts.append(
-            f"Answers that changed {missed} left the failure exactly as it was, so the cause "
-            f"is elsewhere. This time send `{target.name}` from {target.path}, fixed."
-        )
     messages = [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": "\n\n".join(parts)},
     ]
-    if first := target.path if target else _first_edit(files):
+    if first := _first_edit(files):
         # The reply already begun in the format (a prefill): the local 0.5B answered a
         # one-file feature with only "Confidence: 90" in 3 of 5 samples without it, 0 of 5
         # with it. A backend that cannot continue a reply drops it (`split_prefill`).
         shown = files[first]
         code = shown.code if isinstance(shown, Shown) else shown or ""
-        start = replies.reply_start(first, code) + (_def_start(code, target.name) if target else "")
-        messages.append({"role": "assistant", "content": start})
+        messages.append({"role": "assistant", "content": replies.reply_start(first, code)})
     return messages
-
-
-def _def_start(code: str, name: str) -> str:
-    """How the shown top-level function `name` begins (`def name(`), for a reply to go on
-    from; "" for a method, a class or a decorated function, whose first line is not that."""
-    found = re.search(rf"^((?:async\s+)?def {re.escape(name)}\()", code, re.MULTILINE)
-    if not found or code[: found.start()].rstrip("\n").rsplit("\n", 1)[-1].startswith("@"):
-        return ""
-    return found.group(1)
 
 
 def _first_edit(files: Mapping[str, str | Shown | None]) -> str | None:

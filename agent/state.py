@@ -94,9 +94,6 @@ class AgentState(TypedDict, total=False):
     """The tests as they ran before any change (a `TestRun`), or None: no tests."""
     candidates: list[str]
     """Files ranked against the task by the repo map, failing-test frames first."""
-    missed: list[str]
-    """`path::name` of the definitions this step's failed answers sent without changing how
-    the tests fail (`nodes._missed`): the next round is pointed at another one."""
     suspects: list[str]
     """`path:line:function` frames of code under test in the failing tests' tracebacks."""
     under_test: list[str]

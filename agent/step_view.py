@@ -62,7 +62,6 @@ def _show(
             part.code,
             f"{size}; only {', '.join(part.shown)} shown.{also} "
             "Send back only the definitions you change.",
-            tuple(name for name in dict.fromkeys(focus) if name in part.shown),
         )
     names = ", ".join(s.name for s in symbols(path, text) if "." not in s.name)
     if names and (head := imports(path, text)) is not None:
@@ -115,28 +114,10 @@ def act_messages(ctx: RunContext, state: AgentState) -> list[dict[str, str]]:
         files,
         feedback=state.get("feedback", ""),
         attempt=_previous_attempt(state),
-        target=_elsewhere(state.get("missed", []), files),
         test_output=truncate_middle(test_output, prompts.OUTPUT_CHARS)
         if not baseline or not baseline.passed or state.get("test_output")
         else "",
     )
-
-
-def _elsewhere(
-    missed: Sequence[str], files: dict[str, str | prompts.Shown | None]
-) -> prompts.Target | None:
-    """The most relevant shown definition that no failed answer of this step changed, once
-    some left the failure as it was (`nodes._missed`); None before that, or when every
-    shown definition was tried."""
-    if not missed:
-        return None
-    for path, shown in files.items():
-        for name in shown.names if isinstance(shown, prompts.Shown) else ():
-            qualified = f"{path}::{name}"
-            if not any(m == qualified or m.startswith(qualified + ".") for m in missed):
-                names = tuple(dict.fromkeys(m.split("::", 1)[1] for m in missed))
-                return prompts.Target(path, name, names)
-    return None
 
 
 def _previous_attempt(state: AgentState) -> str:

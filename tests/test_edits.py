@@ -40,29 +40,6 @@ def test_the_act_prompt_begins_the_reply_in_the_format(files: dict, start: str) 
     assert parse(start + f"x = 1\n{FENCE}\n", list(files)).edits[0].path == start.split("\n")[0]
 
 
-@pytest.mark.parametrize(
-    ("name", "start"),
-    [("helper", "def helper("), ("cached", ""), ("Box.size", ""), ("missing", "")],
-)
-def test_a_round_sent_to_a_definition_begins_with_its_def_line(name: str, start: str) -> None:
-    """Only a plain top-level function's reply can start at its `def`: a decorator or the
-    class header of a method would come first."""
-    from tiercode.agent.prompts import Shown, Target, act_messages
-
-    code = (
-        "def helper(x):\n    return x\n\n\n@cache\ndef cached(x):\n    return x\n\n\n"
-        "class Box:\n    def size(self):\n        return 1\n"
-    )
-    files = {"big.py": Shown(code, "only some shown", ("main", name))}
-    target = Target("big.py", name, ("main",))
-    messages = act_messages("task", [{"goal": "g", "files": ["big.py"]}], 1, files, target=target)
-    assert messages[-1]["content"] == f"big.py\n{FENCE}python\n{start}"
-    assert messages[-2]["content"].endswith(
-        f"Answers that changed `main` left the failure exactly as it was, so the cause is "
-        f"elsewhere. This time send `{name}` from big.py, fixed."
-    )
-
-
 def test_parse_code_block_after_path_line() -> None:
     reply = parse(f"Fixed it.\nsrc/app.py\n{FENCE}python\ndef f():\n    return 2\n{FENCE}\n")
     assert reply.edits == [Edit("src/app.py", "code", code="def f():\n    return 2\n")]

@@ -14,8 +14,6 @@ import pytest
 from tiercode.tools.outline import (
     DOCSTRING_MARK,
     callees,
-    changed,
-    defined,
     excerpt,
     focus_symbols,
     literal_sites,
@@ -24,14 +22,7 @@ from tiercode.tools.outline import (
 )
 from tiercode.tools.repomap import RepoMap, Symbol, is_test_file, symbols
 from tiercode.tools.splice import splice
-from tiercode.tools.tracebacks import (
-    Frame,
-    digest,
-    error_lines,
-    failing_tests,
-    frames,
-    suspects,
-)
+from tiercode.tools.tracebacks import Frame, digest, failing_tests, frames, suspects
 
 SAMPLE = textwrap.dedent(
     '''\
@@ -614,43 +605,6 @@ def test_digest_keeps_each_failure_s_failing_line_error_and_location(tmp_path: P
     assert digest("Traceback (most recent call last):\nValueError: x") == (
         "Traceback (most recent call last):\nValueError: x"
     )
-
-
-def test_error_lines_tell_a_run_that_failed_the_same_way_from_one_that_did_not(
-    tmp_path: Path,
-) -> None:
-    def pytest_run(body: str, *args: str) -> str:
-        (tmp_path / "calc.py").write_text(f"def half(x):\n    return {body}\n")
-        return subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-
-    (tmp_path / "test_calc.py").write_text(
-        "from calc import half\n\n\ndef test_ok():\n    assert 1\n\n\n"
-        "def test_half():\n    assert half(4) == 2\n"
-    )
-    before = pytest_run("x // 3")
-    assert error_lines(before) == {"assert 1 == 2"}
-    # Only the failing test, after a change that did not touch the cause; shown as a digest.
-    assert error_lines(digest(pytest_run("(x) // 3", "test_calc.py::test_half"))) == (
-        error_lines(before)
-    )
-    assert error_lines(pytest_run("x // 5")) == {"assert 0 == 2"}
-    assert error_lines("3 passed in 0.1s") == frozenset()
-
-
-def test_defined_and_changed_name_the_innermost_definitions() -> None:
-    before = "X = 1\n\n\ndef f():\n    return 1\n\n\nclass C:\n    def m(self):\n        return 1\n"
-    sent = "class C:\n    def m(self):\n        return 2\n\n    def n(self):\n        return 3\n"
-    assert defined("a.py", sent) == ["C.m", "C.n"]
-    after = before.replace("        return 1", "        return 2") + "\n\ndef g():\n    pass\n"
-    assert changed("a.py", before, after) == ["C.m", "g"]
-    assert changed("a.py", before, before) == []
-    assert defined("a.py", "def broken(:\n") == []
 
 
 def test_digest_reads_a_long_test_name_padded_with_two_underscores() -> None:

@@ -38,25 +38,6 @@ def focus_symbols(source_path: str, source: str, text: str) -> list[str]:
     return [name for *_, name in sorted(hits, reverse=True)]
 
 
-def defined(source_path: str, code: str) -> list[str]:
-    """The functions, methods and classes that `code` defines, innermost only: a method
-    sent inside its class header is `Class.method`, not the class too."""
-    names = [s.name for s in symbols(source_path, code)]
-    return [n for n in names if not any(m.startswith(n + ".") for m in names)]
-
-
-def changed(source_path: str, before: str, after: str) -> list[str]:
-    """The definitions of `after` (innermost only) that are new or read otherwise than in
-    `before`: what an edit actually changed, not every definition it sent back."""
-
-    def texts(source: str) -> dict[str, str]:
-        lines = source.splitlines()
-        return {s.name: "\n".join(lines[s.start - 1 : s.end]) for s in symbols(source_path, source)}
-
-    old, new = texts(before), texts(after)
-    return [n for n in defined(source_path, after) if old.get(n) != new[n]]
-
-
 def enclosing_symbols(source_path: str, source: str, lines: Iterable[int]) -> list[str]:
     """The innermost symbol around each line (a traceback frame's), in the order given."""
     found = symbols(source_path, source)

@@ -113,17 +113,6 @@ def digest(output: str, most: int = 8) -> str:
     return "\n\n".join([*parts, tally] if tally else parts)
 
 
-def error_lines(output: str) -> frozenset[str]:
-    """The `E` lines of a pytest run's failures (the errors and the values compared), as
-    a set: two runs with the same set failed the same way, whatever else changed."""
-    digested = digest(output)
-    return frozenset(
-        line.lstrip()[1:].strip()
-        for line in _clean(digested).splitlines()
-        if re.match(r"\s*E\s", line)
-    )
-
-
 def _kept(line: str) -> bool:
     """A failing source line, a location, or an error line that is not part of a diff."""
     if line.startswith("E "):
