@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 import textwrap
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from tiercode.agent.state import Step
 from tiercode.tools import shell
@@ -43,24 +43,12 @@ RULES = (
 )
 
 
-UNUSED = "the acceptance check calls none of the code in"
-"""How a check that never uses the changed files is refused (`reaches`)."""
-
-
-def messages(
-    task: str, plan: list[Step], root: Path, touched: list[str], refused: str = ""
-) -> list[dict[str, str]]:
+def messages(task: str, plan: list[Step], root: Path, touched: list[str]) -> list[dict[str, str]]:
     """The task and the changed files' signatures (not their bodies, so the check is
-    written from what was asked, not from what was written), and why the last check was
-    refused when it never used them: the same prompt would write the same check again."""
+    written from what was asked, not from what was written)."""
     signatures = RepoMap.build(root, touched).render(touched, MAP_CHARS)
     steps = "\n".join(f"{i + 1}. {s['goal']}" for i, s in enumerate(plan))
     body = f"Task: {task}\nPlan:\n{steps}\n\nChanged files:\n{signatures}\n\n{RULES}"
-    if refused.startswith(UNUSED):
-        body += (
-            "\nYour last check asserted only on code it defined itself, which proves nothing: "
-            "assert on what the changed files' own functions return."
-        )
     return [
         {"role": "system", "content": "You write small, exact acceptance checks in Python."},
         {"role": "user", "content": body},
@@ -78,26 +66,6 @@ def extract(reply: str) -> str:
     except SyntaxError as exc:
         raise ValueError(f"the acceptance check does not parse: {exc.msg}") from None
     return code + "\n"
-
-
-def reaches(code: str, root: Path, touched: list[str]) -> bool:
-    """Whether the check uses the changed files beyond importing them: a definition's or
-    the module's name, or the file's name in a string (a script run as a command). A 1.5B
-    wrote a check that imports `logstats`, defines its own `check_level_counts` and asserts
-    only on that: it proves nothing about the repository, and it failed right answers."""
-    body = [n for n in ast.parse(code).body if not isinstance(n, ast.Import | ast.ImportFrom)]
-    used = set().union(*(_names_in(n) for n in body))
-    strings = [
-        n.value for b in body for n in ast.walk(b) if isinstance(n, ast.Constant)
-        if isinstance(n.value, str)
-    ]  # fmt: skip
-    for rel in touched:
-        path = PurePosixPath(rel)
-        source = (root / rel).read_text(errors="replace") if (root / rel).is_file() else ""
-        names = {s.name.rsplit(".", 1)[-1] for s in symbols(rel, source)} | {path.stem}
-        if used & names or any(path.name in text for text in strings):
-            return True
-    return False
 
 
 def symbol_changes(root: Path, start: str, paths: list[str]) -> tuple[set[str], set[str]]:

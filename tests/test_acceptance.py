@@ -90,45 +90,6 @@ def test_a_check_that_asserts_nothing_is_no_evidence(git_repo: Path) -> None:
     assert GitRepo.open(git_repo).agent_commits() == []
 
 
-def test_a_check_that_asserts_only_on_its_own_code_is_refused_and_written_again(
-    git_repo: Path,
-) -> None:
-    """It imports the module but asserts on a function of its own: the next answer asks
-    for a new check, which calls the repository and passes the right answer."""
-    code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
-    own = (
-        "```python\nimport textutils\n\n\ndef my_slug(text):\n    return text.lower()\n\n\n"
-        "assert my_slug('A B') == 'a-b'\n```\n"
-    )
-    outcome, events, model = run(git_repo, [PLAN, code, own, code, CHECK])
-    assert outcome.exit_code == ExitCode.OK  # type: ignore[attr-defined]
-    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
-    assert details[0] == "the acceptance check calls none of the code in textutils.py"
-    asked = [
-        call[-1]["content"] for call in model.calls if "acceptance checks" in call[0]["content"]
-    ]
-    assert len(asked) == 2 and "asserted only on code it defined itself" not in asked[0]
-    assert "asserted only on code it defined itself" in asked[1]
-
-
-@pytest.mark.parametrize(
-    ("check", "reaches"),
-    [
-        ("from m import f\nassert f(1) == 2\n", True),
-        ("import m as x\nassert x.f(1) == 2\n", True),
-        ("import m\nassert m.LIMIT == 3\n", True),
-        ("import subprocess\nout = subprocess.run(['python', 'm.py'])\nassert out\n", True),
-        ("import m\n\n\ndef g(v):\n    return v + 1\n\n\nassert g(1) == 2\n", False),
-        ("from m import f\nassert 1 + 1 == 2\n", False),
-    ],
-)
-def test_a_check_must_use_the_changed_code_beyond_importing_it(
-    tmp_path: Path, check: str, reaches: bool
-) -> None:
-    (tmp_path / "m.py").write_text("LIMIT = 3\n\n\ndef f(v):\n    return v + 1\n")
-    assert acceptance.reaches(check, tmp_path, ["m.py"]) is reaches
-
-
 def test_the_check_runs_outside_the_repo_in_the_sandbox(tmp_path: Path) -> None:
     (tmp_path / "mod.py").write_text("X = 2\n")
     result = acceptance.run(tmp_path, "import mod\nassert mod.X == 2\n")
