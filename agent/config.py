@@ -74,6 +74,12 @@ class Settings:
         "0 starts one per run and stops it with the run.",
         300.0,
     )
+    cloud_fim: str = _doc(
+        "The endpoint model's fill-in-the-middle prompt, {prefix} before {suffix} (Qwen2.5-Coder: "
+        "<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>), sent to /v1/completions; "
+        "empty: the cloud tier does not fill in lines (the stand-in uses its model's).",
+        "",
+    )
     cloud_timeout_s: float = _doc("Timeout for one cloud request, in seconds.", 120.0)
     cloud_max_retries: int = _doc("Retries of a failed cloud request (the openai client's).", 2)
     cloud_max_retry_wait_s: float = _doc(
@@ -87,6 +93,11 @@ class Settings:
     max_cost_usd: Decimal | None = _doc("Cap on cloud spend per run, in USD.", None)
     max_steps: int = _doc("Most plan steps a run may carry out.", 6)
     max_tokens: int = _doc("Most tokens one model reply may have.", 768)
+    infill_lines: int = _doc(
+        "Lines the failing tests most suspect that the model writes again, one at a time, "
+        "before any whole answer (fill-in-the-middle, on a tier whose model can); 0: never.",
+        10,
+    )
     samples: int = _doc(
         "Answers a tier may give to one prompt (after the first, the local tier's forks of it, "
         "else samples), each applied and checked, before the step is retried with the failure "
@@ -273,7 +284,11 @@ def _validate(s: Settings, sources: dict[str, str]) -> Settings:
     for key, allowed in choices.items():
         if getattr(s, key) not in allowed:
             raise bad(key, f"must be {' or '.join(allowed)}, got '{getattr(s, key)}'")
-    for key, low in (("max_steps", 1), ("max_tokens", 16), ("samples", 1), ("local_n_ctx", 512)):
+    if s.cloud_fim and not 0 <= s.cloud_fim.find("{prefix}") < s.cloud_fim.find("{suffix}"):
+        raise bad("cloud_fim", "must hold {prefix} and, after it, {suffix}")
+    limits = (("max_steps", 1), ("max_tokens", 16), ("samples", 1), ("local_n_ctx", 512),
+              ("infill_lines", 0))  # fmt: skip
+    for key, low in limits:
         if getattr(s, key) < low:
             raise bad(key, f"must be at least {low}")
     return s

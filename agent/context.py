@@ -20,7 +20,7 @@ from tiercode.agent.config import Settings
 from tiercode.agent.events import Event, ModelCalled, StepEscalated, StepRouted, TokenStreamed
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.ledger_records import CallRecord
-from tiercode.agent.llm.models import ChatModel, Completion, Message
+from tiercode.agent.llm.models import ChatModel, Completion, Message, OnToken
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
 from tiercode.agent.router import Decision, Signals, decide
 from tiercode.agent.runlog import RunLog
@@ -175,6 +175,51 @@ class RunContext:
     ) -> Completion:
         """Send one routed call, record it in the ledger and emit its `ModelCalled`;
         returns the reply. `max_chars` cuts a runaway reply (see `ChatModel.complete`)."""
+        s = self.settings
+
+        def send(model: ChatModel, sent: list[Message], on_token: OnToken, logprobs: bool):
+            return model.complete(
+                sent,
+                schema=schema,
+                max_tokens=s.max_tokens,
+                logprobs=logprobs,
+                on_token=on_token,
+                max_chars=max_chars,
+                temperature=temperature,
+            )
+
+        return self._call(key, decision, messages, paths, send)
+
+    def call_infill(
+        self,
+        key: CallKey,
+        decision: Decision,
+        prefix: str,
+        suffix: str,
+        paths: list[str],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+    ) -> Completion:
+        """One fill-in-the-middle call (`ChatModel.infill`) through the same door. The
+        prefix and the suffix travel as two messages, so the privacy gate, the egress
+        record and the log see them as they see a prompt."""
+
+        def send(model: ChatModel, sent: list[Message], _on_token: OnToken, _logprobs: bool):
+            before, after = (m["content"] for m in sent)
+            return model.infill(before, after, max_tokens=max_tokens, temperature=temperature)
+
+        pieces = [{"role": "user", "content": prefix}, {"role": "user", "content": suffix}]
+        return self._call(key, decision, pieces, paths, send)
+
+    def _call(
+        self,
+        key: CallKey,
+        decision: Decision,
+        messages: list[Message],
+        paths: list[str],
+        send: Callable[[ChatModel, list[Message], OnToken, bool], Completion],
+    ) -> Completion:
         s, run_id, step, attempt = self.settings, key.run_id, key.step, key.attempt
         tier, redactions = decision.tier, 0
         if tier == Tier.CLOUD:
@@ -190,15 +235,7 @@ class RunContext:
 
         started = time.time()
         try:
-            reply = model.complete(
-                messages,
-                schema=schema,
-                max_tokens=s.max_tokens,
-                logprobs=tier != Tier.CLOUD,
-                on_token=on_token,
-                max_chars=max_chars,
-                temperature=temperature,
-            )
+            reply = send(model, messages, on_token, tier != Tier.CLOUD)
         except (Cancelled, KeyboardInterrupt):
             self._record_stopped(key, decision, model, messages, streamed, started)
             raise
@@ -218,15 +255,7 @@ class RunContext:
                 Tier.LOCAL,
                 Decision(Tier.LOCAL, f"cloud unavailable, fell back: {exc}"),
             )
-            reply = self.model(Tier.LOCAL).complete(
-                messages,
-                schema=schema,
-                max_tokens=s.max_tokens,
-                logprobs=True,
-                on_token=on_token,
-                max_chars=max_chars,
-                temperature=temperature,
-            )
+            reply = send(self.model(Tier.LOCAL), messages, on_token, True)
         call_id = key.call_id
         if self.log is not None:
             self.log.call(key.label, tier, reply.model, messages, reply.text, reply.finish_reason)

@@ -146,7 +146,7 @@ def reply_room(messages: list[dict[str, str]]) -> int:
 
 
 @dataclasses.dataclass
-class _Outcome:
+class Outcome:
     """What applying one answer came to: a failure to show the model, or evidence."""
 
     failure: str = ""
@@ -165,12 +165,12 @@ class _Outcome:
         return self.cleared / CHEAP_CHECKS
 
 
-def _apply_and_check(ctx: RunContext, state: AgentState) -> _Outcome:
+def apply_and_check(ctx: RunContext, state: AgentState) -> Outcome:
     """Apply the answer's edits, follow renames, check, run its command and commit; put
     every touched file back byte for byte when any of it fails."""
     action, step = state.get("action", {}), current_step(state)
     before: dict[str, bytes | None] = {}
-    out = _Outcome(failure=action.get("error", ""))
+    out = Outcome(failure=action.get("error", ""))
     if not out.failure:
         out.cleared = 1
         out.touched, out.failure = applying.apply_edits(ctx, step, action.get("edits", []), before)
@@ -221,7 +221,7 @@ def _below_gate(ctx: RunContext, state: AgentState, check_share: float) -> str:
     return f"low confidence {used:.2f} < {gate:.2f} and no test to confirm it"
 
 
-def _report(ctx: RunContext, state: AgentState, out: _Outcome) -> StepRecord:
+def _report(ctx: RunContext, state: AgentState, out: Outcome) -> StepRecord:
     """Record the attempt in the ledger and the event stream; returns its record."""
     run_id, number, attempt = state["run_id"], state["step"], state.get("attempt", 0)
     action = state.get("action", {})
@@ -268,12 +268,18 @@ def verify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     on resume: a step that already has its commit is not applied again."""
     ctx = _ctx(runtime)
     if existing := ctx.git.commit_for(state["run_id"], state["step"]):
-        out = _Outcome(
+        out = Outcome(
             commits=[] if existing in state.get("commits", []) else [existing],
             cleared=CHEAP_CHECKS,
         )
     else:
-        out = _apply_and_check(ctx, state)
+        out = apply_and_check(ctx, state)
+    return settle(ctx, state, out)
+
+
+def settle(ctx: RunContext, state: AgentState, out: Outcome) -> dict[str, Any]:
+    """The state update for one checked answer: its record, commits and evidence, the
+    files it showed the step needs, and the failure the next attempt is shown."""
     update: dict[str, Any] = {}
     if out.more_files:
         plan = [Step(goal=s["goal"], files=list(s["files"])) for s in state["plan"]]

@@ -18,13 +18,14 @@ from tiercode.agent import prompts
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import Planned, StepCompleted
 from tiercode.agent.state import AgentState, RunStatus, Step
-from tiercode.tools import checks, shell, tracebacks
+from tiercode.tools import checks, faultloc, shell, tracebacks
 from tiercode.tools.checks import TestRun
 from tiercode.tools.errors import TiercodeError
 from tiercode.tools.repomap import RepoMap, is_test_file, symbols
 
 MAP_CHARS = 3000
 CANDIDATES = 8
+FAULT_LINES = 40
 _PLACEHOLDER = re.compile(r"(^|/)(relative|path|example|your_?file|file)(/|\.)", re.IGNORECASE)
 _ASKS_FOR_NEW = re.compile(
     r"\b(create|new (file|module|package|script)|add (a )?(test|module|file)|write (a )?tests?)",
@@ -51,7 +52,14 @@ def localize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     under_test = list(dict.fromkeys([*(f.path for f in frames), *called]))
     suspects = list(dict.fromkeys([*under_test, *imported]))
     candidates = repo_map.rank(state["task"], limit=CANDIDATES, boost=suspects)
+    fault_lines = []
+    if baseline is not None and baseline.failing and ctx.settings.infill_lines > 0:
+        ranked = faultloc.rank(
+            ctx.root, baseline.command, baseline.failing, frames, baseline.rerun_timeout()
+        )
+        fault_lines = [f"{s.path}:{s.line}" for s in ranked[:FAULT_LINES]]
     return {
+        "fault_lines": fault_lines,
         "baseline": baseline.to_state(prompts.OUTPUT_CHARS) if baseline else None,
         "candidates": candidates,
         "suspects": [f"{f.path}:{f.line}:{f.function}" for f in frames[:6]],

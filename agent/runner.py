@@ -74,6 +74,7 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack, home: Path) -
                 max_retries=settings.cloud_max_retries,
                 max_retry_wait_s=settings.cloud_max_retry_wait_s,
                 home=home,
+                fim_template=settings.cloud_fim,
             )
 
         return Tiers(local, cloud, price_model(settings), False)
@@ -95,6 +96,7 @@ def default_tiers(settings: Settings, stack: contextlib.ExitStack, home: Path) -
             timeout_s=settings.cloud_timeout_s,
             max_retries=settings.cloud_max_retries,
             schema_in_request=True,
+            fim_template=settings.cloud_fim or catalog.fim_prompt(settings.cloud_model),
         )
 
     return Tiers(local, standin, price_model(settings), True)

@@ -98,6 +98,11 @@ class AgentState(TypedDict, total=False):
     """`path:line:function` frames of code under test in the failing tests' tracebacks."""
     under_test: list[str]
     """Non-test files the failing tests reach (traceback frames, then what they call)."""
+    fault_lines: list[str]
+    """`path:line` of the code lines the failing tests run, most suspect first
+    (`faultloc.rank`): where `infill` writes a line again."""
+    infilled: int
+    """The last step `infill` has tried (it tries each step once)."""
     acceptance: dict[str, str] | None
     """The acceptance check written for this run (`verification.AcceptanceCheck`), once."""
     start_head: str

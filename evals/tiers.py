@@ -50,6 +50,7 @@ def default_factory(settings: Settings, stack: contextlib.ExitStack, home: Path)
             name=server.model, base_url=server.base_url, api_key="none",
             timeout_s=settings.cloud_timeout_s, max_retries=settings.cloud_max_retries,
             schema_in_request=True,
+            fim_template=settings.cloud_fim or catalog.fim_prompt(settings.cloud_model),
         )  # fmt: skip
 
     return dataclasses.replace(tiers, cloud=standin)

@@ -36,6 +36,8 @@ class CatalogModel:
     ram_gb: float
     """Resident memory at a 4k context, measured with llama-cpp-python."""
     role: str
+    fim: str = ""
+    """Its fill-in-the-middle prompt, for a server that serves it (`config.cloud_fim`)."""
 
     @property
     def filename(self) -> str:
@@ -49,6 +51,8 @@ def _parts(prefix: str, version: str, count: int) -> tuple[tuple[str, ...], tupl
     return packages, members
 
 
+QWEN_FIM = "<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>"
+
 CATALOG: dict[str, CatalogModel] = {
     m.name: m
     for m in (
@@ -60,6 +64,7 @@ CATALOG: dict[str, CatalogModel] = {
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             ram_gb=1.0,
             role="default local",
+            fim=QWEN_FIM,
         ),
         CatalogModel(
             "qwen2.5-coder-1.5b",
@@ -69,6 +74,7 @@ CATALOG: dict[str, CatalogModel] = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             ram_gb=1.8,
             role="default cloud stand-in",
+            fim=QWEN_FIM,
         ),
         CatalogModel(
             "smollm2-135m",
@@ -84,6 +90,11 @@ CATALOG: dict[str, CatalogModel] = {
 }
 
 Progress = Callable[[str], None]
+
+
+def fim_prompt(name: str) -> str:
+    """A catalog model's fill-in-the-middle prompt ("" for a path or a model without)."""
+    return CATALOG[name].fim if name in CATALOG else ""
 
 
 def models_dir() -> Path:

@@ -31,7 +31,7 @@ from tiercode.agent.llm.models import (
     split_prefill,
 )
 from tiercode.agent.state import Tier
-from tiercode.tools.errors import CloudUnavailable
+from tiercode.tools.errors import CloudUnavailable, ModelUnavailable
 
 
 def _tiktoken_counter(model: str) -> tuple[Callable[[str], int], bool]:
@@ -97,6 +97,9 @@ class CloudModel:
     home: Path | None = None
     """tiercode's home, where what the endpoint accepts is remembered for the next run
     (`structured.EndpointMemory`); None: found again by each model."""
+    fim_template: str = ""
+    """The served model's fill-in-the-middle prompt, `{prefix}` then `{suffix}` in it
+    (`config.cloud_fim`); empty: `infill` is refused."""
     tier: Tier = field(default=Tier.CLOUD, init=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +117,52 @@ class CloudModel:
 
     def count_tokens(self, messages: list[Message]) -> int:
         return sum(self._count(m["content"]) + 4 for m in messages) + 3
+
+    @property
+    def can_infill(self) -> bool:
+        return bool(self.fim_template)
+
+    def infill(
+        self, prefix: str, suffix: str, *, max_tokens: int = 64, temperature: float = 0.0
+    ) -> Completion:
+        """Through `/v1/completions` with the FIM prompt written out, the one shape every
+        OpenAI-compatible server takes (llama.cpp's server ignores the `suffix` field)."""
+        import openai
+
+        if not self.can_infill:
+            raise ModelUnavailable(f"no fill-in-the-middle prompt is configured for {self.name}")
+        head, _, rest = self.fim_template.partition("{prefix}")
+        middle, _, tail = rest.partition("{suffix}")
+        start = time.perf_counter()
+        try:
+            out = self.client.completions.create(
+                model=self.name,
+                prompt=head + prefix + middle + suffix + tail,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stop=["\n"],
+            )
+        except openai.APIStatusError as exc:
+            raise _classify_status(exc, self.name, self.base_url) from None
+        except (openai.APITimeoutError, openai.APIConnectionError):
+            raise CloudUnavailable(
+                f"cloud endpoint {self.base_url} unreachable after {self.max_retries} retries",
+                transient=True,
+            ) from None
+        latency = time.perf_counter() - start
+        choice, usage = out.choices[0], out.usage
+        text = choice.text or ""
+        return Completion(
+            text=text,
+            model=self.name,
+            tier=self.tier,
+            prompt_tokens=usage.prompt_tokens if usage else self._count(prefix + suffix),
+            completion_tokens=usage.completion_tokens if usage else self._count(text),
+            latency_s=latency,
+            ttft_s=latency,
+            finish_reason=choice.finish_reason or "stop",
+            usage_estimated=usage is None or not self.exact_counts,
+        )
 
     def complete(
         self,

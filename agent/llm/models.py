@@ -85,6 +85,17 @@ class ChatModel(Protocol):
 
     def count_tokens(self, messages: list[Message]) -> int: ...
 
+    @property
+    def can_infill(self) -> bool:
+        """Whether `infill` works: the model was trained to fill in a middle (FIM)."""
+        ...
+
+    def infill(
+        self, prefix: str, suffix: str, *, max_tokens: int = 64, temperature: float = 0.0
+    ) -> Completion:
+        """The text between `prefix` and `suffix`, up to the end of its line."""
+        ...
+
 
 def split_prefill(messages: list[Message]) -> tuple[list[Message], str]:
     """The messages before a trailing assistant message, and its text: the start of the
@@ -296,6 +307,52 @@ class LocalModel:
             threads=self.threads,
         )
 
+    @property
+    def can_infill(self) -> bool:
+        vocab = self.llm._model
+        return min(vocab.token_prefix(), vocab.token_suffix(), vocab.token_middle()) >= 0
+
+    def infill(
+        self, prefix: str, suffix: str, *, max_tokens: int = 64, temperature: float = 0.0
+    ) -> Completion:
+        """Through the GGUF's own fill-in-the-middle tokens, whatever their spelling."""
+        if not self.can_infill:
+            raise ModelUnavailable(f"{self.name} has no fill-in-the-middle tokens")
+        vocab = self.llm._model
+
+        def tokens(text: str) -> list[int]:
+            return self.llm.tokenize(text.encode(), add_bos=False, special=False)
+
+        prompt = [
+            vocab.token_prefix(), *tokens(prefix), vocab.token_suffix(), *tokens(suffix),
+            vocab.token_middle(),
+        ]  # fmt: skip
+        with self._lock:
+            start = time.perf_counter()
+            if self.auto_threads:
+                from tiercode.agent.llm.device import auto_threads
+
+                self.set_threads(auto_threads())
+            out: Any = self.llm.create_completion(
+                prompt,
+                max_tokens=min(max_tokens, self.context_window - len(prompt)),
+                temperature=temperature,
+                stop=["\n"],
+            )
+            latency = time.perf_counter() - start
+        choice, usage = out["choices"][0], out["usage"]
+        return Completion(
+            text=choice["text"],
+            model=self.name,
+            tier=self.tier,
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
+            latency_s=latency,
+            ttft_s=latency,
+            finish_reason=choice["finish_reason"] or "stop",
+            threads=self.threads,
+        )
+
     def _piece(self, token: int) -> str:
         return self.llm.detokenize([token]).decode("utf-8", errors="replace")
 
@@ -339,6 +396,8 @@ class ScriptedModel:
     whole reply."""
     runner_ups: dict[str, tuple[str, float]] = field(default_factory=dict)
     """Word -> the runner-up this double reports at that word of a reply (a fork point)."""
+    can_infill: bool = False
+    """Whether `infill` answers (from the same `replies`), as a FIM-trained model would."""
 
     def __post_init__(self) -> None:
         self.tier = Tier(self.tier)  # a test may name it as a plain string
@@ -388,3 +447,17 @@ class ScriptedModel:
             if logprobs
             else None,
         )
+
+    def infill(
+        self, prefix: str, suffix: str, *, max_tokens: int = 64, temperature: float = 0.0
+    ) -> Completion:
+        """The next reply's first line, recorded as a call of two messages (the prefix and
+        the suffix); refused unless `can_infill`."""
+        if not self.can_infill:
+            raise ModelUnavailable(f"{self.name} has no fill-in-the-middle tokens")
+        reply = self.complete(
+            [{"role": "user", "content": prefix}, {"role": "user", "content": suffix}],
+            temperature=temperature,
+        )
+        reply.text = reply.text.split("\n", 1)[0]
+        return reply

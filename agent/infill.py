@@ -1,0 +1,134 @@
+"""Repair by writing a line again, tried before any whole answer to a step whose tests fail.
+
+A small model shown buggy code copies it back: most failed answers of the 1.5B on the
+real-code suite's bug tasks returned the buggy line as it was. A hidden line cannot be
+copied. Each of the lines the failing tests most suspect (`tools/faultloc.py`) is taken
+out in turn, and the model writes it again from the code around it, as code models are
+trained to (fill-in-the-middle). A line written otherwise is a candidate, applied and
+checked like any answer (`nodes.apply_and_check`); the first that passes is the step's
+change. A call reads one window of code and writes one line, so a few dozen cost less
+than one whole answer; a tier whose model cannot fill in skips this.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from tiercode.agent import nodes
+from tiercode.agent.context import CallKey, RunContext
+from tiercode.agent.events import StepCompleted
+from tiercode.agent.router import Decision
+from tiercode.agent.state import AgentState, Tier, current_step, is_last_step
+from tiercode.tools.errors import TiercodeError
+
+BEFORE, AFTER = 60, 30
+"""Lines of the file around the hidden one that the model reads."""
+TEMPERATURES = (0.0, 0.8, 0.8)
+"""Tries per line: the likeliest line, then two sampled."""
+LINE_TOKENS = 96
+
+
+def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Write the step's most suspect lines again, one at a time; keep the first that
+    passes every check. Runs once per step; a step it cannot fix goes on to `act`."""
+    ctx = runtime.context
+    done: dict[str, Any] = {"infilled": state["step"]}
+    decision = Decision.from_state(state["decision"])
+    targets = _targets(ctx, state)
+    if not targets or not ctx.model(decision.tier).can_infill:
+        return done
+    calls = 0
+    for path, number in targets:
+        try:
+            source = ctx.files.read(path)
+        except TiercodeError:
+            continue
+        lines = source.splitlines(keepends=True)
+        if not 0 < number <= len(lines) or not lines[number - 1].strip():
+            continue
+        written: set[str] = set()
+        for temperature in TEMPERATURES:
+            calls += 1
+            key = CallKey(state["run_id"], state["step"], state.get("attempt", 0), f"infill {calls}")
+            before, hidden, after = window(lines, number)
+            reply = ctx.call_infill(
+                key, decision, before, after, [path], max_tokens=LINE_TOKENS,
+                temperature=temperature,
+            )  # fmt: skip
+            line = _indent(hidden) + reply.text.strip() + _ending(hidden)
+            if not reply.text.strip() or line.strip() == hidden.strip() or line in written:
+                continue
+            written.add(line)
+            action = {"edits": [edit(path, lines, number, line)], "confidence": {}}
+            tried = {**state, "action": action}
+            out = nodes.apply_and_check(ctx, tried)  # type: ignore[arg-type]
+            if not out.failure:
+                return {**nodes.settle(ctx, tried, out), **done, "action": action}  # type: ignore[arg-type]
+            ctx.emit(
+                StepCompleted(
+                    run_id=state["run_id"],
+                    step=state["step"],
+                    attempt=state.get("attempt", 0),
+                    tier=Tier(reply.tier),
+                    success=False,
+                    detail=f"{path}:{number} written as `{line.strip()[:80]}`: {out.failure}",
+                    confidence=None,
+                    files=[],
+                )
+            )
+    return done
+
+
+def after_infill(state: AgentState) -> str:
+    """On to the next step (or the end) when a written line passed; else to `act`."""
+    last = state["records"][-1] if state.get("records") else None
+    if last is None or last["step"] != state["step"] or not last["success"]:
+        return "act"
+    return "finish" if is_last_step(state) else "advance"
+
+
+def _targets(ctx: RunContext, state: AgentState) -> list[tuple[str, int]]:
+    """The most suspect lines in the step's files, when this step is the one the failing
+    tests judge (the last) and has not been tried here yet."""
+    if state.get("infilled") == state["step"] or not is_last_step(state):
+        return []
+    if ctx.settings.infill_lines <= 0 or state.get("attempt", 0):
+        return []
+    files = set(current_step(state)["files"])
+    found = []
+    for suspect in state.get("fault_lines", []):
+        path, _, line = suspect.rpartition(":")
+        if path in files:
+            found.append((path, int(line)))
+    return found[: ctx.settings.infill_lines]
+
+
+def window(lines: list[str], number: int) -> tuple[str, str, str]:
+    """The code before line `number` (1-based) with its indentation, the line, and the
+    code after it: what the model reads around the line it writes."""
+    hidden = lines[number - 1]
+    before = "".join(lines[max(0, number - 1 - BEFORE) : number - 1]) + _indent(hidden)
+    return before, hidden, "".join(lines[number : number + AFTER])
+
+
+def edit(path: str, lines: list[str], number: int, line: str) -> dict[str, str]:
+    """A search/replace edit that swaps line `number` for `line`, its search grown by
+    neighbouring lines until it occurs once in the file."""
+    source = "".join(lines)
+    for reach in range(len(lines)):
+        first, last = max(0, number - 1 - reach), min(len(lines), number + reach)
+        search = "".join(lines[first:last])
+        if source.find(search) == source.rfind(search):  # once, overlaps counted too
+            break
+    replace = "".join([*lines[first : number - 1], line, *lines[number:last]])
+    return {"path": path, "kind": "search_replace", "search": search, "replace": replace}
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _ending(line: str) -> str:
+    return line[len(line.rstrip("\r\n")) :] or "\n"

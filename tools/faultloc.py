@@ -1,0 +1,129 @@
+"""Which lines the failing tests most likely fail on: spectrum-based fault localization.
+
+The tests run once more under coverage.py with each test function's lines recorded
+apart (its `test_function` dynamic context). A line scores by Ochiai: run by every
+failing test and by few passing ones, it is the likeliest place of the bug. Ties (a
+line only the failing tests reach ties with every other such line) go to the lines of
+the failing tests' traceback, then to the lines nearest them. Only a `python -m pytest`
+command can run under coverage; for any other the ranking is the traceback's lines.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from tiercode.tools import shell
+from tiercode.tools.repomap import is_test_file
+from tiercode.tools.tracebacks import Frame
+
+_SHELL = {"&&", "||", ";", "|", "&", ">", "<"}
+_RC = "[run]\ndynamic_context = test_function\ndata_file = {data}\n"
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """One line of a code file (repo-relative path, 1-based line) and how suspect it is."""
+
+    path: str
+    line: int
+    score: float
+
+
+def rank(
+    root: Path, command: str, failing: Sequence[str], frames: Sequence[Frame], timeout_s: float
+) -> list[Suspect]:
+    """The code lines the failing tests run, most suspect first (see the module doc)."""
+    traced = [(f.path, f.line) for f in frames if not is_test_file(f.path)]
+    scores = _ochiai(root, command, failing, timeout_s) or {line: 1.0 for line in traced}
+    first = {line: i for i, line in reversed(list(enumerate(traced)))}
+
+    def order(item: tuple[tuple[str, int], float]) -> tuple[float, int, int, str, int]:
+        (path, line), score = item
+        near = min((abs(line - n) for p, n in traced if p == path), default=1 << 30)
+        return (-score, first.get((path, line), len(traced)), near, path, line)
+
+    return [Suspect(p, n, round(s, 4)) for (p, n), s in sorted(scores.items(), key=order)]
+
+
+def coverage_command(command: str, rcfile: Path) -> str | None:
+    """`command` run under coverage.py, or None unless it is a plain `<python> -m pytest ...`
+    (no shell operators: the command is rebuilt word by word)."""
+    words = shlex.split(command)
+    if words[1:3] != ["-m", "pytest"] or _SHELL & set(words):
+        return None
+    return shlex.join([words[0], "-m", "coverage", "run", f"--rcfile={rcfile}", *words[1:]])
+
+
+def _ochiai(
+    root: Path, command: str, failing: Sequence[str], timeout_s: float
+) -> dict[tuple[str, int], float]:
+    """Ochiai scores of the code lines at least one failing test runs ({} when the run
+    under coverage is not possible or recorded nothing)."""
+    import coverage
+
+    if not failing:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="tiercode-faultloc-") as tmp:
+        data_file, rcfile = Path(tmp) / "coverage", Path(tmp) / "coveragerc"
+        rcfile.write_text(_RC.format(data=data_file))
+        covered = coverage_command(command, rcfile)
+        if covered is None:
+            return {}
+        shell.run(
+            covered,
+            root,
+            timeout_s=timeout_s,
+            env_extra={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": _with_coverage(Path(tmp))},
+            writable=[Path(tmp)],
+        )
+        if not data_file.is_file():
+            return {}
+        data = coverage.CoverageData(basename=str(data_file))
+        data.read()
+        names = list(dict.fromkeys(_context_name(node_id) for node_id in failing))
+        scores: dict[tuple[str, int], float] = {}
+        base = root.resolve()
+        for measured in data.measured_files():
+            try:
+                rel = Path(measured).resolve().relative_to(base).as_posix()
+            except ValueError:
+                continue  # a library outside the repository
+            if is_test_file(rel):
+                continue
+            for line, contexts in (data.contexts_by_lineno(measured) or {}).items():
+                ran = {c for c in contexts if c}
+                failed = sum(1 for c in ran if any(_same_test(c, n) for n in names))
+                if failed:
+                    scores[(rel, line)] = failed / math.sqrt(len(names) * len(ran))
+        return scores
+
+
+def _with_coverage(tmp: Path) -> str:
+    """A PYTHONPATH that adds tiercode's own coverage.py, and nothing else, to the tests'
+    interpreter: the repository's Python seldom has it. (Another Python version loses
+    only its C tracer, and coverage.py falls back to its Python one.)"""
+    import coverage
+
+    (tmp / "tracer").mkdir()
+    (tmp / "tracer" / "coverage").symlink_to(Path(coverage.__file__).parent)
+    return os.pathsep.join(p for p in (str(tmp / "tracer"), os.environ.get("PYTHONPATH")) if p)
+
+
+def _context_name(node_id: str) -> tuple[str, str]:
+    """A pytest node id as (module stem, qualified function): what coverage's context for
+    it ends with (`tests/test_x.py::TestA::test_b[1]` → ("test_x", "TestA.test_b"))."""
+    path, _, rest = node_id.partition("::")
+    return PurePosixPath(path).stem, rest.split("[")[0].replace("::", ".")
+
+
+def _same_test(context: str, name: tuple[str, str]) -> bool:
+    """Whether coverage's context (`module.Class.function`, the module named as pytest
+    imported it: `test_x` or `tests.test_x`) is this test function."""
+    qualified = f"{name[0]}.{name[1]}"
+    return context == qualified or context.endswith("." + qualified)
