@@ -96,7 +96,7 @@ class Settings:
     infill_lines: int = _doc(
         "Lines the failing tests most suspect that the model writes again, one at a time, "
         "before any whole answer (fill-in-the-middle, on a tier whose model can); 0: never.",
-        10,
+        8,
     )
     samples: int = _doc(
         "Answers a tier may give to one prompt (after the first, the local tier's forks of it, "

@@ -23,10 +23,12 @@ from tiercode.agent.router import Decision
 from tiercode.agent.state import AgentState, Tier, current_step, is_last_step
 from tiercode.tools.errors import TiercodeError
 
-BEFORE, AFTER = 60, 30
-"""Lines of the file around the hidden one that the model reads."""
-TEMPERATURES = (0.0, 0.8, 0.8)
-"""Tries per line: the likeliest line, then two sampled."""
+BEFORE, AFTER, GRID = 60, 20, 40
+"""The model reads at least BEFORE lines before the hidden one and AFTER lines after it.
+The window starts on a multiple of GRID lines, so the windows of nearby lines begin
+alike and a model reads their shared beginning once (its cached prefix)."""
+TEMPERATURES = (0.0, *[0.8] * 5)
+"""Tries per line: the likeliest line, then samples, each nearly free (same prompt)."""
 LINE_TOKENS = 96
 
 
@@ -51,7 +53,9 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         written: set[str] = set()
         for temperature in TEMPERATURES:
             calls += 1
-            key = CallKey(state["run_id"], state["step"], state.get("attempt", 0), f"infill {calls}")
+            key = CallKey(
+                state["run_id"], state["step"], state.get("attempt", 0), f"infill {calls}"
+            )
             before, hidden, after = window(lines, number)
             reply = ctx.call_infill(
                 key, decision, before, after, [path], max_tokens=LINE_TOKENS,
@@ -109,7 +113,8 @@ def window(lines: list[str], number: int) -> tuple[str, str, str]:
     """The code before line `number` (1-based) with its indentation, the line, and the
     code after it: what the model reads around the line it writes."""
     hidden = lines[number - 1]
-    before = "".join(lines[max(0, number - 1 - BEFORE) : number - 1]) + _indent(hidden)
+    start = max(0, (number - 1 - BEFORE) // GRID * GRID)
+    before = "".join(lines[start : number - 1]) + _indent(hidden)
     return before, hidden, "".join(lines[number : number + AFTER])
 
 

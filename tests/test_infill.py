@@ -72,16 +72,16 @@ def test_lines_written_the_same_or_wrong_are_put_back_then_a_whole_answer_follow
 ) -> None:
     commit(git_repo, BUGGY)
     fixed = reply_from([{"path": "calc/ops.py", "search": "", "replace": FIXED_SUB}])
-    model = ScriptedModel(
-        ["return a + b", "return a * b", "return a * b", fixed], can_infill=True
-    )
+    written = ["return a + b", "return a * b", "return a * b", "return a * b", "", "a * b"]
+    model = ScriptedModel([*written, fixed], can_infill=True)
     outcome, events = run(git_repo, model, infill_lines=1)
     assert outcome.exit_code == ExitCode.OK, outcome.message
     # greedy, then sampled; the act prompt shows the file as it was, and is greedy too
-    assert model.temperatures == [0.0, 0.8, 0.8, 0.0]
-    assert "    return a + b\n" in model.calls[3][-1]["content"]
+    assert model.temperatures == [0.0, 0.8, 0.8, 0.8, 0.8, 0.8, 0.0]
+    assert "    return a + b\n" in model.calls[-1][-1]["content"]
     results = completed(events)
-    assert [r["success"] for r in results] == [False, True]  # the echo and the repeat: untried
+    # the echo, the repeats and the empty line are not tried; `a * b` fails the test too
+    assert [r["success"] for r in results] == [False, False, True]
     assert results[0]["detail"].startswith("calc/ops.py:6 written as `return a * b`: ")
 
 
