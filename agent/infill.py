@@ -19,8 +19,7 @@ from langgraph.runtime import Runtime
 from tiercode.agent import nodes
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted
-from tiercode.agent.router import Decision
-from tiercode.agent.state import AgentState, Tier, current_step, is_last_step
+from tiercode.agent.state import AgentState, current_step, is_last_step
 from tiercode.tools.errors import TiercodeError
 
 BEFORE, AFTER, GRID = 60, 20, 40
@@ -37,45 +36,42 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     passes every check. Runs once per step; a step it cannot fix goes on to `act`."""
     ctx = runtime.context
     done: dict[str, Any] = {"infilled": state["step"]}
-    decision = Decision.from_state(state["decision"])
-    targets = _targets(ctx, state)
-    if not targets or not ctx.model(decision.tier).can_infill:
-        return done
     calls = 0
-    for path, number in targets:
+    for path, number in _targets(ctx, state):
         try:
-            source = ctx.files.read(path)
+            lines = ctx.files.read(path).splitlines(keepends=True)
         except TiercodeError:
             continue
-        lines = source.splitlines(keepends=True)
         if not 0 < number <= len(lines) or not lines[number - 1].strip():
+            continue
+        before, hidden, after = window(lines, number)
+        pieces = [{"role": "user", "content": before}, {"role": "user", "content": after}]
+        key = CallKey.of(state, f"infill {calls + 1}")
+        decision = ctx.route(key, pieces, [path])  # a window may hold what a prompt did not
+        if not ctx.model(decision.tier).can_infill:
             continue
         written: set[str] = set()
         for temperature in TEMPERATURES:
             calls += 1
-            key = CallKey(
-                state["run_id"], state["step"], state.get("attempt", 0), f"infill {calls}"
-            )
-            before, hidden, after = window(lines, number)
             reply = ctx.call_infill(
-                key, decision, before, after, [path], max_tokens=LINE_TOKENS,
-                temperature=temperature,
+                CallKey.of(state, f"infill {calls}"), decision, before, after, [path],
+                max_tokens=LINE_TOKENS, temperature=temperature,
             )  # fmt: skip
             line = _indent(hidden) + reply.text.strip() + _ending(hidden)
             if not reply.text.strip() or line.strip() == hidden.strip() or line in written:
                 continue
             written.add(line)
             action = {"edits": [edit(path, lines, number, line)], "confidence": {}}
-            tried = {**state, "action": action}
-            out = nodes.apply_and_check(ctx, tried)  # type: ignore[arg-type]
+            tried: Any = {**state, "action": action, "decision": decision.to_state()}
+            out = nodes.apply_and_check(ctx, tried)
             if not out.failure:
-                return {**nodes.settle(ctx, tried, out), **done, "action": action}  # type: ignore[arg-type]
+                return {**nodes.settle(ctx, tried, out), **done, "action": action}
             ctx.emit(
                 StepCompleted(
                     run_id=state["run_id"],
                     step=state["step"],
                     attempt=state.get("attempt", 0),
-                    tier=Tier(reply.tier),
+                    tier=reply.tier,
                     success=False,
                     detail=f"{path}:{number} written as `{line.strip()[:80]}`: {out.failure}",
                     confidence=None,
@@ -100,6 +96,8 @@ def _targets(ctx: RunContext, state: AgentState) -> list[tuple[str, int]]:
         return []
     if ctx.settings.infill_lines <= 0 or state.get("attempt", 0):
         return []
+    if ctx.git.commit_for(state["run_id"], state["step"]):
+        return []  # resumed after this step's commit: `verify` takes it as it is
     files = set(current_step(state)["files"])
     found = []
     for suspect in state.get("fault_lines", []):

@@ -120,6 +120,41 @@ def test_stand_in_answers_a_schema_request_through_the_openai_client(
     assert 0 < reply.ttft_s <= reply.latency_s
 
 
+BEFORE = "def area(width, height):\n    "
+AFTER = "\n\n\nprint(area(2, 3))\n"
+
+
+def test_the_local_model_fills_in_one_line_through_its_own_fim_tokens(local: LocalModel) -> None:
+    assert local.can_infill
+    reply = local.infill(BEFORE, AFTER, max_tokens=24)
+    assert reply.text.strip() and "\n" not in reply.text and "<|" not in reply.text
+    assert reply.completion_tokens > 0 and reply.finish_reason in ("stop", "length")
+
+
+def test_the_stand_in_fills_in_the_same_prompt_through_its_fim_template(
+    local: LocalModel,
+) -> None:
+    """The endpoint's written-out template must read as the very token ids the local
+    model builds: the same prompt, token for token in length."""
+    with StandInServer(model="qwen2.5-coder-0.5b", n_ctx=1024) as server:
+        cloud = CloudModel(
+            name=server.model,
+            base_url=server.base_url,
+            api_key="none",
+            max_retries=0,
+            timeout_s=60,
+            fim_template=catalog.fim_prompt("qwen2.5-coder-0.5b"),
+        )
+        remote = cloud.infill(BEFORE, AFTER, max_tokens=24)
+    here = local.infill(BEFORE, AFTER, max_tokens=24)
+    assert remote.prompt_tokens == here.prompt_tokens
+    assert remote.text.strip() and "\n" not in remote.text and "<|" not in remote.text
+    without = CloudModel(name="m", base_url=server.base_url, api_key="none", max_retries=0)
+    assert not without.can_infill
+    with pytest.raises(ModelUnavailable):
+        without.infill(BEFORE, AFTER)
+
+
 def test_truncated_gguf_is_model_unavailable_not_a_crash(tmp_path: Path) -> None:
     broken = tmp_path / "truncated.gguf"
     with catalog.resolve("smollm2-135m").open("rb") as src:
