@@ -177,7 +177,9 @@ class RunContext:
         returns the reply. `max_chars` cuts a runaway reply (see `ChatModel.complete`)."""
         s = self.settings
 
-        def send(model: ChatModel, sent: list[Message], on_token: OnToken, logprobs: bool):
+        def send(
+            model: ChatModel, sent: list[Message], on_token: OnToken, logprobs: bool
+        ) -> Completion:
             return model.complete(
                 sent,
                 schema=schema,
@@ -205,7 +207,9 @@ class RunContext:
         prefix and the suffix travel as two messages, so the privacy gate, the egress
         record and the log see them as they see a prompt."""
 
-        def send(model: ChatModel, sent: list[Message], _on_token: OnToken, _logprobs: bool):
+        def send(
+            model: ChatModel, sent: list[Message], _on_token: OnToken, _logprobs: bool
+        ) -> Completion:
             before, after = (m["content"] for m in sent)
             return model.infill(before, after, max_tokens=max_tokens, temperature=temperature)
 
