@@ -41,19 +41,24 @@ class CallKey:
     step: int
     attempt: int = 0
     purpose: str = "act"
+    number: int = 0
+    """Which of several calls of one purpose (`infill` makes dozens); 0 for a lone one."""
 
     @classmethod
-    def of(cls, state: AgentState, purpose: str = "act") -> CallKey:
+    def of(cls, state: AgentState, purpose: str = "act", number: int = 0) -> CallKey:
         """The call the current step and attempt make."""
-        return cls(state["run_id"], state["step"], state.get("attempt", 0), purpose)
+        return cls(state["run_id"], state["step"], state.get("attempt", 0), purpose, number)
 
     @property
     def call_id(self) -> str:
-        return f"{self.run_id}:{self.step}:{self.attempt}:{self.purpose}"
+        return f"{self.run_id}:{self.step}:{self.attempt}:{self.purpose}" + self._nth(":")
 
     @property
     def label(self) -> str:
-        return f"{step_name(self.step)} attempt {self.attempt} {self.purpose}"
+        return f"{step_name(self.step)} attempt {self.attempt} {self.purpose}" + self._nth(" ")
+
+    def _nth(self, sep: str) -> str:
+        return f"{sep}{self.number}" if self.number else ""
 
 
 class PrivacyViolation(TiercodeError):

@@ -46,7 +46,7 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             continue
         before, hidden, after = window(lines, number)
         pieces = [{"role": "user", "content": before}, {"role": "user", "content": after}]
-        key = CallKey.of(state, f"infill {calls + 1}")
+        key = CallKey.of(state, "infill", calls + 1)
         decision = ctx.route(key, pieces, [path])  # a window may hold what a prompt did not
         if not ctx.model(decision.tier).can_infill:
             continue
@@ -54,7 +54,7 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         for temperature in TEMPERATURES:
             calls += 1
             reply = ctx.call_infill(
-                CallKey.of(state, f"infill {calls}"), decision, before, after, [path],
+                CallKey.of(state, "infill", calls), decision, before, after, [path],
                 max_tokens=LINE_TOKENS, temperature=temperature,
             )  # fmt: skip
             line = _indent(hidden) + reply.text.strip() + _ending(hidden)

@@ -64,7 +64,7 @@ def test_the_suspect_line_written_again_is_the_fix_with_no_whole_answer(git_repo
     ]
     assert "now passing: tests/test_ops.py::test_sub" in outcome.message
     calls = [e.to_dict() for e in events if e.type == "model.call"]
-    assert [c["purpose"] for c in calls] == ["infill 1"]
+    assert [c["purpose"] for c in calls] == ["infill"]
 
 
 def test_lines_written_the_same_or_wrong_are_put_back_then_a_whole_answer_follows(
