@@ -138,12 +138,13 @@ class _Parser:
         path = self._path_before()
         python = language in _PYTHON or (not language and (path or "").endswith(".py"))
         body = self._fence_body(fence, python)
-        if (
-            not language
-            and body
-            and body[0].strip().lower() in _PYTHON | {*FENCE_LANGUAGES.values()}
-        ):
-            language = body.pop(0).strip().lower()  # "```\npython": the tag on its own line
+        # "```\npython": the tag on its own line, when it is the file's own language (a
+        # text file's first line may well read `C`)
+        tags = set(FENCE_LANGUAGES.values()) if not path else set(_PYTHON if python else ())
+        if path and (own := FENCE_LANGUAGES.get(PurePosixPath(path).suffix)):
+            tags.add(own)
+        if not language and len(body) > 1 and body[0].strip().lower() in tags:
+            language = body.pop(0).strip().lower()
         if any(_HEAD.match(line) for line in body):
             self._fenced_search_replace(body, path)
             return

@@ -7,7 +7,7 @@ import keyword
 from dataclasses import dataclass, replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tiercode.agent.replies import FORMAT_RULES, format_reply
@@ -233,6 +233,8 @@ _EDIT = st.one_of(
 
 
 @given(st.lists(_EDIT, min_size=1, max_size=4), st.none() | st.integers(0, 100))
+@example([Edit("a.txt", "code", code="C\n")], None)  # a text file whose line reads `C`
+@example([Edit("a.txt", "code", code="c\nx\n")], None)
 def test_format_then_parse_round_trips(edits: list[Edit], confidence: int | None) -> None:
     reply = parse(format_reply(edits, confidence))
     assert reply.edits == edits
