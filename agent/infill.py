@@ -61,7 +61,11 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             if not reply.text.strip() or line.strip() == hidden.strip() or line in written:
                 continue
             written.add(line)
-            action = {"edits": [edit(path, lines, number, line)], "confidence": {}}
+            action = {
+                "edits": [edit(path, lines, number, line)],
+                "confidence": {},
+                "line": f"{path}:{number}",
+            }
             tried: Any = {**state, "action": action, "decision": decision.to_state()}
             out = nodes.apply_and_check(ctx, tried)
             if not out.failure:

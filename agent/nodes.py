@@ -237,7 +237,7 @@ def _report(ctx: RunContext, state: AgentState, out: Outcome) -> StepRecord:
         "attempt": attempt,
         "tier": tier.value,
         "success": success,
-        "detail": out.failure or "applied, verified and committed" + _left_out(action),
+        "detail": out.failure or _kept(action),
         "confidence": used,
         "files": out.touched,
     }
@@ -254,6 +254,13 @@ def _report(ctx: RunContext, state: AgentState, out: Outcome) -> StepRecord:
         )
     )
     return record
+
+
+def _kept(action: dict[str, Any]) -> str:
+    """What a kept answer was, as the TUI and `step.completed` say it."""
+    if line := action.get("line"):
+        return f"{line} written again, verified and committed"
+    return "applied, verified and committed" + _left_out(action)
 
 
 def _left_out(action: dict[str, Any]) -> str:

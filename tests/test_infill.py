@@ -60,7 +60,7 @@ def test_the_suspect_line_written_again_is_the_fix_with_no_whole_answer(git_repo
     ]
     assert (git_repo / "calc/ops.py").read_text() == OPS[: -len("a + b\n")] + "a - b\n"
     assert [(d["success"], d["detail"]) for d in completed(events)] == [
-        (True, "applied, verified and committed")
+        (True, "calc/ops.py:6 written again, verified and committed")
     ]
     assert "now passing: tests/test_ops.py::test_sub" in outcome.message
     calls = [e.to_dict() for e in events if e.type == "model.call"]
