@@ -79,6 +79,8 @@ def test_lines_written_the_same_or_wrong_are_put_back_then_a_whole_answer_follow
     # greedy, then sampled; the act prompt shows the file as it was, and is greedy too
     assert model.temperatures == [0.0, 0.8, 0.8, 0.8, 0.8, 0.8, 0.0]
     assert "    return a + b\n" in model.calls[-1][-1]["content"]
+    done = next(e.to_dict() for e in events if e.type == "run.completed")
+    assert done["local_calls"] == 7  # the ledger keeps each numbered infill call apart
     results = completed(events)
     # the echo, the repeats and the empty line are not tried; `a * b` fails the test too
     assert [r["success"] for r in results] == [False, False, True]

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import coverage
+
 from tiercode.tools import shell
 from tiercode.tools.repomap import is_test_file
 from tiercode.tools.tracebacks import Frame
@@ -40,8 +42,8 @@ def rank(
 ) -> list[Suspect]:
     """The code lines the failing tests run, most suspect first (see the module doc)."""
     traced = [(f.path, f.line) for f in frames if not is_test_file(f.path)]
-    scores = _ochiai(root, command, failing, timeout_s) or {line: 1.0 for line in traced}
-    first = {line: i for i, line in reversed(list(enumerate(traced)))}
+    scores = _ochiai(root, command, failing, timeout_s) or dict.fromkeys(traced, 1.0)
+    first = {at: traced.index(at) for at in traced}  # each traced line's first place
 
     def order(item: tuple[tuple[str, int], float]) -> tuple[float, int, int, str, int]:
         (path, line), score = item
@@ -54,7 +56,10 @@ def rank(
 def coverage_command(command: str, rcfile: Path) -> str | None:
     """`command` run under coverage.py, or None unless it is a plain `<python> -m pytest ...`
     (no shell operators: the command is rebuilt word by word)."""
-    words = shlex.split(command)
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
     if words[1:3] != ["-m", "pytest"] or _SHELL & set(words):
         return None
     return shlex.join([words[0], "-m", "coverage", "run", f"--rcfile={rcfile}", *words[1:]])
@@ -65,8 +70,6 @@ def _ochiai(
 ) -> dict[tuple[str, int], float]:
     """Ochiai scores of the code lines at least one failing test runs ({} when the run
     under coverage is not possible or recorded nothing)."""
-    import coverage
-
     if not failing:
         return {}
     with tempfile.TemporaryDirectory(prefix="tiercode-faultloc-") as tmp:
@@ -108,8 +111,6 @@ def _with_coverage(tmp: Path) -> str:
     """A PYTHONPATH that adds tiercode's own coverage.py, and nothing else, to the tests'
     interpreter: the repository's Python seldom has it. (Another Python version loses
     only its C tracer, and coverage.py falls back to its Python one.)"""
-    import coverage
-
     (tmp / "tracer").mkdir()
     (tmp / "tracer" / "coverage").symlink_to(Path(coverage.__file__).parent)
     return os.pathsep.join(p for p in (str(tmp / "tracer"), os.environ.get("PYTHONPATH")) if p)
