@@ -20,7 +20,7 @@ from tiercode.agent import nodes
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted
 from tiercode.agent.state import AgentState, current_step, is_last_step
-from tiercode.tools.errors import TiercodeError
+from tiercode.tools.errors import CloudUnavailable, ModelUnavailable, TiercodeError
 
 BEFORE, AFTER, GRID = 60, 20, 40
 """The model reads at least BEFORE lines before the hidden one and AFTER lines after it.
@@ -53,10 +53,15 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         written: set[str] = set()
         for temperature in TEMPERATURES:
             calls += 1
-            reply = ctx.call_infill(
-                CallKey.of(state, "infill", calls), decision, before, after, [path],
-                max_tokens=LINE_TOKENS, temperature=temperature,
-            )  # fmt: skip
+            try:
+                reply = ctx.call_infill(
+                    CallKey.of(state, "infill", calls), decision, before, after, [path],
+                    max_tokens=LINE_TOKENS, temperature=temperature,
+                )  # fmt: skip
+            except CloudUnavailable:
+                raise
+            except ModelUnavailable:
+                break  # a window too long for the model: the next line's may fit
             line = _indent(hidden) + reply.text.strip() + _ending(hidden)
             if not reply.text.strip() or line.strip() == hidden.strip() or line in written:
                 continue

@@ -1,7 +1,7 @@
 """The graph's nodes after planning (see `planning` for localize and plan): small
 functions from state to a partial update.
 
-localize → plan → route → act → verify →
+localize → plan → route → infill (`agent/infill.py`) → act → verify →
     (advance → route | resample → route | escalate → route | finish).
 An answer's confidence is grounded in what running it showed: the token score averaged
 with the share of cheap checks it cleared once applied. Under `auto` that confidence is

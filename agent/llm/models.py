@@ -327,6 +327,11 @@ class LocalModel:
             vocab.token_prefix(), *tokens(prefix), vocab.token_suffix(), *tokens(suffix),
             vocab.token_middle(),
         ]  # fmt: skip
+        if self.context_window - len(prompt) < 16:
+            raise ModelUnavailable(
+                f"window of {len(prompt)} tokens does not fit the local context "
+                f"of {self.context_window}"
+            )
         with self._lock:
             start = time.perf_counter()
             if self.auto_threads:
