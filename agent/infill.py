@@ -1,13 +1,13 @@
 """Repair by writing a line again, tried before any whole answer to a step whose tests fail.
 
-A small model shown buggy code copies it back: most failed answers of the 1.5B on the
-real-code suite's bug tasks returned the buggy line as it was. A hidden line cannot be
-copied. Each of the lines the failing tests most suspect (`tools/faultloc.py`) is taken
-out in turn, and the model writes it again from the code around it, as code models are
-trained to (fill-in-the-middle). A line written otherwise is a candidate, applied and
-checked like any answer (`nodes.apply_and_check`); the first that passes is the step's
-change. A call reads one window of code and writes one line, so a few dozen cost less
-than one whole answer; a tier whose model cannot fill in skips this.
+A small model shown buggy code copies it back: the commonest failed answer of the 1.5B
+on the real-code suite's bug tasks sent the buggy code back unchanged (bench/README).
+A hidden line cannot be copied. Each of the lines the failing tests most suspect
+(`tools/faultloc.py`) is taken out in turn, and the model writes it again from the code
+around it, as code models are trained to (fill-in-the-middle). A line written otherwise
+is a candidate, applied and checked like any answer (`nodes.apply_and_check`); the first
+that passes is the step's change. A call writes one line, and its samples reuse the
+whole prompt; a tier whose model cannot fill in skips this.
 """
 
 from __future__ import annotations
