@@ -126,7 +126,8 @@ class CloudModel:
         self, prefix: str, suffix: str, *, max_tokens: int = 64, temperature: float = 0.0
     ) -> Completion:
         """Through `/v1/completions` with the FIM prompt written out, the one shape every
-        OpenAI-compatible server takes (llama.cpp's server ignores the `suffix` field)."""
+        OpenAI-compatible server takes (llama-cpp-python's server builds a `suffix` field's
+        prompt with token id 0 for all three FIM tokens)."""
         import openai
 
         if not self.can_infill:
