@@ -243,12 +243,7 @@ class LocalModel:
 
         prompt = self.prompt_text(messages)
         prompt_tokens = self.llm.tokenize(prompt.encode(), special=True)
-        room = self.context_window - len(prompt_tokens)
-        if room < 16:
-            raise ModelUnavailable(
-                f"prompt of {len(prompt_tokens)} tokens does not fit the local context "
-                f"of {self.context_window}"
-            )
+        room = self._room(prompt_tokens)
         grammar = (
             LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False) if schema else None
         )
@@ -259,10 +254,7 @@ class LocalModel:
             on_token(prefill)
         with self._lock:
             start = time.perf_counter()
-            if self.auto_threads:
-                from tiercode.agent.llm.device import auto_threads
-
-                self.set_threads(auto_threads())
+            self._fit_threads()
             stream = self.llm.create_completion(
                 prompt_tokens,
                 max_tokens=min(max_tokens, room),
@@ -327,20 +319,13 @@ class LocalModel:
             vocab.token_prefix(), *tokens(prefix), vocab.token_suffix(), *tokens(suffix),
             vocab.token_middle(),
         ]  # fmt: skip
-        if self.context_window - len(prompt) < 16:
-            raise ModelUnavailable(
-                f"window of {len(prompt)} tokens does not fit the local context "
-                f"of {self.context_window}"
-            )
+        room = self._room(prompt)
         with self._lock:
             start = time.perf_counter()
-            if self.auto_threads:
-                from tiercode.agent.llm.device import auto_threads
-
-                self.set_threads(auto_threads())
+            self._fit_threads()
             out: Any = self.llm.create_completion(
                 prompt,
-                max_tokens=min(max_tokens, self.context_window - len(prompt)),
+                max_tokens=min(max_tokens, room),
                 temperature=temperature,
                 stop=["\n"],
             )
@@ -357,6 +342,23 @@ class LocalModel:
             finish_reason=choice["finish_reason"] or "stop",
             threads=self.threads,
         )
+
+    def _room(self, prompt: list[int]) -> int:
+        """Tokens left for the reply; ModelUnavailable when the prompt leaves too few."""
+        room = self.context_window - len(prompt)
+        if room < 16:
+            raise ModelUnavailable(
+                f"prompt of {len(prompt)} tokens does not fit the local context "
+                f"of {self.context_window}"
+            )
+        return room
+
+    def _fit_threads(self) -> None:
+        """Under `threads=0`, pick the thread count again for this call (see __init__)."""
+        if self.auto_threads:
+            from tiercode.agent.llm.device import auto_threads
+
+            self.set_threads(auto_threads())
 
     def _piece(self, token: int) -> str:
         return self.llm.detokenize([token]).decode("utf-8", errors="replace")
