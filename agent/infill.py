@@ -21,6 +21,7 @@ from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted
 from tiercode.agent.state import AgentState, current_step, is_last_step
 from tiercode.tools.errors import CloudUnavailable, ModelUnavailable, TiercodeError
+from tiercode.tools.search_replace import indent
 
 BEFORE, AFTER, GRID = 60, 20, 40
 """The model reads at least BEFORE lines before the hidden one and AFTER lines after it.
@@ -62,7 +63,7 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 raise
             except ModelUnavailable:
                 break  # a window too long for the model: the next line's may fit
-            line = _indent(hidden) + reply.text.strip() + _ending(hidden)
+            line = indent(hidden) + reply.text.strip() + _ending(hidden)
             if not reply.text.strip() or line.strip() == hidden.strip() or line in written:
                 continue
             written.add(line)
@@ -121,7 +122,7 @@ def window(lines: list[str], number: int) -> tuple[str, str, str]:
     code after it: what the model reads around the line it writes."""
     hidden = lines[number - 1]
     start = max(0, (number - 1 - BEFORE) // GRID * GRID)
-    before = "".join(lines[start : number - 1]) + _indent(hidden)
+    before = "".join(lines[start : number - 1]) + indent(hidden)
     return before, hidden, "".join(lines[number : number + AFTER])
 
 
@@ -136,10 +137,6 @@ def edit(path: str, lines: list[str], number: int, line: str) -> dict[str, str]:
             break
     replace = "".join([*lines[first : number - 1], line, *lines[number:last]])
     return {"path": path, "kind": "search_replace", "search": search, "replace": replace}
-
-
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip())]
 
 
 def _ending(line: str) -> str:

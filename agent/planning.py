@@ -77,8 +77,7 @@ def _code_under_test(
     called: list[str] = []
     imported: list[str] = []
     for node_id in failing[:5]:
-        path, _, name = node_id.partition("::")
-        name = name.split("[")[0].replace("::", ".")
+        path, name = tracebacks.split_node_id(node_id)
         try:
             source = ctx.files.read(path)
         except TiercodeError:

@@ -22,7 +22,7 @@ import coverage
 
 from tiercode.tools import shell
 from tiercode.tools.repomap import is_test_file
-from tiercode.tools.tracebacks import Frame
+from tiercode.tools.tracebacks import Frame, split_node_id
 
 _SHELL = {"&&", "||", ";", "|", "&", ">", "<"}
 _RC = "[run]\ndynamic_context = test_function\ndata_file = {data}\n"
@@ -119,8 +119,8 @@ def _with_coverage(tmp: Path) -> str:
 def _context_name(node_id: str) -> tuple[str, str]:
     """A pytest node id as (module stem, qualified function): what coverage's context for
     it ends with (`tests/test_x.py::TestA::test_b[1]` → ("test_x", "TestA.test_b"))."""
-    path, _, rest = node_id.partition("::")
-    return PurePosixPath(path).stem, rest.split("[")[0].replace("::", ".")
+    path, name = split_node_id(node_id)
+    return PurePosixPath(path).stem, name
 
 
 def _same_test(context: str, name: tuple[str, str]) -> bool:

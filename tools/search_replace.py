@@ -77,7 +77,8 @@ def _trim_blank_edges(lines: list[str]) -> list[str]:
     return lines
 
 
-def _indent(line: str) -> str:
+def indent(line: str) -> str:
+    """A line's leading spaces and tabs."""
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
@@ -95,7 +96,7 @@ def _shift_at(lines: list[str], i: int, wanted: list[str]) -> tuple[str, int] | 
                 return None
             continue
         if shift is None:
-            hi, wi = _indent(have), _indent(want)
+            hi, wi = indent(have), indent(want)
             if hi.endswith(wi):
                 shift = (hi[: len(hi) - len(wi)], 1)
             elif wi.endswith(hi):
@@ -116,7 +117,7 @@ def _reindent(line: str, shift: tuple[str, int]) -> str:
         return prefix + line
     if line.startswith(prefix):
         return line[len(prefix) :]
-    return line[min(len(prefix), len(_indent(line))) :]
+    return line[min(len(prefix), len(indent(line))) :]
 
 
 def _no_match_message(rel: str, lines: list[str], wanted: list[str]) -> str:

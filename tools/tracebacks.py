@@ -41,6 +41,13 @@ def failing_tests(output: str) -> list[str]:
     return found
 
 
+def split_node_id(node_id: str) -> tuple[str, str]:
+    """A pytest node id as (file, dotted test name without parameters):
+    `tests/test_x.py::TestA::test_b[1]` → ("tests/test_x.py", "TestA.test_b")."""
+    path, _, name = node_id.partition("::")
+    return path, name.split("[")[0].replace("::", ".")
+
+
 def frames(output: str, root: Path) -> list[Frame]:
     """Every traceback frame in a file under `root`, outermost first, each once.
 
