@@ -20,7 +20,7 @@ from tiercode.agent.config import Settings
 from tiercode.agent.events import Event, ModelCalled, StepEscalated, StepRouted, TokenStreamed
 from tiercode.agent.ledger import Ledger
 from tiercode.agent.ledger_records import CallRecord
-from tiercode.agent.llm.models import ChatModel, Completion, Message, OnToken
+from tiercode.agent.llm.models import LINE_END, ChatModel, Completion, Message, OnToken
 from tiercode.agent.pricing import Price, cloud_cost, energy_cost
 from tiercode.agent.router import Decision, Signals, decide
 from tiercode.agent.runlog import RunLog
@@ -207,6 +207,7 @@ class RunContext:
         *,
         max_tokens: int,
         temperature: float = 0.0,
+        stop: tuple[str, ...] = LINE_END,
     ) -> Completion:
         """One fill-in-the-middle call (`ChatModel.infill`) through the same door. The
         prefix and the suffix travel as two messages, so the privacy gate, the egress
@@ -216,7 +217,9 @@ class RunContext:
             model: ChatModel, sent: list[Message], _on_token: OnToken, _logprobs: bool
         ) -> Completion:
             before, after = (m["content"] for m in sent)
-            return model.infill(before, after, max_tokens=max_tokens, temperature=temperature)
+            return model.infill(
+                before, after, max_tokens=max_tokens, temperature=temperature, stop=stop
+            )
 
         pieces = [{"role": "user", "content": prefix}, {"role": "user", "content": suffix}]
         return self._call(key, decision, pieces, paths, send)

@@ -8,10 +8,17 @@ around it, as code models are trained to (fill-in-the-middle). A line written ot
 is a candidate, applied and checked like any answer (`nodes.apply_and_check`); the first
 that passes is the step's change. A call writes one line, and its samples reuse the
 whole prompt; a tier whose model cannot fill in skips this.
+
+A removed branch (an `if` block the code lacks) cannot come back one line at a time.
+After the lines, the model writes into an empty place before each of the few most
+suspect `return` lines, where a missing branch most often sat: the return that now
+gives the wrong value.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -19,6 +26,7 @@ from langgraph.runtime import Runtime
 from tiercode.agent import nodes
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted
+from tiercode.agent.llm.models import LINE_END
 from tiercode.agent.state import AgentState, current_step, is_last_step
 from tiercode.tools.errors import CloudUnavailable, ModelUnavailable, TiercodeError
 from tiercode.tools.search_replace import indent
@@ -30,6 +38,26 @@ alike and a model reads their shared beginning once (its cached prefix)."""
 TEMPERATURES = (0.0, *[0.8] * 5)
 """Tries per line: the likeliest line, then samples, each nearly free (same prompt)."""
 LINE_TOKENS = 96
+PLACES = 4
+"""Empty places tried, before the most suspect `return` lines of the step's files."""
+BLOCK_TOKENS = 128
+_RETURN = re.compile(r"\s*return\b")
+
+
+@dataclass(frozen=True)
+class Hole:
+    """Where the model writes: line `number` of `path` hidden (`replaces`), or the empty
+    place before it (new lines go in)."""
+
+    path: str
+    number: int
+    replaces: bool
+
+    @property
+    def written(self) -> str:
+        """What was written, as the step's record says it."""
+        at = f"{self.path}:{self.number}"
+        return f"{at} written again" if self.replaces else f"lines written before {at}"
 
 
 def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -38,17 +66,19 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     done: dict[str, Any] = {"infilled": state["step"]}
     calls = 0
-    for path, number in _targets(ctx, state):
+    for hole in holes(ctx, state):
         try:
-            lines = ctx.files.read(path).splitlines(keepends=True)
+            lines = ctx.files.read(hole.path).splitlines(keepends=True)
         except TiercodeError:
             continue
-        if not 0 < number <= len(lines) or not lines[number - 1].strip():
+        if not 0 < hole.number <= len(lines) or not lines[hole.number - 1].strip():
             continue
-        before, hidden, after = window(lines, number)
+        before, hidden, after = window(lines, hole.number)
+        if not hole.replaces:
+            after = hidden.lstrip() + after  # the hole is before the line's code
         pieces = [{"role": "user", "content": before}, {"role": "user", "content": after}]
         key = CallKey.of(state, "infill", calls + 1)
-        decision = ctx.route(key, pieces, [path])  # a window may hold what a prompt did not
+        decision = ctx.route(key, pieces, [hole.path])  # a window may hold what a prompt did not
         if not ctx.model(decision.tier).can_infill:
             continue
         written: set[str] = set()
@@ -56,21 +86,23 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             calls += 1
             try:
                 reply = ctx.call_infill(
-                    CallKey.of(state, "infill", calls), decision, before, after, [path],
-                    max_tokens=LINE_TOKENS, temperature=temperature,
+                    CallKey.of(state, "infill", calls), decision, before, after, [hole.path],
+                    max_tokens=LINE_TOKENS if hole.replaces else BLOCK_TOKENS,
+                    temperature=temperature,
+                    stop=LINE_END if hole.replaces else (hidden.strip(),),
                 )  # fmt: skip
             except CloudUnavailable:
                 raise
             except ModelUnavailable:
                 break  # a window too long for the model: the next line's may fit
-            line = indent(hidden) + reply.text.strip() + _ending(hidden)
-            if not reply.text.strip() or line.strip() == hidden.strip() or line in written:
+            line = code(reply.text, hidden, hole.replaces)
+            if not line or line.strip() == hidden.strip() or line in written:
                 continue
             written.add(line)
             action = {
-                "edits": [edit(path, lines, number, line)],
+                "edits": [edit(hole, lines, line)],
                 "confidence": {},
-                "line": f"{path}:{number}",
+                "line": hole.written,
             }
             tried: Any = {**state, "action": action, "decision": decision.to_state()}
             out = nodes.apply_and_check(ctx, tried)
@@ -83,7 +115,7 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                     attempt=state.get("attempt", 0),
                     tier=reply.tier,
                     success=False,
-                    detail=f"{path}:{number} written as `{line.strip()[:80]}`: {out.failure}",
+                    detail=f"{hole.written} as `{line.strip()[:80]}`: {out.failure}",
                     confidence=None,
                     files=[],
                 )
@@ -99,9 +131,10 @@ def after_infill(state: AgentState) -> str:
     return "finish" if is_last_step(state) else "advance"
 
 
-def _targets(ctx: RunContext, state: AgentState) -> list[tuple[str, int]]:
-    """The most suspect lines in the step's files, when this step is the one the failing
-    tests judge (the last) and has not been tried here yet."""
+def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
+    """The most suspect lines in the step's files, then the places before its most suspect
+    returns, when this step is the one the failing tests judge (the last) and has not been
+    tried here yet."""
     if state.get("infilled") == state["step"] or not is_last_step(state):
         return []
     if ctx.settings.infill_lines <= 0 or state.get("attempt", 0):
@@ -109,12 +142,26 @@ def _targets(ctx: RunContext, state: AgentState) -> list[tuple[str, int]]:
     if ctx.git.commit_for(state["run_id"], state["step"]):
         return []  # resumed after this step's commit: `verify` takes it as it is
     files = set(current_step(state)["files"])
-    found = []
+    suspects = []
     for suspect in state.get("fault_lines", []):
         path, _, line = suspect.rpartition(":")
         if path in files:
-            found.append((path, int(line)))
-    return found[: ctx.settings.infill_lines]
+            suspects.append((path, int(line)))
+    replaced = [Hole(path, number, True) for path, number in suspects[: ctx.settings.infill_lines]]
+    return (
+        replaced
+        + [Hole(path, number, False) for path, number in suspects if _is_return(ctx, path, number)][
+            :PLACES
+        ]
+    )
+
+
+def _is_return(ctx: RunContext, path: str, number: int) -> bool:
+    try:
+        lines = ctx.files.read(path).splitlines()
+    except TiercodeError:
+        return False
+    return 0 < number <= len(lines) and bool(_RETURN.match(lines[number - 1]))
 
 
 def window(lines: list[str], number: int) -> tuple[str, str, str]:
@@ -126,17 +173,37 @@ def window(lines: list[str], number: int) -> tuple[str, str, str]:
     return before, hidden, "".join(lines[number : number + AFTER])
 
 
-def edit(path: str, lines: list[str], number: int, line: str) -> dict[str, str]:
-    """A search/replace edit that swaps line `number` for `line`, its search grown by
-    neighbouring lines until it occurs once in the file."""
-    source = "".join(lines)
+def code(text: str, hidden: str, replaces: bool) -> str:
+    """What the model wrote, as whole lines: the hidden line written again, or the lines
+    for the place before it, at its indent or deeper (they end where the model's code
+    leaves that block). Empty when there is no code in it."""
+    pad, ending = indent(hidden), _ending(hidden)
+    if replaces:
+        return pad + text.strip() + ending if text.strip() else ""
+    block = []
+    for line in (pad + text).splitlines():
+        if line.strip() and not line.startswith(pad):
+            break
+        block.append(line.rstrip())
+    while block and not block[-1]:
+        block.pop()
+    if all(not line.strip() or line.lstrip().startswith("#") for line in block):
+        return ""
+    return ending.join(block) + ending
+
+
+def edit(hole: Hole, lines: list[str], new: str) -> dict[str, str]:
+    """A search/replace edit that puts `new` in place of the hole's line, or before it,
+    its search grown by neighbouring lines until it occurs once in the file."""
+    number, source = hole.number, "".join(lines)
     for reach in range(len(lines)):
         first, last = max(0, number - 1 - reach), min(len(lines), number + reach)
         search = "".join(lines[first:last])
         if source.find(search) == source.rfind(search):  # once, overlaps counted too
             break
-    replace = "".join([*lines[first : number - 1], line, *lines[number:last]])
-    return {"path": path, "kind": "search_replace", "search": search, "replace": replace}
+    kept = lines[number - 1 + hole.replaces : last]
+    replace = "".join([*lines[first : number - 1], new, *kept])
+    return {"path": hole.path, "kind": "search_replace", "search": search, "replace": replace}
 
 
 def _ending(line: str) -> str:

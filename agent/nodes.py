@@ -259,7 +259,7 @@ def _report(ctx: RunContext, state: AgentState, out: Outcome) -> StepRecord:
 def _kept(action: dict[str, Any]) -> str:
     """What a kept answer was, as the TUI and `step.completed` say it."""
     if line := action.get("line"):
-        return f"{line} written again, verified and committed"
+        return f"{line}, verified and committed"
     return "applied, verified and committed" + _left_out(action)
 
 

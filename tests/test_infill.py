@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tiercode.agent import config
 from tiercode.agent.events import Event
-from tiercode.agent.infill import edit, window
+from tiercode.agent.infill import Hole, code, edit, window
 from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Outcome, Runner, Tiers
@@ -73,18 +73,19 @@ def test_lines_written_the_same_or_wrong_are_put_back_then_a_whole_answer_follow
     commit(git_repo, BUGGY)
     fixed = reply_from([{"path": "calc/ops.py", "search": "", "replace": FIXED_SUB}])
     written = ["return a + b", "return a * b", "return a * b", "return a * b", "", "a * b"]
-    model = ScriptedModel([*written, fixed], can_infill=True)
+    echoed = ["return a + b"] * 6  # before the suspect return: its own line, cut off
+    model = ScriptedModel([*written, *echoed, fixed], can_infill=True)
     outcome, events = run(git_repo, model, infill_lines=1)
     assert outcome.exit_code == ExitCode.OK, outcome.message
-    # greedy, then sampled; the act prompt shows the file as it was, and is greedy too
-    assert model.temperatures == [0.0, 0.8, 0.8, 0.8, 0.8, 0.8, 0.0]
+    # greedy, then sampled, at each place; the act prompt shows the file as it was
+    assert model.temperatures == [0.0, *[0.8] * 5, 0.0, *[0.8] * 5, 0.0]
     assert "    return a + b\n" in model.calls[-1][-1]["content"]
     done = next(e.to_dict() for e in events if e.type == "run.completed")
-    assert done["local_calls"] == 7  # the ledger keeps each numbered infill call apart
+    assert done["local_calls"] == 13  # the ledger keeps each numbered infill call apart
     results = completed(events)
     # the echo, the repeats and the empty line are not tried; `a * b` fails the test too
     assert [r["success"] for r in results] == [False, False, True]
-    assert results[0]["detail"].startswith("calc/ops.py:6 written as `return a * b`: ")
+    assert results[0]["detail"].startswith("calc/ops.py:6 written again as `return a * b`: ")
 
 
 def test_a_model_that_cannot_fill_in_goes_straight_to_a_whole_answer(git_repo: Path) -> None:
@@ -102,16 +103,58 @@ def test_the_window_ends_at_the_hidden_line_s_indentation() -> None:
     assert (before, hidden, after) == ("def add(a, b):\n    ", lines[1], "".join(lines[2:]))
 
 
-@given(
-    st.lists(st.sampled_from(["x = 1\n", "    y = x\n", "return y\n", "\n"]), min_size=1),
-    st.data(),
-)
-def test_an_edit_changes_exactly_its_line_and_finds_it_once(lines: list[str], data) -> None:
+LINES = st.lists(st.sampled_from(["x = 1\n", "    y = x\n", "return y\n", "\n"]), min_size=1)
+
+
+@given(LINES, st.booleans(), st.data())
+def test_an_edit_changes_exactly_its_place_and_finds_it_once(
+    lines: list[str], replaces: bool, data
+) -> None:
     number = data.draw(st.integers(1, len(lines)))
     assume(lines[number - 1].strip())  # a blank line is never written again
     source = "".join(lines)
-    changed = edit("f.py", lines, number, "z = 2\n")
+    changed = edit(Hole("f.py", number, replaces), lines, "z = 2\n")
     assert source.find(changed["search"]) == source.rfind(changed["search"])
     after = new_text(Edit(**changed), source, "f.py")  # type: ignore[arg-type]
-    expected = [*lines[: number - 1], "z = 2\n", *lines[number:]]
+    expected = [*lines[: number - 1], "z = 2\n", *lines[number - 1 + replaces :]]
     assert after == "".join(expected)
+
+
+SIGN = "def sign(x):\n    if x < 0:\n        return -1\n\n    return 1\n"
+DROPPED = {
+    "calc/__init__.py": "",
+    "calc/sign.py": SIGN,
+    "tests/test_sign.py": "from calc.sign import sign\n\n\n"
+    "def test_negative():\n    assert sign(-5) == -1\n\n\n"
+    "def test_positive():\n    assert sign(5) == 1\n\n\n"
+    "def test_zero():\n    assert sign(0) == 0\n",
+}
+
+
+def test_a_dropped_branch_is_written_into_the_place_before_the_suspect_return(
+    git_repo: Path,
+) -> None:
+    commit(git_repo, DROPPED)
+    branch = "if x == 0:\n        return 0\n    "
+    model = ScriptedModel([*[""] * 6, branch], can_infill=True)
+    outcome, events = run(git_repo, model, infill_lines=1)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    # the 7th call is the place before `return 1`: its code is after the hole
+    before, after = (m["content"] for m in model.calls[6])
+    assert (before, after) == (SIGN.rsplit("return", 1)[0], "return 1\n")
+    fixed = SIGN.replace("    return 1", "    if x == 0:\n        return 0\n    return 1")
+    assert (git_repo / "calc/sign.py").read_text() == fixed
+    assert completed(events)[-1]["detail"] == (
+        "lines written before calc/sign.py:5, verified and committed"
+    )
+
+
+def test_written_code_is_whole_lines_at_the_place_s_indent() -> None:
+    hidden = "    return y\n"
+    assert code(" x + 1 ", hidden, True) == "    x + 1\n"
+    assert code("", hidden, True) == ""
+    # new lines end where the model leaves the block, and need code in them
+    assert code("if y:\n        y = 0\n    ", hidden, False) == "    if y:\n        y = 0\n"
+    assert code("y += 1\nclass A:\n    pass", hidden, False) == "    y += 1\n"
+    assert code("# nothing to add\n    ", hidden, False) == ""
+    assert code("y = 1\r\n    ", "    return y\r\n", False) == "    y = 1\r\n"

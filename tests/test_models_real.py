@@ -131,6 +131,15 @@ def test_the_local_model_fills_in_one_line_through_its_own_fim_tokens(local: Loc
     assert reply.completion_tokens > 0 and reply.finish_reason in ("stop", "length")
 
 
+def test_the_local_model_fills_an_empty_place_up_to_the_line_after_it(
+    local: LocalModel,
+) -> None:
+    before = "def sign(x):\n    if x < 0:\n        return -1\n    "
+    reply = local.infill(before, "return 1\n", max_tokens=48, stop=("return 1",))
+    assert "return 1" not in reply.text and "<|" not in reply.text
+    assert reply.finish_reason in ("stop", "length")
+
+
 def test_the_stand_in_fills_in_the_same_prompt_through_its_fim_template(
     local: LocalModel,
 ) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from tiercode.agent.llm import structured
 from tiercode.agent.llm.models import (
+    LINE_END,
     Completion,
     Message,
     OnToken,
@@ -123,7 +124,13 @@ class CloudModel:
         return bool(self.fim_template)
 
     def infill(
-        self, prefix: str, suffix: str, *, max_tokens: int = 64, temperature: float = 0.0
+        self,
+        prefix: str,
+        suffix: str,
+        *,
+        max_tokens: int = 64,
+        temperature: float = 0.0,
+        stop: tuple[str, ...] = LINE_END,
     ) -> Completion:
         """Through `/v1/completions` with the FIM prompt written out, the one shape every
         OpenAI-compatible server takes (llama-cpp-python's server builds a `suffix` field's
@@ -141,7 +148,7 @@ class CloudModel:
                 prompt=head + prefix + middle + suffix + tail,
                 max_tokens=max_tokens,
                 temperature=temperature,
-                stop=["\n"],
+                stop=list(stop) or None,
             )
         except openai.APIStatusError as exc:
             raise _classify_status(exc, self.name, self.base_url) from None

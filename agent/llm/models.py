@@ -21,6 +21,9 @@ from typing import Any, Protocol
 from tiercode.agent.state import Tier
 from tiercode.tools.errors import ModelUnavailable
 
+LINE_END = ("\n",)
+"""`infill`'s default stop: one line."""
+
 Message = dict[str, str]
 OnToken = Callable[[str], None]
 
@@ -91,9 +94,16 @@ class ChatModel(Protocol):
         ...
 
     def infill(
-        self, prefix: str, suffix: str, *, max_tokens: int = 64, temperature: float = 0.0
+        self,
+        prefix: str,
+        suffix: str,
+        *,
+        max_tokens: int = 64,
+        temperature: float = 0.0,
+        stop: tuple[str, ...] = LINE_END,
     ) -> Completion:
-        """The text between `prefix` and `suffix`, up to the end of its line."""
+        """The text between `prefix` and `suffix`, up to the first of `stop` (by default
+        the end of its line)."""
         ...
 
 
@@ -305,7 +315,13 @@ class LocalModel:
         return min(vocab.token_prefix(), vocab.token_suffix(), vocab.token_middle()) >= 0
 
     def infill(
-        self, prefix: str, suffix: str, *, max_tokens: int = 64, temperature: float = 0.0
+        self,
+        prefix: str,
+        suffix: str,
+        *,
+        max_tokens: int = 64,
+        temperature: float = 0.0,
+        stop: tuple[str, ...] = LINE_END,
     ) -> Completion:
         """Through the GGUF's own fill-in-the-middle tokens, whatever their spelling."""
         if not self.can_infill:
@@ -327,7 +343,7 @@ class LocalModel:
                 prompt,
                 max_tokens=min(max_tokens, room),
                 temperature=temperature,
-                stop=["\n"],
+                stop=list(stop),
             )
             latency = time.perf_counter() - start
         choice, usage = out["choices"][0], out["usage"]
@@ -456,15 +472,22 @@ class ScriptedModel:
         )
 
     def infill(
-        self, prefix: str, suffix: str, *, max_tokens: int = 64, temperature: float = 0.0
+        self,
+        prefix: str,
+        suffix: str,
+        *,
+        max_tokens: int = 64,
+        temperature: float = 0.0,
+        stop: tuple[str, ...] = LINE_END,
     ) -> Completion:
-        """The next reply's first line, recorded as a call of two messages (the prefix and
-        the suffix); refused unless `can_infill`."""
+        """The next reply up to the first of `stop`, recorded as a call of two messages
+        (the prefix and the suffix); refused unless `can_infill`."""
         if not self.can_infill:
             raise ModelUnavailable(f"{self.name} has no fill-in-the-middle tokens")
         reply = self.complete(
             [{"role": "user", "content": prefix}, {"role": "user", "content": suffix}],
             temperature=temperature,
         )
-        reply.text = reply.text.split("\n", 1)[0]
+        for end in stop:
+            reply.text = reply.text.split(end, 1)[0]
         return reply
