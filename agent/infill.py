@@ -95,7 +95,8 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 raise
             except ModelUnavailable:
                 break  # a window too long for the model: the next line's may fit
-            line = code(reply.text, hidden, hole.replaces)
+            text = reply.text.rpartition("\n")[0] if reply.incomplete else reply.text
+            line = code(text, hidden, hole.replaces)  # a line cut short is no line
             if not line or line.strip() == hidden.strip() or line in written:
                 continue
             written.add(line)
@@ -176,7 +177,8 @@ def window(lines: list[str], number: int) -> tuple[str, str, str]:
 def code(text: str, hidden: str, replaces: bool) -> str:
     """What the model wrote, as whole lines: the hidden line written again, or the lines
     for the place before it, at its indent or deeper (they end where the model's code
-    leaves that block). Empty when there is no code in it."""
+    leaves that block, and not on a block's opening line, whose body would be the hidden
+    line). Empty when there is no code in it."""
     pad, ending = indent(hidden), _ending(hidden)
     if replaces:
         return pad + text.strip() + ending if text.strip() else ""
@@ -185,7 +187,7 @@ def code(text: str, hidden: str, replaces: bool) -> str:
         if line.strip() and not line.startswith(pad):
             break
         block.append(line.rstrip())
-    while block and not block[-1]:
+    while block and (not block[-1].strip() or block[-1].endswith(":")):
         block.pop()
     if all(not line.strip() or line.lstrip().startswith("#") for line in block):
         return ""

@@ -157,4 +157,7 @@ def test_written_code_is_whole_lines_at_the_place_s_indent() -> None:
     assert code("if y:\n        y = 0\n    ", hidden, False) == "    if y:\n        y = 0\n"
     assert code("y += 1\nclass A:\n    pass", hidden, False) == "    y += 1\n"
     assert code("# nothing to add\n    ", hidden, False) == ""
+    assert code("if y:\n        y = 0\n    else:\n        ", hidden, False) == (
+        "    if y:\n        y = 0\n"
+    )  # not `else:`, whose body would be the return at the wrong indent
     assert code("y = 1\r\n    ", "    return y\r\n", False) == "    y = 1\r\n"

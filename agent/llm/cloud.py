@@ -152,11 +152,8 @@ class CloudModel:
             )
         except openai.APIStatusError as exc:
             raise _classify_status(exc, self.name, self.base_url) from None
-        except (openai.APITimeoutError, openai.APIConnectionError):
-            raise CloudUnavailable(
-                f"cloud endpoint {self.base_url} unreachable after {self.max_retries} retries",
-                transient=True,
-            ) from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise self._unreachable(exc) from None
         latency = time.perf_counter() - start
         choice, usage = out.choices[0], out.usage
         text = choice.text or ""
@@ -268,12 +265,7 @@ class CloudModel:
             if text:
                 finish = "stream_cut"
             else:
-                why = "timed out" if isinstance(exc, openai.APITimeoutError) else "no connection"
-                raise CloudUnavailable(
-                    f"cloud endpoint {self.base_url} unreachable after {self.max_retries} "
-                    f"retries ({why})",
-                    transient=True,
-                ) from None
+                raise self._unreachable(exc) from None
         except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
             raise CloudUnavailable(
                 f"cloud endpoint sent a malformed response ({exc})", transient=True
@@ -299,6 +291,16 @@ class CloudModel:
             ttft_s=ttft or latency,
             finish_reason=finish,
             usage_estimated=estimated or not self.exact_counts,
+        )
+
+    def _unreachable(self, exc: Exception) -> CloudUnavailable:
+        """The error for an endpoint that did not answer, after the client's own retries."""
+        import openai
+
+        why = "timed out" if isinstance(exc, openai.APITimeoutError) else "no connection"
+        return CloudUnavailable(
+            f"cloud endpoint {self.base_url} unreachable after {self.max_retries} retries ({why})",
+            transient=True,
         )
 
 
