@@ -149,12 +149,10 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
         if path in files:
             suspects.append((path, int(line)))
     replaced = [Hole(path, number, True) for path, number in suspects[: ctx.settings.infill_lines]]
-    return (
-        replaced
-        + [Hole(path, number, False) for path, number in suspects if _is_return(ctx, path, number)][
-            :PLACES
-        ]
-    )
+    returns = [
+        Hole(path, number, False) for path, number in suspects if _is_return(ctx, path, number)
+    ]
+    return replaced + returns[:PLACES]
 
 
 def _is_return(ctx: RunContext, path: str, number: int) -> bool:
