@@ -61,8 +61,9 @@ class Hole:
 
 
 def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Write the step's most suspect lines again, one at a time; keep the first that
-    passes every check. Runs once per step; a step it cannot fix goes on to `act`."""
+    """Write the step's most suspect lines again, then new lines before its most suspect
+    returns, one place at a time; keep the first writing that passes every check. Runs
+    once per step; a step it cannot fix goes on to `act`."""
     ctx = runtime.context
     done: dict[str, Any] = {"infilled": state["step"]}
     calls = 0
@@ -103,7 +104,7 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             action = {
                 "edits": [edit(hole, lines, line)],
                 "confidence": {},
-                "line": hole.written,
+                "written": hole.written,
             }
             tried: Any = {**state, "action": action, "decision": decision.to_state()}
             out = nodes.apply_and_check(ctx, tried)

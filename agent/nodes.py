@@ -258,8 +258,8 @@ def _report(ctx: RunContext, state: AgentState, out: Outcome) -> StepRecord:
 
 def _kept(action: dict[str, Any]) -> str:
     """What a kept answer was, as the TUI and `step.completed` say it."""
-    if line := action.get("line"):
-        return f"{line}, verified and committed"
+    if written := action.get("written"):
+        return f"{written}, verified and committed"
     return "applied, verified and committed" + _left_out(action)
 
 
