@@ -68,10 +68,7 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     done: dict[str, Any] = {"infilled": state["step"]}
     calls = 0
     for hole in holes(ctx, state):
-        try:
-            lines = ctx.files.read(hole.path).splitlines(keepends=True)
-        except TiercodeError:
-            continue
+        lines = _lines(ctx, hole.path)  # read again: a failed candidate was put back
         if not 0 < hole.number <= len(lines) or not lines[hole.number - 1].strip():
             continue
         before, hidden, after = window(lines, hole.number)
@@ -150,18 +147,21 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
         if path in files:
             suspects.append((path, int(line)))
     replaced = [Hole(path, number, True) for path, number in suspects[: ctx.settings.infill_lines]]
+    texts = {path: _lines(ctx, path) for path in files}
     returns = [
-        Hole(path, number, False) for path, number in suspects if _is_return(ctx, path, number)
+        Hole(path, number, False)
+        for path, number in suspects
+        if 0 < number <= len(texts[path]) and _RETURN.match(texts[path][number - 1])
     ]
     return replaced + returns[:PLACES]
 
 
-def _is_return(ctx: RunContext, path: str, number: int) -> bool:
+def _lines(ctx: RunContext, path: str) -> list[str]:
+    """The file's lines with their endings; none when it cannot be read."""
     try:
-        lines = ctx.files.read(path).splitlines()
+        return ctx.files.read(path).splitlines(keepends=True)
     except TiercodeError:
-        return False
-    return 0 < number <= len(lines) and bool(_RETURN.match(lines[number - 1]))
+        return []
 
 
 def window(lines: list[str], number: int) -> tuple[str, str, str]:
