@@ -13,10 +13,16 @@ A removed branch (an `if` block the code lacks) cannot come back one line at a t
 After the lines, the model writes into an empty place before each of the few most
 suspect `return` lines, where a missing branch most often sat: the return that now
 gives the wrong value.
+
+Two kinds of code run when the module is imported, so no test's coverage ranks them:
+a default value of a suspect function's parameter (written again alone, the rest of its
+line shown), and the lines of a function the module calls at import (`setup_lines`).
+They are tried last.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -41,22 +47,30 @@ LINE_TOKENS = 96
 PLACES = 4
 """Empty places tried, before the most suspect `return` lines of the step's files."""
 BLOCK_TOKENS = 128
+DEFAULTS = 12
+"""Default values tried, of the functions that hold the most suspect lines."""
+VALUE_TEMPERATURES = (0.0, 0.8)
+SETUP_LINES = 8
 _RETURN = re.compile(r"\s*return\b")
 
 
 @dataclass(frozen=True)
 class Hole:
-    """Where the model writes: line `number` of `path` hidden (`replaces`), or the empty
-    place before it (new lines go in)."""
+    """Where the model writes: line `number` of `path` hidden (`replaces`), only the
+    default value at columns `value` of that line, or the empty place before the line
+    (new lines go in)."""
 
     path: str
     number: int
     replaces: bool
+    value: tuple[int, int] | None = None
 
     @property
     def written(self) -> str:
         """What was written, as the step's record says it."""
         at = f"{self.path}:{self.number}"
+        if self.value:
+            return f"the default value at {at} written again"
         return f"{at} written again" if self.replaces else f"lines written before {at}"
 
 
@@ -72,7 +86,10 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         if not 0 < hole.number <= len(lines) or not lines[hole.number - 1].strip():
             continue
         before, hidden, after = window(lines, hole.number)
-        if not hole.replaces:
+        if hole.value:  # only the value is hidden: the rest of its line is shown
+            start, end = hole.value
+            before, after = before + hidden[len(indent(hidden)) : start], hidden[end:] + after
+        elif not hole.replaces:
             after = hidden.lstrip() + after  # the hole is before the line's code
         pieces = [{"role": "user", "content": before}, {"role": "user", "content": after}]
         key = CallKey.of(state, "infill", calls + 1)
@@ -80,7 +97,7 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         if not ctx.model(decision.tier).can_infill:
             continue
         written: set[str] = set()
-        for temperature in TEMPERATURES:
+        for temperature in VALUE_TEMPERATURES if hole.value else TEMPERATURES:
             calls += 1
             try:
                 reply = ctx.call_infill(
@@ -94,7 +111,9 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             except ModelUnavailable:
                 break  # a window too long for the model: the next line's may fit
             text = reply.text.rpartition("\n")[0] if reply.incomplete else reply.text
-            line = code(text, hidden, hole.replaces)  # a line cut short is no line
+            line = (  # a line cut short is no line
+                value(text, hidden, hole.value) if hole.value else code(text, hidden, hole.replaces)
+            )
             if not line or line.strip() == hidden.strip() or line in written:
                 continue
             written.add(line)
@@ -131,9 +150,10 @@ def after_infill(state: AgentState) -> str:
 
 
 def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
-    """The most suspect lines in the step's files, then the places before its most suspect
-    returns, when this step is the one the failing tests judge (the last) and has not been
-    tried here yet."""
+    """The most suspect lines in the step's files, the places before its most suspect
+    returns, the default values of the functions that hold the suspect lines, and the
+    lines that ran only at import; when this step is the one the failing tests judge (the
+    last) and has not been tried here yet."""
     if state.get("infilled") == state["step"] or not is_last_step(state):
         return []
     if ctx.settings.infill_lines <= 0 or state.get("attempt", 0):
@@ -153,7 +173,52 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
         for path, number in suspects
         if 0 < number <= len(texts[path]) and _RETURN.match(texts[path][number - 1])
     ]
-    return replaced + returns[:PLACES]
+    setup = [
+        Hole(path, int(line), True)
+        for path, _, line in (at.rpartition(":") for at in state.get("setup_lines", []))
+        if path in files
+    ]
+    return [
+        *replaced,
+        *returns[:PLACES],
+        *defaults(texts, suspects)[:DEFAULTS],
+        *setup[:SETUP_LINES],
+    ]
+
+
+def defaults(texts: dict[str, list[str]], suspects: list[tuple[str, int]]) -> list[Hole]:
+    """The one-line default values of the functions whose bodies hold the suspect lines,
+    the most suspect function's first. A default is evaluated once, when the module is
+    imported, so no test's coverage shows it, yet every call that omits it uses it."""
+    functions = {path: _functions("".join(lines)) for path, lines in texts.items()}
+    held: dict[tuple[str, int], ast.arguments] = {}
+    for path, number in suspects:
+        around = [
+            f for f in functions.get(path, []) if f.body[0].lineno <= number <= (f.end_lineno or 0)
+        ]
+        if around:  # the innermost: the function whose code the line is
+            inner = max(around, key=lambda f: f.lineno)
+            held.setdefault((path, inner.lineno), inner.args)
+    found = []
+    for (path, _), args in held.items():
+        for node in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
+            if node.lineno == node.end_lineno:
+                line = texts[path][node.lineno - 1].encode()  # ast's columns count bytes
+                start, end = (
+                    len(line[:col].decode(errors="replace"))
+                    for col in (node.col_offset, node.end_col_offset or 0)
+                )
+                found.append(Hole(path, node.lineno, True, (start, end)))
+    return found
+
+
+def _functions(source: str) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Every function and method in the source (none when it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    return [f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)]
 
 
 def _lines(ctx: RunContext, path: str) -> list[str]:
@@ -191,6 +256,17 @@ def code(text: str, hidden: str, replaces: bool) -> str:
     if all(not line.strip() or line.lstrip().startswith("#") for line in block):
         return ""
     return ending.join(block) + ending
+
+
+def value(text: str, hidden: str, columns: tuple[int, int]) -> str:
+    """The line with the model's value in place of its default at `columns`. A model that
+    wrote on to the end of the line (`False,` before `,`) has that rest dropped. Empty
+    when it wrote no value."""
+    start, end = columns
+    written, rest = text.strip(), hidden[end:].strip()
+    if rest and written.endswith(rest):
+        written = written[: -len(rest)].rstrip()
+    return hidden[:start] + written + hidden[end:] if written else ""
 
 
 def edit(hole: Hole, lines: list[str], new: str) -> dict[str, str]:

@@ -52,14 +52,16 @@ def localize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     under_test = list(dict.fromkeys([*(f.path for f in frames), *called]))
     suspects = list(dict.fromkeys([*under_test, *imported]))
     candidates = repo_map.rank(state["task"], limit=CANDIDATES, boost=suspects)
-    fault_lines = []
+    fault_lines, setup_lines = [], []
     if baseline is not None and baseline.failing and ctx.settings.infill_lines > 0:
-        ranked = faultloc.rank(
+        ranking = faultloc.rank(
             ctx.root, baseline.command, baseline.failing, frames, baseline.rerun_timeout()
         )
-        fault_lines = [f"{s.path}:{s.line}" for s in ranked[:FAULT_LINES]]
+        fault_lines = [f"{s.path}:{s.line}" for s in ranking.suspects[:FAULT_LINES]]
+        setup_lines = [f"{path}:{line}" for path, line in ranking.setup[:FAULT_LINES]]
     return {
         "fault_lines": fault_lines,
+        "setup_lines": setup_lines,
         "baseline": baseline.to_state(prompts.OUTPUT_CHARS) if baseline else None,
         "candidates": candidates,
         "suspects": [f"{f.path}:{f.line}:{f.function}" for f in frames[:6]],

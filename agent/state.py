@@ -101,6 +101,9 @@ class AgentState(TypedDict, total=False):
     fault_lines: list[str]
     """`path:line` of the code lines the failing tests run, most suspect first
     (`faultloc.rank`): where `infill` writes a line again."""
+    setup_lines: list[str]
+    """`path:line` of the lines in functions that ran only outside the tests (at import):
+    no spectrum ranks them, so `infill` tries them last."""
     infilled: int
     """The last step `infill` has tried (it tries each step once)."""
     acceptance: dict[str, str] | None

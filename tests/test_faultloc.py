@@ -41,7 +41,7 @@ def test_the_lines_only_failing_tests_run_rank_first(tmp_path: Path) -> None:
     baseline = checks.run_tests(root, command)
     assert baseline.failing == ("tests/test_ops.py::test_sub",)
     frames = tracebacks.suspects(baseline.output, root)
-    ranked = faultloc.rank(root, command, baseline.failing, frames, timeout_s=60)
+    ranked = faultloc.rank(root, command, baseline.failing, frames, timeout_s=60).suspects
     # sub's lines run in the failing test and in one passing test; add's and twice's
     # lines never run in a failing one, and no test file line is ranked
     assert [(s.path, s.line) for s in ranked] == [("ops.py", 6), ("ops.py", 7), ("ops.py", 8)]
@@ -55,8 +55,9 @@ def test_without_coverage_the_traceback_lines_are_the_ranking(tmp_path: Path) ->
     assert faultloc.coverage_command(command, root / "rc") is None
     baseline = checks.run_tests(root, command)
     frames = tracebacks.suspects(baseline.output, root)
-    ranked = faultloc.rank(root, command, baseline.failing, frames, timeout_s=60)
-    assert [(s.path, s.line) for s in ranked] == [("ops.py", 8)]
+    ranking = faultloc.rank(root, command, baseline.failing, frames, timeout_s=60)
+    assert [(s.path, s.line) for s in ranking.suspects] == [("ops.py", 8)]
+    assert ranking.setup == []  # no coverage, no setup lines
 
 
 def test_only_a_python_m_pytest_command_runs_under_coverage(tmp_path: Path) -> None:
@@ -66,3 +67,37 @@ def test_only_a_python_m_pytest_command_runs_under_coverage(tmp_path: Path) -> N
     )
     assert faultloc.coverage_command("pytest -q", rc) is None
     assert faultloc.coverage_command("make test", rc) is None
+
+
+RULES = (
+    "RULES = {}\n"  # 1
+    "\n\n"
+    "def rule(word, plural):\n"  # 4
+    "    if word != plural:\n"  # 5: the bug, run only at import
+    "        RULES[word] = plural\n"  # 6
+    "\n\n"
+    "def pluralize(word):\n"  # 9
+    "    return RULES.get(word, word + 's')\n"  # 10
+    "\n\n"
+    "rule('person', 'people')\n"  # 13
+    "rule('sheep', 'sheep')\n"  # 14
+)
+RULE_TESTS = (
+    "from rules import pluralize\n\n\n"
+    "def test_irregular():\n    assert pluralize('person') == 'people'\n\n\n"
+    "def test_same():\n    assert pluralize('sheep') == 'sheep'\n"
+)
+
+
+def test_lines_of_a_function_run_only_at_import_are_the_setup_lines(tmp_path: Path) -> None:
+    (tmp_path / "rules.py").write_text(RULES)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_rules.py").write_text(RULE_TESTS)
+    command = f"{sys.executable} -m pytest -q -p no:cacheprovider"
+    baseline = checks.run_tests(tmp_path, command)
+    assert baseline.failing == ("tests/test_rules.py::test_same",)
+    ranking = faultloc.rank(tmp_path, command, baseline.failing, [], timeout_s=60)
+    # the test's own spectrum holds only pluralize's line; the bug ran before any test
+    assert [(s.path, s.line) for s in ranking.suspects] == [("rules.py", 10)]
+    # rule's body ran at import; its `def`, the constant and the calls are declarations
+    assert ranking.setup == [("rules.py", 5), ("rules.py", 6)]

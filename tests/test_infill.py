@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tiercode.agent import config
 from tiercode.agent.events import Event
-from tiercode.agent.infill import Hole, code, edit, window
+from tiercode.agent.infill import Hole, code, defaults, edit, value, window
 from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Outcome, Runner, Tiers
@@ -161,3 +161,88 @@ def test_written_code_is_whole_lines_at_the_place_s_indent() -> None:
         "    if y:\n        y = 0\n"
     )  # not `else:`, whose body would be the return at the wrong indent
     assert code("y = 1\r\n    ", "    return y\r\n", False) == "    y = 1\r\n"
+
+
+SCALE = "def scale(x, factor=3):\n    return x * factor\n"
+WRONG_DEFAULT = {
+    "calc/__init__.py": "",
+    "calc/scale.py": SCALE,
+    "tests/test_scale.py": "from calc.scale import scale\n\n\n"
+    "def test_double():\n    assert scale(2) == 4\n\n\n"
+    "def test_factor():\n    assert scale(2, 5) == 10\n",
+}
+
+
+def test_a_wrong_default_is_written_again_alone_after_lines_and_places(git_repo: Path) -> None:
+    commit(git_repo, WRONG_DEFAULT)
+    model = ScriptedModel([*[""] * 12, "2):"], can_infill=True)
+    outcome, events = run(git_repo, model, infill_lines=1)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    # the 13th call: the body's line and the place before it came first; only the value
+    # is hidden, and the model's `):` (the rest of the line) is not written twice
+    assert [m["content"] for m in model.calls[12]] == [
+        "def scale(x, factor=",
+        "):\n    return x * factor\n",
+    ]
+    assert model.temperatures[12] == 0.0
+    assert (git_repo / "calc/scale.py").read_text() == SCALE.replace("=3", "=2")
+    assert completed(events)[-1]["detail"] == (
+        "the default value at calc/scale.py:1 written again, verified and committed"
+    )
+
+
+TABLE = (
+    "TABLE = {}\n\n\n"
+    "def add(word, plural):\n    TABLE[word] = plural.upper()\n\n\n"  # 5: run at import
+    "def plural(word):\n    return TABLE.get(word, word + 's')\n\n\n"
+    "add('person', 'people')\n"
+)
+AT_IMPORT = {
+    "calc/__init__.py": "",
+    "calc/table.py": TABLE,
+    "tests/test_table.py": "from calc.table import plural\n\n\n"
+    "def test_person():\n    assert plural('person') == 'people'\n\n\n"
+    "def test_cat():\n    assert plural('cat') == 'cats'\n",
+}
+
+
+def test_a_line_run_only_at_import_is_written_again_last(git_repo: Path) -> None:
+    commit(git_repo, AT_IMPORT)
+    model = ScriptedModel([*[""] * 12, "TABLE[word] = plural"], can_infill=True)
+    outcome, events = run(git_repo, model)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    # plural's line and the place before it, then add's body, which no test ran itself
+    assert model.calls[12][0]["content"].endswith("def add(word, plural):\n    ")
+    assert (git_repo / "calc/table.py").read_text() == TABLE.replace(".upper()", "")
+    assert completed(events)[-1]["detail"] == (
+        "calc/table.py:5 written again, verified and committed"
+    )
+
+
+def test_a_value_is_the_model_s_text_without_the_rest_of_its_line() -> None:
+    hidden = "    flag: bool = True,\n"
+    at = (hidden.index("True"), hidden.index("True") + 4)
+    assert value("False", hidden, at) == "    flag: bool = False,\n"
+    assert value(" False,", hidden, at) == "    flag: bool = False,\n"
+    assert value("", hidden, at) == ""
+    assert (
+        value("(1,)", hidden, at) == "    flag: bool = (1,),\n"
+    )  # a value ending as the line does
+
+
+def test_defaults_are_those_of_the_functions_holding_the_suspects_innermost_first() -> None:
+    source = (
+        "def outer(a, b=1, *, c='é', d=None):\n"  # 1
+        "    def inner(x=2):\n"  # 2
+        "        return x\n"  # 3
+        "    return inner() + b\n"  # 4
+        "\n\n"
+        "def other(y=(1,\n"  # 7: a default over two lines is not tried
+        "          2), z=0):\n"  # 8
+        "    return y\n"  # 9
+    )
+    lines = source.splitlines(keepends=True)
+    found = defaults({"m.py": lines}, [("m.py", 3), ("m.py", 4), ("m.py", 9), ("n.py", 1)])
+    shown = [(h.number, lines[h.number - 1][slice(*h.value)]) for h in found if h.value]
+    assert shown == [(2, "2"), (1, "1"), (1, "'é'"), (1, "None"), (8, "0")]
+    assert all(h.replaces and h.path == "m.py" for h in found)

@@ -6,10 +6,15 @@ failing test and by few passing ones, it is the likeliest place of the bug. Ties
 line only the failing tests reach ties with every other such line) go to the lines of
 the failing tests' traceback, then to the lines nearest them. Only a `python -m pytest`
 command can run under coverage; for any other the ranking is the traceback's lines.
+
+Code that ran outside every test function has no spectrum: a function called while the
+tests imported the code (one that fills a table of rules) ran for all of them and for none.
+Its lines are reported apart (`Ranking.setup`), to be tried after the ranked ones.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 import os
 import shlex
@@ -37,12 +42,28 @@ class Suspect:
     score: float
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """The suspect lines, most suspect first, and the lines inside functions that ran only
+    outside the tests (`path`, `line`, in file order)."""
+
+    suspects: list[Suspect]
+    setup: list[tuple[str, int]]
+
+
+Spectra = dict[tuple[str, int], set[str]]
+"""Each code line the tests ran (repo-relative path, line) -> the test functions that ran
+it; "" stands for code run outside any test (while the tests were collected)."""
+
+
 def rank(
     root: Path, command: str, failing: Sequence[str], frames: Sequence[Frame], timeout_s: float
-) -> list[Suspect]:
-    """The code lines the failing tests run, most suspect first (see the module doc)."""
+) -> Ranking:
+    """The code lines the failing tests run, most suspect first, and the setup lines (see
+    the module doc)."""
     traced = [(f.path, f.line) for f in frames if not is_test_file(f.path)]
-    scores = _ochiai(root, command, failing, timeout_s) or dict.fromkeys(traced, 1.0)
+    spectra = _spectra(root, command, timeout_s) if failing else {}
+    scores = _ochiai(spectra, failing) or dict.fromkeys(traced, 1.0)
     first = {at: traced.index(at) for at in traced}  # each traced line's first place
 
     def order(item: tuple[tuple[str, int], float]) -> tuple[float, int, int, str, int]:
@@ -50,7 +71,8 @@ def rank(
         near = min((abs(line - n) for p, n in traced if p == path), default=1 << 30)
         return (-score, first.get((path, line), len(traced)), near, path, line)
 
-    return [Suspect(p, n, round(s, 4)) for (p, n), s in sorted(scores.items(), key=order)]
+    suspects = [Suspect(p, n, round(s, 4)) for (p, n), s in sorted(scores.items(), key=order)]
+    return Ranking(suspects, _setup(root, spectra))
 
 
 def coverage_command(command: str, rcfile: Path) -> str | None:
@@ -65,13 +87,9 @@ def coverage_command(command: str, rcfile: Path) -> str | None:
     return shlex.join([words[0], "-m", "coverage", "run", f"--rcfile={rcfile}", *words[1:]])
 
 
-def _ochiai(
-    root: Path, command: str, failing: Sequence[str], timeout_s: float
-) -> dict[tuple[str, int], float]:
-    """Ochiai scores of the code lines at least one failing test runs ({} when the run
-    under coverage is not possible or recorded nothing)."""
-    if not failing:
-        return {}
+def _spectra(root: Path, command: str, timeout_s: float) -> Spectra:
+    """Run the tests once more under coverage ({} when that is not possible or recorded
+    nothing); lines of test files and of code outside the repository are left out."""
     with tempfile.TemporaryDirectory(prefix="tiercode-faultloc-") as tmp:
         data_file, rcfile = Path(tmp) / "coverage", Path(tmp) / "coveragerc"
         rcfile.write_text(_RC.format(data=data_file))
@@ -89,8 +107,7 @@ def _ochiai(
             return {}
         data = coverage.CoverageData(basename=str(data_file))
         data.read()
-        names = list(dict.fromkeys(_context_name(node_id) for node_id in failing))
-        scores: dict[tuple[str, int], float] = {}
+        spectra: Spectra = {}
         base = root.resolve()
         for measured in data.measured_files():
             try:
@@ -100,11 +117,40 @@ def _ochiai(
             if is_test_file(rel):
                 continue
             for line, contexts in (data.contexts_by_lineno(measured) or {}).items():
-                ran = {c for c in contexts if c}
-                failed = sum(1 for c in ran if any(_same_test(c, n) for n in names))
-                if failed:
-                    scores[(rel, line)] = failed / math.sqrt(len(names) * len(ran))
-        return scores
+                spectra[(rel, line)] = set(contexts)
+        return spectra
+
+
+def _ochiai(spectra: Spectra, failing: Sequence[str]) -> dict[tuple[str, int], float]:
+    """Ochiai scores of the code lines at least one failing test runs."""
+    names = list(dict.fromkeys(_context_name(node_id) for node_id in failing))
+    scores: dict[tuple[str, int], float] = {}
+    for at, contexts in spectra.items():
+        ran = {c for c in contexts if c}
+        failed = sum(1 for c in ran if any(_same_test(c, n) for n in names))
+        if failed:
+            scores[at] = failed / math.sqrt(len(names) * len(ran))
+    return scores
+
+
+def _setup(root: Path, spectra: Spectra) -> list[tuple[str, int]]:
+    """The lines inside a function's body that ran, but never in a test function: a
+    function the code calls at import. Declarations run at import too (`def`, `class`, a
+    module's constants) and are left out: they are the same for every call."""
+    only = sorted(at for at, contexts in spectra.items() if not any(contexts))
+    found: list[tuple[str, int]] = []
+    for path in dict.fromkeys(p for p, _ in only):
+        try:
+            tree = ast.parse((root / path).read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        bodies = [
+            range(node.body[0].lineno, (node.end_lineno or 0) + 1)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        found += [(p, n) for p, n in only if p == path and any(n in b for b in bodies)]
+    return found
 
 
 def _with_coverage(tmp: Path) -> str:
