@@ -50,7 +50,9 @@ BLOCK_TOKENS = 128
 DEFAULTS = 12
 """Default values tried, of the functions that hold the most suspect lines."""
 VALUE_TEMPERATURES = (0.0, 0.8)
+"""Tries per default value: a value has few likely spellings."""
 SETUP_LINES = 8
+"""Lines tried of the functions that ran only at import (`setup_lines`)."""
 _RETURN = re.compile(r"\s*return\b")
 
 
