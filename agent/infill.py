@@ -78,8 +78,9 @@ class Hole:
 
 def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Write the step's most suspect lines again, then new lines before its most suspect
-    returns, one place at a time; keep the first writing that passes every check. Runs
-    once per step; a step it cannot fix goes on to `act`."""
+    returns, then the default values and the lines run at import, one hole at a time;
+    keep the first writing that passes every check. Runs once per step; a step it cannot
+    fix goes on to `act`."""
     ctx = runtime.context
     done: dict[str, Any] = {"infilled": state["step"]}
     calls = 0
