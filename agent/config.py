@@ -126,6 +126,12 @@ class Settings:
             "credentials*",
         ),
     )
+    seed: int = _doc(
+        "Seed of the sampled model calls (a retry, a line written again): the same seed, task "
+        "and models sample the same texts; 0: a fresh draw each time. `tiercode eval --seed` "
+        "sets it.",
+        0,
+    )
     test_cmd: str = _doc("Command that runs the repo's tests; empty detects pytest.", "")
     acceptance_check: bool = _doc(
         "With no tests in the repo, a model writes a short check from the task that must pass "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -193,6 +194,7 @@ class RunContext:
                 on_token=on_token,
                 max_chars=max_chars,
                 temperature=temperature,
+                seed=self._seed(key, temperature),
             )
 
         return self._call(key, decision, messages, paths, send)
@@ -218,11 +220,21 @@ class RunContext:
         ) -> Completion:
             before, after = (m["content"] for m in sent)
             return model.infill(
-                before, after, max_tokens=max_tokens, temperature=temperature, stop=stop
-            )
+                before, after, max_tokens=max_tokens, temperature=temperature, stop=stop,
+                seed=self._seed(key, temperature),
+            )  # fmt: skip
 
         pieces = [{"role": "user", "content": prefix}, {"role": "user", "content": suffix}]
         return self._call(key, decision, pieces, paths, send)
+
+    def _seed(self, key: CallKey, temperature: float) -> int | None:
+        """A sampled call's seed, from the `seed` setting and which call of the run it is
+        (not the run's id): a run done again with the same seed samples the same texts,
+        whatever ran on the model before. None when greedy or unset."""
+        if not temperature or not self.settings.seed:
+            return None
+        which = f"{self.settings.seed}:{key.step}:{key.attempt}:{key.purpose}:{key.number}"
+        return zlib.crc32(which.encode())
 
     def _call(
         self,

@@ -32,7 +32,10 @@ PolicyOpt = Annotated[str, typer.Option("--policy", help="Comma list: local, clo
 Sweep = Annotated[bool, typer.Option("--sweep", help="Add auto:T for each sweep threshold.")]
 Thresholds = Annotated[str, typer.Option(help="Sweep thresholds, e.g. 0.3,0.5,0.7.")]
 Limit = Annotated[int | None, typer.Option(help="Run only the first N tasks.")]
-Seed = Annotated[int | None, typer.Option(help="Shuffle tasks with this seed before --limit.")]
+Seed = Annotated[
+    int | None,
+    typer.Option(help="Shuffle tasks with this seed before --limit; seeds the sampled calls."),
+]
 Workers = Annotated[int, typer.Option(help="Worker processes; each loads its own models.")]
 Executor = Annotated[str, typer.Option("--executor", help="local (process pool) or ray.")]
 RayAddress = Annotated[str | None, typer.Option(help="Ray cluster to join; default local.")]
@@ -72,7 +75,7 @@ def run_suite(
     harness.check_live(suite, live)
     extras.require(suite)
     home = config.home()
-    flags = {"local_model": local_model, "cloud_model": cloud_model}
+    flags = {"local_model": local_model, "cloud_model": cloud_model, "seed": seed}
     settings, notes = config.load(None, flags, home)
     for note in notes:
         progress(f"tiercode: {note}")

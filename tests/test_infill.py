@@ -3,6 +3,7 @@ and edit it makes, and the real graph on a real repo with a scripted model."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -246,3 +247,21 @@ def test_defaults_are_those_of_the_functions_holding_the_suspects_innermost_firs
     shown = [(h.number, lines[h.number - 1][slice(*h.value)]) for h in found if h.value]
     assert shown == [(2, "2"), (1, "1"), (1, "'é'"), (1, "None"), (8, "0")]
     assert all(h.replaces and h.path == "m.py" for h in found)
+
+
+def test_with_a_seed_set_each_sampled_call_has_its_own_seed_the_same_every_run(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    commit(git_repo, BUGGY)
+    seeds = []
+    for run_number, seed in enumerate((7, 7, 0)):
+        repo = shutil.copytree(git_repo, tmp_path / f"run{run_number}")  # its identity too
+        model = ScriptedModel([*["return a * b"] * 6, "return a - b"], can_infill=True)
+        outcome, _ = run(repo, model, infill_lines=1, seed=seed)
+        assert outcome.exit_code == ExitCode.OK, outcome.message
+        seeds.append(model.seeds)
+    first, again, unset = seeds
+    assert first == again  # another run id, the same seeds
+    assert first[0] is None and None not in first[1:6]  # greedy needs none
+    assert len(set(first[1:6])) == 5
+    assert set(unset) == {None}

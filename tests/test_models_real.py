@@ -129,6 +129,11 @@ def test_the_local_model_fills_in_one_line_through_its_own_fim_tokens(local: Loc
     reply = local.infill(BEFORE, AFTER, max_tokens=24)
     assert reply.text.strip() and "\n" not in reply.text and "<|" not in reply.text
     assert reply.completion_tokens > 0 and reply.finish_reason in ("stop", "length")
+    # a seeded sample comes back the same, whatever was sampled in between
+    seeded = [
+        local.infill(BEFORE, AFTER, max_tokens=24, temperature=1.5, seed=s) for s in (3, 4, 3)
+    ]
+    assert seeded[0].text == seeded[2].text
 
 
 def test_the_local_model_fills_an_empty_place_up_to_the_line_after_it(
@@ -155,6 +160,11 @@ def test_the_stand_in_fills_in_the_same_prompt_through_its_fim_template(
             fim_template=catalog.fim_prompt("qwen2.5-coder-0.5b"),
         )
         remote = cloud.infill(BEFORE, AFTER, max_tokens=24)
+        # the server's one model samples for every client: a seed makes a sample repeatable
+        seeded = [
+            cloud.infill(BEFORE, AFTER, max_tokens=24, temperature=1.5, seed=s) for s in (3, 4, 3)
+        ]
+        assert seeded[0].text == seeded[2].text
     here = local.infill(BEFORE, AFTER, max_tokens=24)
     assert remote.prompt_tokens == here.prompt_tokens
     assert remote.text.strip() and "\n" not in remote.text and "<|" not in remote.text

@@ -131,6 +131,7 @@ class CloudModel:
         max_tokens: int = 64,
         temperature: float = 0.0,
         stop: tuple[str, ...] = LINE_END,
+        seed: int | None = None,
     ) -> Completion:
         """Through `/v1/completions` with the FIM prompt written out, the one shape every
         OpenAI-compatible server takes (llama-cpp-python's server builds a `suffix` field's
@@ -149,6 +150,7 @@ class CloudModel:
                 max_tokens=max_tokens,
                 temperature=temperature,
                 stop=list(stop) or None,
+                **({"seed": seed} if seed is not None and self.memory.seed else {}),
             )
         except openai.APIStatusError as exc:
             raise _classify_status(exc, self.name, self.base_url) from None
@@ -179,10 +181,11 @@ class CloudModel:
         on_token: OnToken | None = None,
         max_chars: int | None = None,
         temperature: float = 0.0,
+        seed: int | None = None,
     ) -> Completion:
         """One reply; a request shape the endpoint refuses is asked again with the one
-        parameter it named changed (`stream_options`, `max_tokens`, `temperature`), or one
-        JSON mode down, and what worked is kept for the next run. A prefill is dropped:
+        parameter it named changed (`stream_options`, `max_tokens`, `temperature`, `seed`),
+        or one JSON mode down, and what worked is kept for the next run. A prefill is dropped:
         chat endpoints answer a trailing assistant message anew rather than continue it."""
         messages = split_prefill(messages)[0]
         mode = None
@@ -194,7 +197,9 @@ class CloudModel:
                 (messages, {}) if mode is None else structured.request(mode, messages, schema or {})
             )
             try:
-                reply = self._stream(sent, extra, max_tokens, on_token, max_chars, temperature)
+                reply = self._stream(
+                    sent, extra, max_tokens, on_token, max_chars, temperature, seed
+                )
             except _Refused as refused:
                 text = str(refused).lower()
                 if self.memory.adapt(text):
@@ -218,6 +223,7 @@ class CloudModel:
         on_token: OnToken | None,
         max_chars: int | None,
         temperature: float,
+        seed: int | None,
     ) -> Completion:
         import openai
 
@@ -228,6 +234,8 @@ class CloudModel:
             extra["stream_options"] = {"include_usage": True}
         if memory.temperature:
             extra["temperature"] = temperature
+        if memory.seed and seed is not None:
+            extra["seed"] = seed
         start = time.perf_counter()
         try:
             stream = self.client.chat.completions.create(

@@ -67,7 +67,9 @@ class ChatModel(Protocol):
     repeats itself is cut with finish_reason "repetition" either way. `temperature` 0 is
     greedy; the agent samples only when a tier retries a step it already answered and has
     no fork of its first answer to continue (`forks`), since a greedy retry of the same
-    prompt would repeat the same answer.
+    prompt would repeat the same answer, and when it writes a line again (`infill`). A
+    `seed` makes a sampled reply repeatable: the same seed, prompt and model give the same
+    text (None: a fresh draw).
     """
 
     tier: Tier
@@ -84,6 +86,7 @@ class ChatModel(Protocol):
         on_token: OnToken | None = None,
         max_chars: int | None = None,
         temperature: float = 0.0,
+        seed: int | None = None,
     ) -> Completion: ...
 
     def count_tokens(self, messages: list[Message]) -> int: ...
@@ -101,6 +104,7 @@ class ChatModel(Protocol):
         max_tokens: int = 64,
         temperature: float = 0.0,
         stop: tuple[str, ...] = LINE_END,
+        seed: int | None = None,
     ) -> Completion:
         """The text between `prefix` and `suffix`, up to the first of `stop` (by default
         the end of its line)."""
@@ -247,6 +251,7 @@ class LocalModel:
         on_token: OnToken | None = None,
         max_chars: int | None = None,
         temperature: float = 0.0,
+        seed: int | None = None,
     ) -> Completion:
         from llama_cpp import LogitsProcessorList
         from llama_cpp.llama_grammar import LlamaGrammar
@@ -269,6 +274,7 @@ class LocalModel:
                 prompt_tokens,
                 max_tokens=min(max_tokens, room),
                 temperature=temperature,
+                seed=seed,
                 repeat_penalty=1.05,
                 grammar=grammar,
                 logits_processor=LogitsProcessorList([recorder]),
@@ -322,6 +328,7 @@ class LocalModel:
         max_tokens: int = 64,
         temperature: float = 0.0,
         stop: tuple[str, ...] = LINE_END,
+        seed: int | None = None,
     ) -> Completion:
         """Through the GGUF's own fill-in-the-middle tokens, whatever their spelling."""
         if not self.can_infill:
@@ -343,6 +350,7 @@ class LocalModel:
                 prompt,
                 max_tokens=min(max_tokens, room),
                 temperature=temperature,
+                seed=seed,
                 stop=list(stop),
             )
             latency = time.perf_counter() - start
@@ -414,6 +422,8 @@ class ScriptedModel:
     calls: list[list[Message]] = field(default_factory=list)
     temperatures: list[float] = field(default_factory=list)
     """The temperature each call asked for, in order."""
+    seeds: list[int | None] = field(default_factory=list)
+    """The seed each call asked for, in order."""
     prefills: list[str] = field(default_factory=list)
     """The prefill each call came with ("" for none), dropped from `calls`: a script is a
     whole reply."""
@@ -438,6 +448,7 @@ class ScriptedModel:
         on_token: OnToken | None = None,
         max_chars: int | None = None,
         temperature: float = 0.0,
+        seed: int | None = None,
     ) -> Completion:
         if not self.replies:
             raise AssertionError(f"ScriptedModel '{self.name}' ran out of replies")
@@ -445,6 +456,7 @@ class ScriptedModel:
         self.calls.append(messages)
         self.prefills.append(prefill)
         self.temperatures.append(temperature)
+        self.seeds.append(seed)
         start = time.perf_counter()
         reply = self.replies.pop(0)
         text = reply(messages) if callable(reply) else reply
@@ -479,6 +491,7 @@ class ScriptedModel:
         max_tokens: int = 64,
         temperature: float = 0.0,
         stop: tuple[str, ...] = LINE_END,
+        seed: int | None = None,
     ) -> Completion:
         """The next reply up to the first of `stop`, recorded as a call of two messages
         (the prefix and the suffix); refused unless `can_infill`."""
@@ -487,6 +500,7 @@ class ScriptedModel:
         reply = self.complete(
             [{"role": "user", "content": prefix}, {"role": "user", "content": suffix}],
             temperature=temperature,
+            seed=seed,
         )
         for end in stop:
             reply.text = reply.text.split(end, 1)[0]

@@ -87,7 +87,7 @@ class EndpointMemory:
     """What one endpoint and model accepted: the JSON mode, whether it takes
     `stream_options` (some servers reject the usage request outright), the name of the
     reply-length parameter (OpenAI's reasoning models take only `max_completion_tokens`)
-    and whether it takes a temperature (those models allow only the default)."""
+    and whether it takes a temperature (those models allow only the default) and a seed."""
 
     base_url: str
     model: str
@@ -95,6 +95,7 @@ class EndpointMemory:
     stream_options: bool = True
     max_tokens_key: str = "max_tokens"
     temperature: bool = True
+    seed: bool = True
     home: Path | None = None
     """tiercode's home, whose `endpoints.json` keeps this for later runs; None: kept only
     as long as this object."""
@@ -109,6 +110,8 @@ class EndpointMemory:
             self.max_tokens_key = "max_completion_tokens"
         elif self.temperature and "temperature" in text:
             self.temperature = False
+        elif self.seed and "seed" in text:
+            self.seed = False
         else:
             return False
         return True
@@ -127,6 +130,7 @@ class EndpointMemory:
         if saved.get("max_tokens_key") == "max_completion_tokens":
             memory.max_tokens_key = "max_completion_tokens"
         memory.temperature = bool(saved.get("temperature", True))
+        memory.seed = bool(saved.get("seed", True))
         return memory
 
     def save(self) -> None:
@@ -138,6 +142,7 @@ class EndpointMemory:
             "stream_options": self.stream_options,
             "max_tokens_key": self.max_tokens_key,
             "temperature": self.temperature,
+            "seed": self.seed,
         }
         path = self.home / "endpoints.json"
         try:
