@@ -154,6 +154,31 @@ def test_the_remembered_mode_is_used_first(tiercode_home: Path) -> None:
     assert json.loads(reply.text) == PLAN and len(again.bodies) == 1
 
 
+def test_a_seed_goes_with_a_sampled_call_unless_the_endpoint_refuses_it(
+    tiercode_home: Path,
+) -> None:
+    def no_seed(body: dict[str, Any]) -> Reply:
+        if "seed" in body:
+            return refuse("Unrecognized request argument supplied: seed")
+        return Reply("sampled")
+
+    ask = [{"role": "user", "content": "hello"}]
+    with FakeOpenAI(openai_like) as server:
+        model = CloudModel(name="m", base_url=server.base_url, api_key="k", max_retries=0)
+        model.complete(ask, temperature=0.8, seed=5)
+        model.complete(ask)
+    assert server.bodies[0]["seed"] == 5 and "seed" not in server.bodies[1]
+    with FakeOpenAI(no_seed) as server:
+        model = CloudModel(
+            name="m", base_url=server.base_url, api_key="k", max_retries=0, home=tiercode_home
+        )
+        assert model.complete(ask, temperature=0.8, seed=5).text == "sampled"
+        model.complete(ask, temperature=0.8, seed=6)
+    # refused once, then sent without; remembered for the next run
+    assert ["seed" in b for b in server.bodies] == [True, False, False]
+    assert not structured.EndpointMemory.load(server.base_url, "m", tiercode_home).seed
+
+
 def test_provider_usage_and_cached_tokens_are_taken_as_sent() -> None:
     with FakeOpenAI([Reply("hello world", cached_tokens=2)]) as server:
         model = CloudModel(name="gpt-4.1-mini", base_url=server.base_url, api_key="k")
