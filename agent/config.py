@@ -127,9 +127,9 @@ class Settings:
         ),
     )
     seed: int = _doc(
-        "Seed of the sampled model calls (a retry, a line written again): the same seed, task "
-        "and models sample the same texts; 0: a fresh draw each time. `tiercode eval --seed` "
-        "sets it.",
+        "Seed of the sampled model calls (a retry, a line written again): each is seeded by "
+        "it and by which call of the run it is, so a run done again draws the same; 0: a "
+        "fresh draw each time. `tiercode eval --seed` sets it.",
         0,
     )
     test_cmd: str = _doc("Command that runs the repo's tests; empty detects pytest.", "")
