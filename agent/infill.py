@@ -59,19 +59,19 @@ _RETURN = re.compile(r"\s*return\b")
 @dataclass(frozen=True)
 class Hole:
     """Where the model writes: line `number` of `path` hidden (`replaces`), only the
-    default value at columns `value` of that line, or the empty place before the line
-    (new lines go in)."""
+    default value at `columns` of that line, or the empty place before the line (new
+    lines go in)."""
 
     path: str
     number: int
     replaces: bool
-    value: tuple[int, int] | None = None
+    columns: tuple[int, int] | None = None
 
     @property
     def written(self) -> str:
         """What was written, as the step's record says it."""
         at = f"{self.path}:{self.number}"
-        if self.value:
+        if self.columns:
             return f"the default value at {at} written again"
         return f"{at} written again" if self.replaces else f"lines written before {at}"
 
@@ -89,8 +89,8 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         if not 0 < hole.number <= len(lines) or not lines[hole.number - 1].strip():
             continue
         before, hidden, after = window(lines, hole.number)
-        if hole.value:  # only the value is hidden: the rest of its line is shown
-            start, end = hole.value
+        if hole.columns:  # only the value is hidden: the rest of its line is shown
+            start, end = hole.columns
             before, after = before + hidden[len(indent(hidden)) : start], hidden[end:] + after
         elif not hole.replaces:
             after = hidden.lstrip() + after  # the hole is before the line's code
@@ -100,7 +100,7 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         if not ctx.model(decision.tier).can_infill:
             continue
         written: set[str] = set()
-        for temperature in VALUE_TEMPERATURES if hole.value else TEMPERATURES:
+        for temperature in VALUE_TEMPERATURES if hole.columns else TEMPERATURES:
             calls += 1
             try:
                 reply = ctx.call_infill(
@@ -115,7 +115,9 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 break  # a window too long for the model: the next line's may fit
             text = reply.text.rpartition("\n")[0] if reply.incomplete else reply.text
             line = (  # a line cut short is no line
-                value(text, hidden, hole.value) if hole.value else code(text, hidden, hole.replaces)
+                value(text, hidden, hole.columns)
+                if hole.columns
+                else code(text, hidden, hole.replaces)
             )
             if not line or line.strip() == hidden.strip() or line in written:
                 continue

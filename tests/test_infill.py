@@ -244,7 +244,7 @@ def test_defaults_are_those_of_the_functions_holding_the_suspects_innermost_firs
     )
     lines = source.splitlines(keepends=True)
     found = defaults({"m.py": lines}, [("m.py", 3), ("m.py", 4), ("m.py", 9), ("n.py", 1)])
-    shown = [(h.number, lines[h.number - 1][slice(*h.value)]) for h in found if h.value]
+    shown = [(h.number, lines[h.number - 1][slice(*h.columns)]) for h in found if h.columns]
     assert shown == [(2, "2"), (1, "1"), (1, "'é'"), (1, "None"), (8, "0")]
     assert all(h.replaces and h.path == "m.py" for h in found)
 

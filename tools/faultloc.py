@@ -135,8 +135,9 @@ def _ochiai(spectra: Spectra, failing: Sequence[str]) -> dict[tuple[str, int], f
 
 def _setup(root: Path, spectra: Spectra) -> list[tuple[str, int]]:
     """The lines inside a function's body that ran, but never in a test function: a
-    function the code calls at import. Declarations run at import too (`def`, `class`, a
-    module's constants) and are left out: they are the same for every call."""
+    function the code calls at import. Declarations (`def` and `class` lines, imports, a
+    module's constants) run at import too; they are left out, or every module's would be
+    here."""
     only = sorted(at for at, contexts in spectra.items() if not any(contexts))
     found: list[tuple[str, int]] = []
     for path in dict.fromkeys(p for p, _ in only):
