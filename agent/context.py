@@ -229,8 +229,8 @@ class RunContext:
 
     def _seed(self, key: CallKey, temperature: float) -> int | None:
         """A sampled call's seed, from the `seed` setting and which call of the run it is
-        (not the run's id): a run done again with the same seed samples the same texts,
-        whatever ran on the model before. None when greedy or unset."""
+        (not the run's id): a run done again with the same seed makes the same draws,
+        whatever the model drew before. None when greedy or unset."""
         if not temperature or not self.settings.seed:
             return None
         which = f"{self.settings.seed}:{key.step}:{key.attempt}:{key.purpose}:{key.number}"
