@@ -34,6 +34,7 @@ from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted
 from tiercode.agent.llm.models import LINE_END
 from tiercode.agent.state import AgentState, current_step, is_last_step
+from tiercode.tools.definitions import body_lines, functions
 from tiercode.tools.errors import CloudUnavailable, ModelUnavailable, TiercodeError
 from tiercode.tools.search_replace import indent
 
@@ -166,11 +167,7 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
     if ctx.git.commit_for(state["run_id"], state["step"]):
         return []  # resumed after this step's commit: `verify` takes it as it is
     files = set(current_step(state)["files"])
-    suspects = []
-    for suspect in state.get("fault_lines", []):
-        path, _, line = suspect.rpartition(":")
-        if path in files:
-            suspects.append((path, int(line)))
+    suspects = _located(state.get("fault_lines", []), files)
     replaced = [Hole(path, number, True) for path, number in suspects[: ctx.settings.infill_lines]]
     texts = {path: _lines(ctx, path) for path in files}
     returns = [
@@ -179,9 +176,7 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
         if 0 < number <= len(texts[path]) and _RETURN.match(texts[path][number - 1])
     ]
     setup = [
-        Hole(path, int(line), True)
-        for path, _, line in (at.rpartition(":") for at in state.get("setup_lines", []))
-        if path in files
+        Hole(path, number, True) for path, number in _located(state.get("setup_lines", []), files)
     ]
     return [
         *replaced,
@@ -195,12 +190,10 @@ def defaults(texts: dict[str, list[str]], suspects: list[tuple[str, int]]) -> li
     """The one-line default values of the functions whose bodies hold the suspect lines,
     the most suspect function's first. A default is evaluated once, when the module is
     imported, so no test's coverage shows it, yet every call that omits it uses it."""
-    functions = {path: _functions("".join(lines)) for path, lines in texts.items()}
+    defined = {path: functions("".join(lines)) for path, lines in texts.items()}
     held: dict[tuple[str, int], ast.arguments] = {}
     for path, number in suspects:
-        around = [
-            f for f in functions.get(path, []) if f.body[0].lineno <= number <= (f.end_lineno or 0)
-        ]
+        around = [f for f in defined.get(path, []) if number in body_lines(f)]
         if around:  # the innermost: the function whose code the line is
             inner = max(around, key=lambda f: f.lineno)
             held.setdefault((path, inner.lineno), inner.args)
@@ -217,13 +210,10 @@ def defaults(texts: dict[str, list[str]], suspects: list[tuple[str, int]]) -> li
     return found
 
 
-def _functions(source: str) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-    """Every function and method in the source (none when it does not parse)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
-    return [f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)]
+def _located(places: list[str], files: set[str]) -> list[tuple[str, int]]:
+    """The `path:line` places that lie in `files`, as (path, line)."""
+    split = (place.rpartition(":") for place in places)
+    return [(path, int(line)) for path, _, line in split if path in files]
 
 
 def _lines(ctx: RunContext, path: str) -> list[str]:

@@ -28,10 +28,10 @@ TESTS = (
 )
 
 
-def repo(tmp_path: Path) -> Path:
-    (tmp_path / "ops.py").write_text(OPS)
+def repo(tmp_path: Path, module: str = "ops", code: str = OPS, tests: str = TESTS) -> Path:
+    (tmp_path / f"{module}.py").write_text(code)
     (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_ops.py").write_text(TESTS)
+    (tmp_path / "tests" / f"test_{module}.py").write_text(tests)
     return tmp_path
 
 
@@ -90,13 +90,11 @@ RULE_TESTS = (
 
 
 def test_lines_of_a_function_run_only_at_import_are_the_setup_lines(tmp_path: Path) -> None:
-    (tmp_path / "rules.py").write_text(RULES)
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_rules.py").write_text(RULE_TESTS)
+    root = repo(tmp_path, "rules", RULES, RULE_TESTS)
     command = f"{sys.executable} -m pytest -q -p no:cacheprovider"
-    baseline = checks.run_tests(tmp_path, command)
+    baseline = checks.run_tests(root, command)
     assert baseline.failing == ("tests/test_rules.py::test_same",)
-    ranking = faultloc.rank(tmp_path, command, baseline.failing, [], timeout_s=60)
+    ranking = faultloc.rank(root, command, baseline.failing, [], timeout_s=60)
     # the test's own spectrum holds only pluralize's line; the bug ran before any test
     assert [(s.path, s.line) for s in ranking.suspects] == [("rules.py", 10)]
     # rule's body ran at import; its `def`, the constant and the calls are declarations

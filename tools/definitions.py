@@ -69,6 +69,21 @@ def _restated(old: Definition, new: Definition | None) -> bool:
     return new is not None and not (isinstance(new, ast.ClassDef) and partial_class(old, new))
 
 
+def functions(source: str | bytes) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Every function and method in the source, nested ones too (none when it does not
+    parse)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    return [node for node in ast.walk(tree) if isinstance(node, FUNCS)]
+
+
+def body_lines(function: ast.FunctionDef | ast.AsyncFunctionDef) -> range:
+    """The line numbers of a function's body: after its signature, to its last line."""
+    return range(function.body[0].lineno, (function.end_lineno or 0) + 1)
+
+
 def dedent(code: str, keep_indent: bool = False) -> str:
     """`code` with newlines made plain and, unless `keep_indent`, its common indent removed."""
     plain = code.replace("\r\n", "\n").replace("\r", "\n")

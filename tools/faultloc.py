@@ -14,7 +14,6 @@ Its lines are reported apart (`Ranking.setup`), to be tried after the ranked one
 
 from __future__ import annotations
 
-import ast
 import math
 import os
 import shlex
@@ -26,6 +25,7 @@ from pathlib import Path, PurePosixPath
 import coverage
 
 from tiercode.tools import shell
+from tiercode.tools.definitions import body_lines, functions
 from tiercode.tools.repomap import is_test_file
 from tiercode.tools.tracebacks import Frame, split_node_id
 
@@ -142,14 +142,10 @@ def _setup(root: Path, spectra: Spectra) -> list[tuple[str, int]]:
     found: list[tuple[str, int]] = []
     for path in dict.fromkeys(p for p, _ in only):
         try:
-            tree = ast.parse((root / path).read_bytes())
-        except (OSError, SyntaxError, ValueError):
+            source = (root / path).read_bytes()
+        except OSError:
             continue
-        bodies = [
-            range(node.body[0].lineno, (node.end_lineno or 0) + 1)
-            for node in ast.walk(tree)
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        ]
+        bodies = [body_lines(f) for f in functions(source)]
         found += [(p, n) for p, n in only if p == path and any(n in b for b in bodies)]
     return found
 

@@ -68,8 +68,8 @@ class ChatModel(Protocol):
     greedy; the agent samples only when a tier retries a step it already answered and has
     no fork of its first answer to continue (`forks`), since a greedy retry of the same
     prompt would repeat the same answer, and when it writes a line again (`infill`). A
-    `seed` makes a sampled reply repeatable: the same seed, prompt and model give the same
-    text (None: a fresh draw).
+    `seed` fixes a sampled reply's draws, whatever the model drew before (None: a fresh
+    draw).
     """
 
     tier: Tier
