@@ -33,9 +33,11 @@ from tiercode.agent import nodes
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.events import StepCompleted
 from tiercode.agent.llm.models import LINE_END
-from tiercode.agent.state import AgentState, current_step, is_last_step
+from tiercode.agent.router import Decision
+from tiercode.agent.state import AgentState, Tier, current_step, is_last_step
 from tiercode.tools.definitions import body_lines, functions
 from tiercode.tools.errors import CloudUnavailable, ModelUnavailable, TiercodeError
+from tiercode.tools.mutants import changes
 from tiercode.tools.search_replace import indent
 
 BEFORE, AFTER, GRID = 60, 20, 40
@@ -76,6 +78,11 @@ class Hole:
             return f"the default value at {at} written again"
         return f"{at} written again" if self.replaces else f"lines written before {at}"
 
+    @property
+    def changed(self) -> str:
+        """A one-token change of the hidden line, as the step's record says it."""
+        return f"{self.path}:{self.number} with one token changed (no model call)"
+
 
 def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Write the step's most suspect lines again, then new lines before its most suspect
@@ -98,10 +105,9 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         pieces = [{"role": "user", "content": before}, {"role": "user", "content": after}]
         key = CallKey.of(state, "infill", calls + 1)
         decision = ctx.route(key, pieces, [hole.path])  # a window may hold what a prompt did not
-        if not ctx.model(decision.tier).can_infill:
-            continue
-        written: set[str] = set()
-        for temperature in VALUE_TEMPERATURES if hole.columns else TEMPERATURES:
+        tried = Tried(hole, lines, decision, set())
+        temperatures = VALUE_TEMPERATURES if hole.columns else TEMPERATURES
+        for temperature in temperatures if ctx.model(decision.tier).can_infill else ():
             calls += 1
             try:
                 reply = ctx.call_infill(
@@ -120,31 +126,52 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 if hole.columns
                 else code(text, hidden, hole.replaces)
             )
-            if not line or line.strip() == hidden.strip() or line in written:
-                continue
-            written.add(line)
-            action = {
-                "edits": [edit(hole, lines, line)],
-                "confidence": {},
-                "written": hole.written,
-            }
-            tried: Any = {**state, "action": action, "decision": decision.to_state()}
-            out = nodes.apply_and_check(ctx, tried)
-            if not out.failure:
-                return {**nodes.settle(ctx, tried, out), **done, "action": action}
-            ctx.emit(
-                StepCompleted(
-                    run_id=state["run_id"],
-                    step=state["step"],
-                    attempt=state.get("attempt", 0),
-                    tier=reply.tier,
-                    success=False,
-                    detail=f"{hole.written} as `{line.strip()[:80]}`: {out.failure}",
-                    confidence=None,
-                    files=[],
-                )
-            )
+            if kept := _try(ctx, state, tried, line, reply.tier, hole.written):
+                return {**kept, **done}
+        if hole.replaces and not hole.columns:
+            for line in changes("".join(lines), hole.number):  # fixes the model did not write
+                if kept := _try(ctx, state, tried, line, decision.tier, hole.changed):
+                    return {**kept, **done}
     return done
+
+
+@dataclass(frozen=True)
+class Tried:
+    """A hole, its file's lines when it was read, its route and the lines tried there."""
+
+    hole: Hole
+    lines: list[str]
+    decision: Decision
+    written: set[str]
+
+
+def _try(
+    ctx: RunContext, state: AgentState, at: Tried, line: str, tier: Tier, saying: str
+) -> dict[str, Any]:
+    """Apply and check `line` at the hole, once per distinct line: the step's state update
+    when it passes every check; else nothing, and the failure is told."""
+    hidden = at.lines[at.hole.number - 1]
+    if not line or line.strip() == hidden.strip() or line in at.written:
+        return {}
+    at.written.add(line)
+    action = {"edits": [edit(at.hole, at.lines, line)], "confidence": {}, "written": saying}
+    tried: Any = {**state, "action": action, "decision": at.decision.to_state()}
+    out = nodes.apply_and_check(ctx, tried)
+    if not out.failure:
+        return {**nodes.settle(ctx, tried, out), "action": action}
+    ctx.emit(
+        StepCompleted(
+            run_id=state["run_id"],
+            step=state["step"],
+            attempt=state.get("attempt", 0),
+            tier=tier,
+            success=False,
+            detail=f"{saying} as `{line.strip()[:80]}`: {out.failure}",
+            confidence=None,
+            files=[],
+        )
+    )
+    return {}
 
 
 def after_infill(state: AgentState) -> str:

@@ -28,6 +28,8 @@ BUGGY = {
     "def test_sub():\n    assert sub(5, 3) == 2\n",
 }
 FIXED_SUB = "def sub(a, b):\n    return a - b\n"
+REVERSED = {**BUGGY, "calc/ops.py": OPS[: -len("a + b\n")] + "b - a\n"}
+"""A bug no one-token change fixes: `b + a` is the only one."""
 TASK = "the test suite fails, please fix the bug"
 
 
@@ -71,26 +73,52 @@ def test_the_suspect_line_written_again_is_the_fix_with_no_whole_answer(git_repo
 def test_lines_written_the_same_or_wrong_are_put_back_then_a_whole_answer_follows(
     git_repo: Path,
 ) -> None:
-    commit(git_repo, BUGGY)
+    commit(git_repo, REVERSED)
     fixed = reply_from([{"path": "calc/ops.py", "search": "", "replace": FIXED_SUB}])
-    written = ["return a + b", "return a * b", "return a * b", "return a * b", "", "a * b"]
-    echoed = ["return a + b"] * 6  # before the suspect return: its own line, cut off
+    written = ["return b - a", "return a * b", "return a * b", "return a * b", "", "a * b"]
+    echoed = ["return b - a"] * 6  # before the suspect return: its own line, cut off
     model = ScriptedModel([*written, *echoed, fixed], can_infill=True)
     outcome, events = run(git_repo, model, infill_lines=1)
     assert outcome.exit_code == ExitCode.OK, outcome.message
     # greedy, then sampled, at each place; the act prompt shows the file as it was
     assert model.temperatures == [0.0, *[0.8] * 5, 0.0, *[0.8] * 5, 0.0]
-    assert "    return a + b\n" in model.calls[-1][-1]["content"]
+    assert "    return b - a\n" in model.calls[-1][-1]["content"]
     done = next(e.to_dict() for e in events if e.type == "run.completed")
     assert done["local_calls"] == 13  # the ledger keeps each numbered infill call apart
     results = completed(events)
-    # the echo, the repeats and the empty line are not tried; `a * b` fails the test too
-    assert [r["success"] for r in results] == [False, False, True]
+    # the echo, the repeats and the empty line are not tried; `return a * b` and `a * b`
+    # fail the test, and so does the line's one-token change, `b + a`
+    assert [r["success"] for r in results] == [False, False, False, True]
     assert results[0]["detail"].startswith("calc/ops.py:6 written again as `return a * b`: ")
+    assert results[2]["detail"].startswith(
+        "calc/ops.py:6 with one token changed (no model call) as `return b + a`: "
+    )
+
+
+def test_a_one_token_fix_the_model_does_not_write_follows_its_tries(git_repo: Path) -> None:
+    commit(git_repo, BUGGY)
+    model = ScriptedModel(["return a * b", *["return a + b"] * 5], can_infill=True)
+    outcome, events = run(git_repo, model, infill_lines=1)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert len(model.calls) == 6  # the model's tries at the line, and no whole answer
+    assert (git_repo / "calc/ops.py").read_text() == OPS[: -len("a + b\n")] + "a - b\n"
+    assert [(r["success"], r["detail"]) for r in completed(events)][-1] == (
+        True,
+        "calc/ops.py:6 with one token changed (no model call), verified and committed",
+    )
+
+
+def test_a_tier_that_cannot_fill_in_still_tries_the_one_token_fixes(git_repo: Path) -> None:
+    commit(git_repo, BUGGY)
+    model = ScriptedModel([])
+    outcome, _ = run(git_repo, model)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert model.calls == []
+    assert "now passing: tests/test_ops.py::test_sub" in outcome.message
 
 
 def test_a_model_that_cannot_fill_in_goes_straight_to_a_whole_answer(git_repo: Path) -> None:
-    commit(git_repo, BUGGY)
+    commit(git_repo, REVERSED)
     fixed = reply_from([{"path": "calc/ops.py", "search": "", "replace": FIXED_SUB}])
     model = ScriptedModel([fixed])
     outcome, _ = run(git_repo, model)
