@@ -95,7 +95,8 @@ class Settings:
     max_tokens: int = _doc("Most tokens one model reply may have.", 768)
     infill_lines: int = _doc(
         "Lines the failing tests most suspect that the model writes again, one at a time, "
-        "before any whole answer (fill-in-the-middle, on a tier whose model can); 0: never.",
+        "before any whole answer (fill-in-the-middle, on a tier whose model can), each followed "
+        "by its one-token changes; 0: never.",
         8,
     )
     samples: int = _doc(

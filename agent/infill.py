@@ -7,7 +7,11 @@ A hidden line cannot be copied. Each of the lines the failing tests most suspect
 around it, as code models are trained to (fill-in-the-middle). A line written otherwise
 is a candidate, applied and checked like any answer (`nodes.apply_and_check`); the first
 that passes is the step's change. A call writes one line, and its samples reuse the
-whole prompt; a tier whose model cannot fill in skips this.
+whole prompt; a tier whose model cannot fill in skips the writing.
+
+After the model's tries at a line (or in their place) come the line's one-token changes
+(`tools/mutants.py`), with no model call: the commonest one-line fixes, which a small
+model rarely writes.
 
 A removed branch (an `if` block the code lacks) cannot come back one line at a time.
 After the lines, the model writes into an empty place before each of the few most
@@ -85,9 +89,10 @@ class Hole:
 
 
 def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Write the step's most suspect lines again, then new lines before its most suspect
-    returns, then the default values and the lines run at import, one hole at a time;
-    keep the first writing that passes every check. Runs once per step; a step it cannot
+    """Write the step's most suspect lines again (each followed by its one-token
+    changes), then new lines before its most suspect returns, then the default values and
+    the lines run at import (with their one-token changes), one hole at a time; keep the
+    first writing that passes every check. Runs once per step; a step it cannot
     fix goes on to `act`."""
     ctx = runtime.context
     done: dict[str, Any] = {"infilled": state["step"]}

@@ -79,7 +79,7 @@ def _token_changes(tokens: list[tokenize.TokenInfo]) -> list[Span]:
             spans.append((start, after.end[1], "is"))
         elif text == "is":
             spans.append((start, end, "is not"))
-        elif text == "in" and (before is None or before.string not in ("not", "for")):
+        elif text == "in" and (before is None or before.string != "not"):
             spans.append((start, end, "not in"))
         elif text in ("+", "-") and not _binary(before):
             continue  # a sign, not an operator
