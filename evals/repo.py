@@ -189,6 +189,9 @@ def run_policy(
         "status": outcome.status,
         "exit_code": int(outcome.exit_code),
         "message": outcome.message[:300],
+        "verified": [
+            e.detail for e in events if isinstance(e, StepCompleted) and e.step and e.success
+        ],
         "check_output": output if not passed else output[-300:],
     }
 

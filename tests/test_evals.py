@@ -628,6 +628,10 @@ def test_repo_suite_runs_the_agent_and_grades_with_the_hidden_check(
     assert Decimal(pol["auto:0.5"]["cloud_usd"]) > 0
     runs = data["tasks"][0]["detail"]["runs"]
     assert runs["auto:0.5"]["status"] == "done" and runs["local"]["status"] == "failed"
+    # each step that passed its checks, as its record says it: none under local
+    verified = runs["auto:0.5"]["verified"]
+    assert runs["local"]["verified"] == [] and verified
+    assert all("verified and committed" in detail for detail in verified)
     assert "1:local✗" in data["tasks"][0]["outcomes"]["auto:0.5"]["route"]
     cal = pol["auto:0.5"]["calibration"]["confidence"]
     assert cal["n"] >= 1 and data["config"]["sampling"] == "agent"
