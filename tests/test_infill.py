@@ -102,7 +102,9 @@ def test_a_one_token_fix_the_model_does_not_write_follows_its_tries(git_repo: Pa
     assert outcome.exit_code == ExitCode.OK, outcome.message
     assert len(model.calls) == 6  # the model's tries at the line, and no whole answer
     assert (git_repo / "calc/ops.py").read_text() == OPS[: -len("a + b\n")] + "a - b\n"
-    assert [(r["success"], r["detail"]) for r in completed(events)][-1] == (
+    wrong, fix = completed(events)  # the model's one wrong line, then the first change
+    assert not wrong["success"] and wrong["detail"].startswith("calc/ops.py:6 written again")
+    assert (fix["success"], fix["detail"]) == (
         True,
         "calc/ops.py:6 with one token changed (no model call), verified and committed",
     )
