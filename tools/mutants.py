@@ -68,6 +68,8 @@ Span = tuple[int, int, str]
 
 
 def _token_changes(tokens: list[tokenize.TokenInfo]) -> list[Span]:
+    """Each change of one of the line's tokens (`tokens`: the line's operators, names and
+    numbers, in order)."""
     spans: list[Span] = []
     for i, token in enumerate(tokens):
         text, (start, end) = token.string, (token.start[1], token.end[1])
