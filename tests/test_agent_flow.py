@@ -41,7 +41,10 @@ def code(path: str, text: str, confidence: int = 90) -> str:
 
 def run(repo: Path, task: str, replies: list) -> tuple[Outcome, list[Event], ScriptedModel]:
     local = ScriptedModel(replies)
-    settings, _ = config.load(repo, {"policy": "local", "on_dirty": "keep", "samples": 1})
+    # whole answers only: infill's one-token changes would fix these bugs first
+    settings, _ = config.load(
+        repo, {"policy": "local", "on_dirty": "keep", "samples": 1, "infill_lines": 0}
+    )
     events: list[Event] = []
     tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
     outcome = Runner(settings, repo, emit=events.append, tiers=tiers).start(task)
@@ -336,7 +339,8 @@ def test_a_local_answer_that_misses_is_continued_from_its_likeliest_other_token(
     local = ScriptedModel(
         [echo, code("calc/ops.py", FIXED_SUB)], runner_ups={"+": (" -", -1.2), "b": (" a", -3.0)}
     )
-    settings, _ = config.load(git_repo, {"policy": "local", "samples": 3})
+    # whole answers only: infill's one-token changes would fix these bugs first
+    settings, _ = config.load(git_repo, {"policy": "local", "samples": 3, "infill_lines": 0})
     tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
     task = "the test suite fails, please fix the bug"
     outcome = Runner(settings, git_repo, tiers=tiers).start(task)

@@ -19,7 +19,8 @@ from tiercode.tools.errors import ConfigError, ExitCode
 def runner_with(repo: Path, replies: list[Any]) -> Runner:
     commit(repo, BUGGY)
     local = ScriptedModel(replies, delay_s=0.05)
-    settings, _ = config.load(repo, {"policy": "local", "samples": 1})
+    # whole answers only: infill's one-token changes would fix these bugs first
+    settings, _ = config.load(repo, {"policy": "local", "samples": 1, "infill_lines": 0})
     tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
     return Runner(settings, repo, tiers=tiers)
 

@@ -100,7 +100,8 @@ def run_against(
 ) -> tuple[Any, list[Event], FakeOpenAI]:
     commit(git_repo, BUGGY)
     local = ScriptedModel([])
-    settings, _ = config.load(git_repo, {"policy": "cloud", "samples": 1})
+    # whole answers only: infill's one-token changes would fix these bugs first
+    settings, _ = config.load(git_repo, {"policy": "cloud", "samples": 1, "infill_lines": 0})
     events: list[Event] = []
     with FakeOpenAI(answer) as server:
         cloud = CloudModel(
@@ -309,6 +310,7 @@ def test_the_cli_from_the_environment_alone_against_a_tools_only_server(git_repo
             "OPENAI_API_KEY": "sk-test",
             "TIERCODE_CLOUD_MODEL": "coder-7b",
             "TIERCODE_SAMPLES": "1",
+            "TIERCODE_INFILL_LINES": "0",  # an answer, not a one-token change, fixes it
         }
         r = tiercode(
             "run", "the test suite fails, please fix the bug", "--repo", str(git_repo),

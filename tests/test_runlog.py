@@ -18,7 +18,8 @@ def scripted_run(repo: Path, **flags: object) -> tuple[Runner, str, list[str]]:
     commit(repo, BUGGY)
     fix = code("calc/ops.py", FIXED_SUB)  # spares, in case a loaded machine forces a retry
     local = ScriptedModel([plan(("fix sub", ["calc/ops.py"])), fix, fix, fix])
-    settings, _ = config.load(repo, {"policy": "local", "samples": 1, **flags})
+    # whole answers only: infill's one-token changes would fix these bugs first
+    settings, _ = config.load(repo, {"policy": "local", "samples": 1, "infill_lines": 0, **flags})
     tiers = Tiers(lambda: local, lambda: local, "gpt-4.1-mini", simulated=True)
     echoed: list[str] = []
     runner = Runner(settings, repo, tiers=tiers, echo=echoed.append)
