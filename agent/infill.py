@@ -39,7 +39,7 @@ from tiercode.agent.events import StepCompleted
 from tiercode.agent.llm.models import LINE_END
 from tiercode.agent.router import Decision
 from tiercode.agent.state import AgentState, Tier, current_step, is_last_step
-from tiercode.tools.definitions import body_lines, functions
+from tiercode.tools.definitions import body_lines, columns, functions
 from tiercode.tools.errors import CloudUnavailable, ModelUnavailable, TiercodeError
 from tiercode.tools.mutants import changes
 from tiercode.tools.search_replace import indent
@@ -233,12 +233,8 @@ def defaults(texts: dict[str, list[str]], suspects: list[tuple[str, int]]) -> li
     for (path, _), args in held.items():
         for node in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
             if node.lineno == node.end_lineno:
-                line = texts[path][node.lineno - 1].encode()  # ast's columns count bytes
-                start, end = (
-                    len(line[:col].decode(errors="replace"))
-                    for col in (node.col_offset, node.end_col_offset or 0)
-                )
-                found.append(Hole(path, node.lineno, True, (start, end)))
+                at = columns(texts[path][node.lineno - 1], node)
+                found.append(Hole(path, node.lineno, True, at))
     return found
 
 

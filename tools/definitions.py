@@ -84,6 +84,14 @@ def body_lines(function: ast.FunctionDef | ast.AsyncFunctionDef) -> range:
     return range(function.body[0].lineno, (function.end_lineno or 0) + 1)
 
 
+def columns(line: str, node: ast.expr) -> tuple[int, int]:
+    """Where a one-line node starts and ends in its line, in characters (ast's offsets
+    count UTF-8 bytes)."""
+    data = line.encode()
+    start, end = node.col_offset, node.end_col_offset or 0
+    return len(data[:start].decode(errors="replace")), len(data[:end].decode(errors="replace"))
+
+
 def dedent(code: str, keep_indent: bool = False) -> str:
     """`code` with newlines made plain and, unless `keep_indent`, its common indent removed."""
     plain = code.replace("\r\n", "\n").replace("\r", "\n")

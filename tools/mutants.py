@@ -16,6 +16,8 @@ import io
 import itertools
 import tokenize
 
+from tiercode.tools.definitions import columns
+
 SWAPS: dict[str, tuple[str, ...]] = {
     "<": ("<=", ">"),
     "<=": ("<", ">="),
@@ -129,17 +131,12 @@ def _negated(line: str) -> list[Span]:
 def _swapped(tree: ast.Module, line: str, number: int) -> list[Span]:
     """Each two neighbouring positional arguments of a call, both on the line, swapped."""
     spans: list[Span] = []
-    chars = line.encode()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         args = [a for a in node.args if a.lineno == a.end_lineno == number]
         for left, right in itertools.pairwise(args):
-            a, b, c, d = (
-                len(chars[:col].decode(errors="replace"))
-                for col in (left.col_offset, left.end_col_offset or 0, right.col_offset,
-                            right.end_col_offset or 0)
-            )  # fmt: skip
+            (a, b), (c, d) = columns(line, left), columns(line, right)
             spans.append((a, d, line[c:d] + line[b:c] + line[a:b]))
     return sorted(spans)
 
