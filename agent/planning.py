@@ -32,7 +32,8 @@ _ASKS_FOR_NEW = re.compile(
     re.IGNORECASE,
 )
 _ASKS_FOR_TESTS = re.compile(
-    r"\b(add|write|create|update|extend|change)\s+(\w+\s+){0,3}tests?\b", re.IGNORECASE
+    r"\b((add|write|create|update|extend|change)\s+(\w+\s+){0,3}|with\s+(its\s+)?)tests?\b",
+    re.IGNORECASE,
 )
 
 
@@ -248,15 +249,21 @@ def _fix_plan_files(
 ) -> None:
     """Plan hygiene, in place. While tests fail and the task does not ask for test
     changes, no step edits a test (not even one the task names: it names the symptom) and
-    the first step always holds the likeliest code under test. A step left with no real
-    file goes, if another has one; every file the task names is in some step; no step is
-    left without files."""
-    fixing = bool(baseline and baseline.failing and not _ASKS_FOR_TESTS.search(task))
+    the first step always holds the likeliest code under test. Unless the task asks for
+    test changes, a step that edits only tests the task does not name goes (a small
+    model's "update the test to use it" step broke passing tests; a rename's references
+    in tests follow it by themselves). A step left with no real file goes, if another has
+    one; every file the task names is in some step; no step is left without files."""
+    asks_for_tests = bool(_ASKS_FOR_TESTS.search(task))
+    fixing = bool(baseline and baseline.failing and not asks_for_tests)
     if fixing:
         mentioned = [f for f in mentioned if not is_test_file(f)]
         candidates = [f for f in candidates if not is_test_file(f)]
         for s in steps:
             s["files"] = [f for f in s["files"] if not is_test_file(f)]
+    elif not asks_for_tests:
+        code = [s for s in steps if any(not is_test_file(f) or f in mentioned for f in s["files"])]
+        steps[:] = code or steps
     if any(s["files"] for s in steps):
         steps[:] = [s for s in steps if s["files"]]
     planned = {f for s in steps for f in s["files"]}

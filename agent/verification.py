@@ -9,6 +9,7 @@ the run reports in `run.completed`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -193,7 +194,24 @@ def judge(
                 ctx, state, verdict.acceptance, code
             )
             verdict.evidence += [shown] if shown else []
+    said = verdict.failure + (verdict.tests.output if verdict.failure and verdict.tests else "")
+    lacking = lacking_names(ctx.root, ctx.files.list(), said)
+    verdict.more_files += [f for f in lacking if f not in verdict.more_files]
     return verdict
+
+
+_LACKS = re.compile(
+    r"module '([\w.]+)' has no attribute '\w+'|cannot import name '\w+' from '([\w.]+)'"
+)
+
+
+def lacking_names(root: Path, files: list[str], failure: str) -> list[str]:
+    """The repository's files of the modules a failure says lack a name (`module 'pkg'
+    has no attribute 'f'`, `cannot import name 'f' from 'pkg'`): an answer that defined
+    `f` in `pkg/number.py` must export it from `pkg/__init__.py` too, so the next attempt
+    is shown that file (and may edit it)."""
+    modules = {a or b for a, b in _LACKS.findall(failure)}
+    return [f for f in files if checks.module_name(f, root) in modules] if modules else []
 
 
 def changed_code(state: AgentState, paths: Iterable[str]) -> list[str]:

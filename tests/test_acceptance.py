@@ -367,3 +367,35 @@ def test_a_check_whose_set_up_fails_fails_whole_with_its_traceback(tmp_path: Pat
     result = acceptance.run(tmp_path, "from missing_module import f\nassert f(1) == 2\n")
     assert not result.passed and result.asserts == [] and result.disputed == []
     assert "ModuleNotFoundError: No module named 'missing_module'" in result.output
+
+
+def test_a_name_the_package_lacks_shows_the_retry_its_init(git_repo: Path) -> None:
+    """The answer defined slugify in pkg/text.py, but the check imports it from pkg: the
+    failure names module 'pkg', so the retry is shown pkg/__init__.py and may edit it."""
+    init = "from pkg.text import words\n"
+    (git_repo / "pkg").mkdir()
+    (git_repo / "pkg/__init__.py").write_text(init)
+    (git_repo / "pkg/text.py").write_text("def words(text):\n    return text.split()\n")
+    GitRepo.open(git_repo).repo.git.execute(["git", "add", "-A"])
+    GitRepo.open(git_repo).repo.git.execute(["git", "commit", "-qm", "pkg"])
+    plan = json.dumps({"steps": [{"goal": "add slugify", "files": ["pkg/text.py"]}]})
+    check = "```python\nimport pkg\n\nassert pkg.slugify('Hello World') == 'hello-world'\n```\n"
+    only_text = reply_from([{"path": "pkg/text.py", "search": "", "replace": RIGHT}])
+    both = reply_from(
+        [
+            {"path": "pkg/text.py", "search": "", "replace": RIGHT},
+            {"path": "pkg/__init__.py", "search": init, "replace": init[:-1] + ", slugify\n"},
+        ]
+    )
+    model = ScriptedModel([plan, only_text, check, both])
+    settings, _ = config.load(git_repo, {"policy": "local", "acceptance_check": True, "samples": 1})
+    events: list[Event] = []
+    tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
+    outcome = Runner(settings, git_repo, emit=events.append, tiers=tiers).start(
+        "add slugify(text) to pkg, joining the lowercased words with -"
+    )
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
+    assert "module 'pkg' has no attribute 'slugify'" in details[0]
+    assert "pkg/__init__.py" not in model.calls[1][-1]["content"]
+    assert "pkg/__init__.py\n```python\nfrom pkg.text import words" in model.calls[3][-1]["content"]

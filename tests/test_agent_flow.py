@@ -72,6 +72,9 @@ BUGGY = {
     "def test_sub():\n    assert sub(5, 3) == 2\n",
 }
 FIXED_SUB = "def sub(a, b):\n    return a - b\n"
+PASSING_TEST = {
+    "test_half.py": "from mathutils import half\n\n\ndef test_half():\n    assert half(4) == 2\n"
+}
 
 
 def fix_sub_after(repo: Path, wrong: str) -> tuple[Outcome, list[Event], ScriptedModel]:
@@ -100,6 +103,29 @@ def test_a_placeholder_path_copied_into_the_plan_is_never_created(git_repo: Path
     assert (git_repo / "mathutils.py").read_text() == (
         "def half(x):\n    return x / 2\n\n\ndef double(x):\n    return 2 * x\n"
     )
+
+
+def test_a_step_that_edits_only_tests_the_task_did_not_ask_for_is_dropped(
+    git_repo: Path,
+) -> None:
+    """The 1.5B planned "update the test to use kebab_case" after adding it, and its edit
+    broke a passing test; a task that asks for tests keeps such a step."""
+    commit(git_repo, {"mathutils.py": "def half(x):\n    return x / 2\n", **PASSING_TEST})
+    steps = plan(("add double", ["mathutils.py"]), ("use double in the test", ["test_half.py"]))
+    double = code("mathutils.py", "def double(x):\n    return 2 * x\n")
+    _, events, _ = run(git_repo, "add a function double to mathutils.py", [steps, double])
+    assert [s["files"] for s in of_type(events, "plan")[0]["steps"]] == [["mathutils.py"]]
+    triple = code("mathutils.py", "def triple(x):\n    return 3 * x\n")
+    tested = code(
+        "test_half.py",
+        "from mathutils import triple\n\n\ndef test_triple():\n    assert triple(1) == 3\n",
+    )
+    _, events, _ = run(
+        git_repo,
+        "add a function triple to mathutils.py and add tests for it",
+        [steps, triple, tested],
+    )
+    assert len(of_type(events, "plan")[0]["steps"]) == 2
 
 
 def test_a_failing_test_is_fixed_in_the_code_under_test_never_in_the_test(
