@@ -27,6 +27,11 @@ MAX_DISPUTED = 3
 """Most asserts a worked-out prediction may overrule at once; more failures than that
 say the answer is wrong, not the check."""
 
+_LACKS = re.compile(
+    r"module '([\w.]+)' has no attribute '\w+'|cannot import name '\w+' from '([\w.]+)'"
+)
+"""What a failure says when a module lacks a name (the module is group 1 or 2)."""
+
 
 @dataclass
 class StepCheck:
@@ -198,11 +203,6 @@ def judge(
     lacking = lacking_names(ctx.root, ctx.files.list(), said)
     verdict.more_files += [f for f in lacking if f not in verdict.more_files]
     return verdict
-
-
-_LACKS = re.compile(
-    r"module '([\w.]+)' has no attribute '\w+'|cannot import name '\w+' from '([\w.]+)'"
-)
 
 
 def lacking_names(root: Path, files: list[str], failure: str) -> list[str]:

@@ -72,9 +72,6 @@ BUGGY = {
     "def test_sub():\n    assert sub(5, 3) == 2\n",
 }
 FIXED_SUB = "def sub(a, b):\n    return a - b\n"
-PASSING_TEST = {
-    "test_half.py": "from mathutils import half\n\n\ndef test_half():\n    assert half(4) == 2\n"
-}
 
 
 def fix_sub_after(repo: Path, wrong: str) -> tuple[Outcome, list[Event], ScriptedModel]:
@@ -110,7 +107,10 @@ def test_a_step_that_edits_only_tests_the_task_did_not_ask_for_is_dropped(
 ) -> None:
     """The 1.5B planned "update the test to use kebab_case" after adding it, and its edit
     broke a passing test; a task that asks for tests keeps such a step."""
-    commit(git_repo, {"mathutils.py": "def half(x):\n    return x / 2\n", **PASSING_TEST})
+    half_test = "from mathutils import half\n\n\ndef test_half():\n    assert half(4) == 2\n"
+    commit(
+        git_repo, {"mathutils.py": "def half(x):\n    return x / 2\n", "test_half.py": half_test}
+    )
     steps = plan(("add double", ["mathutils.py"]), ("use double in the test", ["test_half.py"]))
     double = code("mathutils.py", "def double(x):\n    return 2 * x\n")
     _, events, _ = run(git_repo, "add a function double to mathutils.py", [steps, double])
@@ -122,7 +122,7 @@ def test_a_step_that_edits_only_tests_the_task_did_not_ask_for_is_dropped(
     )
     _, events, _ = run(
         git_repo,
-        "add a function triple to mathutils.py and add tests for it",
+        "add a function triple to mathutils.py, with tests",
         [steps, triple, tested],
     )
     assert len(of_type(events, "plan")[0]["steps"]) == 2
