@@ -95,7 +95,7 @@ def check_step(
     if failed:
         verdict.failure = "after this edit a module no longer imports: " + "; ".join(failed[:3])
         unimportable = {line.split(":", 1)[0] for line in failed}
-        verdict.more_files = [f for f in files if checks.module_name(f, root) in unimportable]
+        verdict.more_files = _files_of(root, files, unimportable)
         return verdict
     verdict.cleared += 1
     if modules:
@@ -172,7 +172,8 @@ def judge(
     }
     baseline = TestRun.from_state(state.get("baseline"))
     last = is_last_step(state)
-    verdict = check_step(ctx.root, ctx.files.list(), touched, texts, baseline, last_step=last)
+    files = ctx.files.list()
+    verdict = check_step(ctx.root, files, touched, texts, baseline, last_step=last)
     code = changed_code(state, touched)
     # A test now passing that failed shows the change; so does a touched test file, when
     # more tests pass than before or the step renamed or removed a definition (the tests
@@ -199,9 +200,10 @@ def judge(
                 ctx, state, verdict.acceptance, code
             )
             verdict.evidence += [shown] if shown else []
-    said = verdict.failure + (verdict.tests.output if verdict.failure and verdict.tests else "")
-    lacking = lacking_names(ctx.root, ctx.files.list(), said)
-    verdict.more_files += [f for f in lacking if f not in verdict.more_files]
+    if verdict.failure:
+        said = verdict.failure + (verdict.tests.output if verdict.tests else "")
+        lacking = lacking_names(ctx.root, files, said)
+        verdict.more_files += [f for f in lacking if f not in verdict.more_files]
     return verdict
 
 
@@ -210,7 +212,11 @@ def lacking_names(root: Path, files: list[str], failure: str) -> list[str]:
     has no attribute 'f'`, `cannot import name 'f' from 'pkg'`): an answer that defined
     `f` in `pkg/number.py` must export it from `pkg/__init__.py` too, so the next attempt
     is shown that file (and may edit it)."""
-    modules = {a or b for a, b in _LACKS.findall(failure)}
+    return _files_of(root, files, {a or b for a, b in _LACKS.findall(failure)})
+
+
+def _files_of(root: Path, files: list[str], modules: set[str]) -> list[str]:
+    """The files among `files` that are these dotted modules."""
     return [f for f in files if checks.module_name(f, root) in modules] if modules else []
 
 
