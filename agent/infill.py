@@ -21,7 +21,11 @@ gives the wrong value.
 Two kinds of code run when the module is imported, so no test's coverage ranks them:
 a default value of a suspect function's parameter (written again alone, the rest of its
 line shown), and the lines of a function the module calls at import (`setup_lines`).
-They are tried last.
+
+Last, the one-token changes reach further down the ranking than the model's tries, with
+no model call: a line ranks low when many lines tie with it (every line that only the
+failing tests run ties), and on injected one-token bugs a reach of REACH lines holds the
+bug's line far more often than the model's eight (bench/README.md, `repair_reach.py`).
 """
 
 from __future__ import annotations
@@ -60,6 +64,9 @@ VALUE_TEMPERATURES = (0.0, 0.8)
 """Tries per default value: a value has few likely spellings."""
 SETUP_LINES = 8
 """Lines tried of the functions that ran only at import (`setup_lines`)."""
+REACH = 24
+"""The suspect lines whose one-token changes are tried, the model's lines among them."""
+UNROUTED = Decision(Tier.LOCAL, "one-token changes only, no model call")
 _RETURN = re.compile(r"\s*return\b")
 
 
@@ -67,12 +74,13 @@ _RETURN = re.compile(r"\s*return\b")
 class Hole:
     """Where the model writes: line `number` of `path` hidden (`replaces`), only the
     default value at `columns` of that line, or the empty place before the line (new
-    lines go in)."""
+    lines go in). Without `model`, only the line's one-token changes are tried."""
 
     path: str
     number: int
     replaces: bool
     columns: tuple[int, int] | None = None
+    model: bool = True
 
     @property
     def written(self) -> str:
@@ -109,10 +117,13 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             after = hidden.lstrip() + after  # the hole is before the line's code
         pieces = [{"role": "user", "content": before}, {"role": "user", "content": after}]
         key = CallKey.of(state, "infill", calls + 1)
-        decision = ctx.route(key, pieces, [hole.path])  # a window may hold what a prompt did not
+        decision = (  # a window may hold what a prompt did not
+            ctx.route(key, pieces, [hole.path]) if hole.model else UNROUTED
+        )
         tried = Tried(hole, lines, decision, set())
         temperatures = VALUE_TEMPERATURES if hole.columns else TEMPERATURES
-        for temperature in temperatures if ctx.model(decision.tier).can_infill else ():
+        writes = hole.model and ctx.model(decision.tier).can_infill
+        for temperature in temperatures if writes else ():
             calls += 1
             try:
                 reply = ctx.call_infill(
@@ -189,9 +200,10 @@ def after_infill(state: AgentState) -> str:
 
 def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
     """The most suspect lines in the step's files, the places before its most suspect
-    returns, the default values of the functions that hold the suspect lines, and the
-    lines that ran only at import; when this step is the one the failing tests judge (the
-    last) and has not been tried here yet."""
+    returns, the default values of the functions that hold the suspect lines, the lines
+    that ran only at import, and the next suspect lines (their one-token changes only);
+    when this step is the one the failing tests judge (the last) and has not been tried
+    here yet."""
     if state.get("infilled") == state["step"] or not is_last_step(state):
         return []
     if ctx.settings.infill_lines <= 0 or state.get("attempt", 0):
@@ -200,7 +212,9 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
         return []  # resumed after this step's commit: `verify` takes it as it is
     files = set(current_step(state)["files"])
     suspects = _located(state.get("fault_lines", []), files)
-    replaced = [Hole(path, number, True) for path, number in suspects[: ctx.settings.infill_lines]]
+    lines = ctx.settings.infill_lines
+    replaced = [Hole(path, number, True) for path, number in suspects[:lines]]
+    reach = [Hole(path, number, True, model=False) for path, number in suspects[lines:REACH]]
     texts = {path: _lines(ctx, path) for path in files}
     returns = [
         Hole(path, number, False)
@@ -215,6 +229,7 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
         *returns[:PLACES],
         *defaults(texts, suspects)[:DEFAULTS],
         *setup[:SETUP_LINES],
+        *reach,
     ]
 
 

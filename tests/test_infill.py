@@ -119,6 +119,21 @@ def test_a_tier_that_cannot_fill_in_still_tries_the_one_token_fixes(git_repo: Pa
     assert "now passing: tests/test_ops.py::test_sub" in outcome.message
 
 
+def test_one_token_changes_reach_past_the_lines_the_model_writes(git_repo: Path) -> None:
+    # both lines of `sub` only the failing test runs, so they tie and rank in line order:
+    # the bug's line is second, past the one line the model may write
+    two_lines = "def sub(a, b):\n    d = b * 1\n    return a + d\n"
+    commit(git_repo, {**BUGGY, "calc/ops.py": OPS.split("def sub")[0] + two_lines})
+    model = ScriptedModel([])
+    outcome, events = run(git_repo, model, infill_lines=1)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert model.calls == []
+    assert completed(events)[-1]["detail"] == (
+        "calc/ops.py:7 with one token changed (no model call), verified and committed"
+    )
+    assert (git_repo / "calc/ops.py").read_text().endswith("    return a - d\n")
+
+
 def test_a_model_that_cannot_fill_in_goes_straight_to_a_whole_answer(git_repo: Path) -> None:
     commit(git_repo, REVERSED)
     fixed = reply_from([{"path": "calc/ops.py", "search": "", "replace": FIXED_SUB}])
