@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -73,6 +76,30 @@ def test_background_jobs_do_not_outlive_the_call(tmp_path: Path) -> None:
     assert result.duration_s < 5
     time.sleep(0.2)
     assert not _alive(int(pidfile.read_text()))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["KILL", "TERM"])
+def test_a_command_does_not_outlive_a_killed_tiercode(tmp_path: Path, signum: int) -> None:
+    # killed, tiercode cannot end the tree itself: the wrapper must, or a test stuck in a
+    # loop runs on for ever
+    pidfile = tmp_path / "pid"
+    caller = (
+        "from pathlib import Path; from tiercode.tools.shell import run; "
+        f"run('echo $$ > {pidfile}; exec sleep 100', cwd=Path('{tmp_path}'), timeout_s=60, "
+        "sandbox=False)"
+    )
+    tiercode = subprocess.Popen([sys.executable, "-c", caller])
+    deadline = time.monotonic() + 30
+    while not (pidfile.is_file() and pidfile.read_text().strip()):
+        assert time.monotonic() < deadline and tiercode.poll() is None
+        time.sleep(0.05)
+    command = int(pidfile.read_text())
+    tiercode.send_signal(signum)
+    tiercode.wait()
+    deadline = time.monotonic() + 10
+    while _alive(command) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(command)
 
 
 def test_output_cap_keeps_head_and_tail(tmp_path: Path) -> None:

@@ -4,9 +4,12 @@
 wrapper process. The wrapper makes itself a child subreaper, forks, confines the child
 (`confine`) and execs the command there; when the command exits it kills every
 descendant left, including those that escaped with `setsid`, and exits with the
-command's status. A re-exec wrapper, not `preexec_fn`: code between fork and exec in a
-threaded parent (tiercode runs reader and UI threads) may deadlock on a lock some other
-thread held, and the subreaper must be a process of its own, not tiercode.
+command's status. If tiercode itself is killed (SIGKILL, or SIGTERM, which ends Python
+with no `finally`), it cannot end the tree; the wrapper learns of it (`PR_SET_PDEATHSIG`)
+and ends the tree itself, so a test stuck in a loop does not run on for ever. A re-exec
+wrapper, not `preexec_fn`: code between fork and exec in a threaded parent (tiercode runs
+reader and UI threads) may deadlock on a lock some other thread held, and the subreaper
+must be a process of its own, not tiercode.
 
 What a confined command gets:
 
@@ -53,6 +56,9 @@ _NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 _PR_SET_NO_NEW_PRIVS, _PR_SET_CHILD_SUBREAPER, _PR_CAPBSET_DROP = 38, 36, 24
+_PR_SET_PDEATHSIG = 1
+_ORPHANED = signal.SIGUSR1
+"""What the wrapper is sent when the process that started it dies."""
 _KEPT_CAPS = frozenset({0, 1, 2, 3})  # chown, dac_override, dac_read_search, fowner
 """Root keeps file-ownership overrides (a repo owned by another user stays writable)."""
 
@@ -138,7 +144,7 @@ def allowed_env(environ: Mapping[str, str], home: str, tmpdir: str) -> dict[str,
 def wrap(argv: Sequence[str], policy: Policy | None) -> list[str]:
     """The argv that runs `argv` confined by `policy` (unconfined for None) and ends its
     whole process tree with it."""
-    args = [sys.executable, "-I", "-S", os.path.abspath(__file__)]
+    args = [sys.executable, "-I", "-S", os.path.abspath(__file__), "--parent", str(os.getpid())]
     if policy is None:
         return [*args, "--no-confine", "--", *argv]
     for path in policy.writable:
@@ -313,6 +319,12 @@ def _reap(block: bool) -> None:
             return
 
 
+def _orphaned(_signum: int, _frame: object) -> None:
+    """tiercode died without ending the tree (it was killed): end it here, and go."""
+    _kill_descendants()
+    os._exit(1)
+
+
 def _forward(signum: int, _frame: object) -> None:
     """Pass a termination request on to every descendant, `setsid` ones included."""
     for pid in descendants(os.getpid()):
@@ -365,6 +377,12 @@ def _exec_confined(policy: Policy | None, command: list[str]) -> None:
 
 def main(argv: list[str]) -> int:
     """The wrapper: subreaper, fork, confine and exec; then end the tree; then exit alike."""
+    if argv[:1] == ["--parent"]:
+        signal.signal(_ORPHANED, _orphaned)
+        _prctl(_PR_SET_PDEATHSIG, _ORPHANED)
+        if os.getppid() != int(argv[1]):
+            _orphaned(_ORPHANED, None)  # it died before the line above took effect
+        argv = argv[2:]
     policy, command = _parse(argv)
     if not command:
         raise SystemExit("sandbox: no command given after --")
