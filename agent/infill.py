@@ -99,9 +99,9 @@ class Hole:
 def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Write the step's most suspect lines again (each followed by its one-token
     changes), then new lines before its most suspect returns, then the default values and
-    the lines run at import (with their one-token changes), one hole at a time; keep the
-    first writing that passes every check. Runs once per step; a step it cannot
-    fix goes on to `act`."""
+    the lines run at import (with their one-token changes), then try the next suspect
+    lines' one-token changes, one hole at a time; keep the first that passes every check.
+    Runs once per step; a step it cannot fix goes on to `act`."""
     ctx = runtime.context
     done: dict[str, Any] = {"infilled": state["step"]}
     calls = 0
@@ -115,11 +115,10 @@ def infill(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             before, after = before + hidden[len(indent(hidden)) : start], hidden[end:] + after
         elif not hole.replaces:
             after = hidden.lstrip() + after  # the hole is before the line's code
-        pieces = [{"role": "user", "content": before}, {"role": "user", "content": after}]
-        key = CallKey.of(state, "infill", calls + 1)
-        decision = (  # a window may hold what a prompt did not
-            ctx.route(key, pieces, [hole.path]) if hole.model else UNROUTED
-        )
+        decision = UNROUTED
+        if hole.model:  # routed: a window may hold what a prompt did not
+            pieces = [{"role": "user", "content": before}, {"role": "user", "content": after}]
+            decision = ctx.route(CallKey.of(state, "infill", calls + 1), pieces, [hole.path])
         tried = Tried(hole, lines, decision, set())
         temperatures = VALUE_TEMPERATURES if hole.columns else TEMPERATURES
         writes = hole.model and ctx.model(decision.tier).can_infill
