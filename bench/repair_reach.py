@@ -28,6 +28,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+from tiercode.evals.pinning import source_commit
 from tiercode.evals.repo import RepoTask, apply_solution, load
 from tiercode.tools import checks, faultloc, shell, tracebacks
 from tiercode.tools.mutants import changes
@@ -63,7 +64,7 @@ def held_out_functions(tasks: list[RepoTask]) -> set[tuple[str, str]]:
     found = set()
     for task in tasks:
         meta = _meta(task)
-        if meta.get("split") == "heldout" and "function" in meta:
+        if task.split == "heldout" and "function" in meta:
             path, _, name = meta["function"].partition(":")
             found.add((path, name))
     return found
@@ -177,7 +178,7 @@ def main() -> int:
         "seed": args.seed,
         "per_project": args.per_project,
         "load_average": os.getloadavg(),
-        "commit": _commit(),
+        **source_commit(ROOT),
         "summary": summary,
         "bugs": bugs,
     }, indent=1) + "\n")  # fmt: skip
@@ -226,14 +227,6 @@ def table(summary: dict[str, dict]) -> str:
     for kind, row in summary.items():
         lines.append(f"| {kind} | " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
     return "\n".join(lines)
-
-
-def _commit() -> str:
-    head = (ROOT / ".git" / "HEAD").read_text().strip()
-    if head.startswith("ref: "):
-        ref = ROOT / ".git" / head[5:]
-        return ref.read_text().strip() if ref.is_file() else head[5:]
-    return head
 
 
 if __name__ == "__main__":

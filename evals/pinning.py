@@ -25,7 +25,7 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _git(source: Path) -> dict[str, Any]:
+def source_commit(source: Path) -> dict[str, Any]:
     """The commit of tiercode's own source tree, and whether it had local changes."""
 
     def git(*args: str) -> str:
@@ -60,7 +60,7 @@ def model_pin(name_or_path: str) -> dict[str, Any]:
 def pin(settings: Settings, *, cloud_is_endpoint: bool) -> dict[str, Any]:
     source = Path(__file__).resolve().parent.parent
     return {
-        "tiercode": {"version": _version("tiercode"), **_git(source)},
+        "tiercode": {"version": _version("tiercode"), **source_commit(source)},
         "packages": {p: _version(p) for p in _PACKAGES},
         "python": platform.python_version(),
         "platform": platform.platform(),
