@@ -32,6 +32,8 @@ MARK = "@@tiercode-asserts@@"
 
 TIMEOUT_S = 60.0
 MAP_CHARS = 2500
+_HARNESS_FRAME = re.compile(r'^  File "harness\.py", line \d+, in .*\n(?:    .*\n)*', re.MULTILINE)
+"""A traceback frame of the harness, with its source and marker lines."""
 _BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 RULES = (
@@ -210,7 +212,15 @@ def run(root: Path, code: str) -> CheckRun:
             asserts = json.loads(line[len(MARK) :])
         else:
             shown.append(line)
-    return CheckRun(result.returncode == 0, "\n".join(shown), asserts)
+    return CheckRun(result.returncode == 0, readable("\n".join(shown), Path(tmp), root), asserts)
+
+
+def readable(output: str, folder: Path, root: Path) -> str:
+    """The check's output as the next answer should read it: paths relative to the
+    repository and the check's folder, without the harness's own frames: a small model
+    copies the paths it is shown, and a temporary folder's is no file it may edit."""
+    output = output.replace(f"{folder}/", "").replace(f"{root}/", "")
+    return _HARNESS_FRAME.sub("", output)
 
 
 WORKED_RULES = (

@@ -51,6 +51,24 @@ def _dispute(test: ast.expr, source: str, path: str, names: dict[str, object]) -
     }
 
 
+def _values(test: ast.expr, source: str, path: str, names: dict[str, object]) -> str:
+    """What each side of a failed comparison was, as pytest shows it: a bare
+    AssertionError tells the next answer nothing about what its code returned."""
+    if not isinstance(test, ast.Compare):
+        return ""
+    shown = []
+    for side in [test.left, *test.comparators]:
+        if _literal(side):
+            continue
+        try:
+            value = repr(eval(compile(ast.Expression(side), path, "eval"), names))
+        except Exception as exc:  # the side itself failing is worth saying too
+            value = f"raised {type(exc).__name__}: {exc}"
+        text = ast.get_source_segment(source, side) or ast.unparse(side)
+        shown.append(f"  where {text} is {value[:300]}")
+    return "\n".join(shown)
+
+
 def main(path: str) -> int:
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
@@ -68,6 +86,8 @@ def main(path: str) -> int:
         except AssertionError:
             entry.update(passed=False, **_dispute(node.test, source, path, names))
             traceback.print_exc()
+            if shown := _values(node.test, source, path, names):
+                print(shown, file=sys.stderr, flush=True)
         except Exception:  # any error fails the assert, and is shown
             entry["passed"] = False
             traceback.print_exc()

@@ -3,6 +3,10 @@
 `localize` runs the tests once and ranks files (failing-test frames and the code their
 calls reach first); `plan` asks for steps over that ranked map and cleans them: no
 placeholder paths, no test edits while tests fail, the task's own files always in.
+Steps that all edit the same files become one step, the task itself: a small model's
+steps over one file split a change its answer would make whole (and only the last step
+meets the acceptance check), or invent work the task never asked for ("make `parse`
+raise ValueError" in a task about adding amounts), which broke passing tests.
 """
 
 from __future__ import annotations
@@ -176,8 +180,11 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     _fix_plan_files(steps, task, mentioned, baseline, candidates)
     if baseline and baseline.failing and not _ASKS_FOR_TESTS.search(task):
         _retarget_test_goals(ctx, steps, baseline)
-    ctx.emit(Planned(run_id=run_id, steps=[dict(s) for s in steps]))
     summary = f"planned {len(steps)} step(s)" if planned else "no usable plan: one step, the task"
+    if len(steps) > 1 and all(s["files"] == steps[0]["files"] for s in steps):
+        summary += " on the same files: one step, the task"
+        steps = [{"goal": task, "files": steps[0]["files"]}]
+    ctx.emit(Planned(run_id=run_id, steps=[dict(s) for s in steps]))
     ctx.emit(
         StepCompleted(
             run_id=run_id,

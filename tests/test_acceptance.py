@@ -278,6 +278,21 @@ def test_the_harness_runs_every_assert_and_reports_what_a_failed_call_gave(tmp_p
     assert result.asserts[1]["expected"] == "3"
     assert "got" not in result.asserts[3] and result.disputed == []
     assert "AssertionError" in result.output and "@@tiercode" not in result.output
+    assert "  where double(2) is 4\n" in result.output  # what the code gave, as pytest shows it
+    assert "  where double(n) is 8" in result.output
+
+
+def test_a_check_shows_its_traceback_without_the_harness_or_temporary_paths(
+    tmp_path: Path,
+) -> None:
+    """The next answer reads this output: every path in it is one it may name."""
+    (tmp_path / "words.py").write_text("def count(text):\n    return text.split()[5]\n")
+    result = acceptance.run(tmp_path, "import words\nn = words.count('a b')\nassert n == 2\n")
+    assert not result.passed
+    assert 'File "acceptance_check.py", line 2, in <module>' in result.output
+    assert 'File "words.py", line 2, in count' in result.output
+    assert "harness" not in result.output and str(tmp_path) not in result.output
+    assert "tiercode-check-" not in result.output
 
 
 def test_relevance_follows_values_through_variables() -> None:
