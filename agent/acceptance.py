@@ -57,10 +57,14 @@ def messages(task: str, plan: list[Step], root: Path, touched: list[str]) -> lis
     ]
 
 
-def extract(reply: str) -> str:
-    """The check's code; ValueError when the reply holds none or it does not parse."""
+def extract(reply: str, cut: bool = False) -> str:
+    """The check's code; ValueError when the reply holds none or it does not parse. A
+    reply `cut` by the token limit keeps its whole top-level statements (a 1.5B wrote
+    40 lines of asserts and was cut inside a string in the last)."""
     found = _BLOCK.search(reply)
     code = (found[1] if found else reply).strip()
+    if cut:
+        code = _whole_statements(code)
     if "assert" not in code:
         raise ValueError("the acceptance check asserts nothing")
     try:
@@ -68,6 +72,20 @@ def extract(reply: str) -> str:
     except SyntaxError as exc:
         raise ValueError(f"the acceptance check does not parse: {exc.msg}") from None
     return code + "\n"
+
+
+def _whole_statements(code: str) -> str:
+    """The longest run of leading lines, ending before a top-level statement, that parses."""
+    lines = code.splitlines()
+    starts = [i for i, line in enumerate(lines) if line[:1].strip() and i > 0]
+    for end in [len(lines), *reversed(starts)]:
+        head = "\n".join(lines[:end]).rstrip()
+        try:
+            compile(head, "acceptance_check.py", "exec")
+        except SyntaxError:
+            continue
+        return head
+    return code
 
 
 def symbol_changes(root: Path, start: str, paths: list[str]) -> tuple[set[str], set[str]]:

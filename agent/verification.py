@@ -261,7 +261,7 @@ def _write_acceptance(
     decision = ctx.route(key, messages, code)
     reply = ctx.call_model(key, decision, messages, None, code)
     try:
-        script = acceptance.extract(reply.text)
+        script = acceptance.extract(reply.text, cut=reply.incomplete)
     except ValueError as exc:
         return None, f"no usable acceptance check: {exc}"
     if acceptance.passes_before(ctx.root, state["start_head"], script):

@@ -107,6 +107,16 @@ def test_unusable_checks_are_refused(reply: str, error: str) -> None:
         acceptance.extract(reply)
 
 
+def test_a_check_cut_by_the_token_limit_keeps_its_whole_statements() -> None:
+    kept = "import m\n\nassert m.f(1) == 2\nif m.f(2):\n    assert m.f(2) == 4\n"
+    reply = f"```python\n{kept}assert m.f('ab"
+    with pytest.raises(ValueError, match="does not parse"):
+        acceptance.extract(reply)  # a reply that was not cut is not second-guessed
+    assert acceptance.extract(reply, cut=True) == kept
+    with pytest.raises(ValueError, match="asserts nothing"):
+        acceptance.extract("```python\nimport m\nassert m.f('ab", cut=True)
+
+
 def test_a_check_that_passes_before_the_change_proves_nothing(git_repo: Path) -> None:
     code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
     weak = "```python\nfrom textutils import words\n\nassert words('a b') == ['a', 'b']\n```\n"

@@ -128,6 +128,28 @@ def test_a_step_that_edits_only_tests_the_task_did_not_ask_for_is_dropped(
     assert len(of_type(events, "plan")[0]["steps"]) == 2
 
 
+def test_steps_that_all_edit_one_file_become_one_step_the_task(git_repo: Path) -> None:
+    """The 1.5B split a one-file feature into four steps, two of them "make `parse` raise
+    ValueError", which the task never asked for and which broke a passing test."""
+    commit(git_repo, {"mathutils.py": "def half(x):\n    return x / 2\n"})
+    task = "add functions double and triple to mathutils.py"
+    steps = plan(
+        ("add double", ["mathutils.py"]),
+        ("make half raise ValueError on strings", ["mathutils.py"]),
+        ("add triple", ["mathutils.py"]),
+    )
+    both = code(
+        "mathutils.py", "def double(x):\n    return 2 * x\n\n\ndef triple(x):\n    return 3 * x\n"
+    )
+    outcome, events, model = run(git_repo, task, [steps, both])
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    assert of_type(events, "plan")[0]["steps"] == [{"goal": task, "files": ["mathutils.py"]}]
+    planned = next(d for d in of_type(events, "step.completed") if d["step"] == 0)
+    assert planned["detail"] == "planned 3 step(s) on the same files: one step, the task"
+    assert len(model.calls) == 2 and f"Current step 1: {task}" in act_prompt(model.calls[1])
+    assert "make half raise" not in act_prompt(model.calls[1])
+
+
 def test_a_failing_test_is_fixed_in_the_code_under_test_never_in_the_test(
     git_repo: Path,
 ) -> None:

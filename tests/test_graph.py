@@ -60,20 +60,16 @@ def test_two_step_task_completes_with_one_commit_per_step(git_repo: Path) -> Non
     subprocess.run(["git", "commit", "-qm", "app"], cwd=git_repo, check=True)
     local = ScriptedModel(
         [
-            plan(("fix add", ["app.py"]), ("add mul", ["app.py"])),
+            plan(("fix add", ["app.py"]), ("add mul", ["calc.py"])),
             edit("app.py", "    return a - b", "    return a + b"),
-            edit(
-                "app.py",
-                "    return a + b\n",
-                "    return a + b\n\n\ndef mul(a, b):\n    return a * b\n",
-            ),
+            edit("calc.py", "", "def mul(a, b):\n    return a * b\n"),
         ]
     )
     cloud = ScriptedModel([], tier="cloud")
     outcome, events = run(git_repo, local, cloud, policy="local")
     assert outcome.exit_code == ExitCode.OK, outcome.message
     assert "return a + b" in (git_repo / "app.py").read_text()
-    assert "def mul" in (git_repo / "app.py").read_text()
+    assert "def mul" in (git_repo / "calc.py").read_text()
     assert git_log(git_repo)[:2] == ["tiercode: add mul", "tiercode: fix add"]
     assert types(events) == [
         "run.started",

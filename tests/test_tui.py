@@ -61,16 +61,13 @@ def cell(app: TiercodeApp, row: str, column: str) -> str:
 def two_step_models(delay_s: float = 0.0) -> tuple[ScriptedModel, ScriptedModel]:
     local = ScriptedModel(
         [
-            plan(("create util", ["util.py"]), ("add g", ["util.py"])),
+            plan(("create util", ["util.py"]), ("add g", ["more.py"])),
             edit("util.py", "", "def f():\n    return 1\n"),
-            edit("util.py", "    return 1\n", "    return 1\n\n\ndef g():\n    return 2\n"),
+            edit("more.py", "", "def g():\n    return 2\n"),
         ],
         delay_s=delay_s,
     )
-    cloud = ScriptedModel(
-        [edit("util.py", "    return 1\n", "    return 1\n\n\ndef g():\n    return 2\n")],
-        tier="cloud",
-    )
+    cloud = ScriptedModel([edit("more.py", "", "def g():\n    return 2\n")], tier="cloud")
     return local, cloud
 
 
@@ -92,7 +89,7 @@ def test_submitting_a_task_fills_the_plan_and_the_step_table(git_repo: Path) -> 
     assert cell(app, "1:0:act", "model") == "scripted"
     assert cell(app, "0:0:plan", "step") == "plan"
     assert not app.task_input.disabled
-    assert "def g" in (git_repo / "util.py").read_text()
+    assert "def g" in (git_repo / "more.py").read_text()
 
 
 def test_c_while_planning_forces_the_next_step_to_cloud(git_repo: Path) -> None:
@@ -295,6 +292,7 @@ def test_quit_mid_run_cancels_and_leaves_the_repo_consistent(git_repo: Path) -> 
     assert done.status == "cancelled"
     assert git_out(git_repo, "status", "--porcelain") == ""
     assert (git_repo / "util.py").read_text() == "def f():\n    return 1\n"  # step 1 only
+    assert not (git_repo / "more.py").exists()
     assert len(done.commits) == 1
     assert not [t for t in threading.enumerate() if "asyncio" in t.name and t.is_alive()]
 
@@ -344,7 +342,7 @@ def test_undo_then_undo_again(git_repo: Path) -> None:
         )
 
     drive(app, scenario)
-    assert not (git_repo / "util.py").exists()
+    assert not (git_repo / "util.py").exists() and not (git_repo / "more.py").exists()
 
 
 def test_diff_shows_the_runs_commits(git_repo: Path) -> None:

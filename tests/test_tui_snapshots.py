@@ -27,9 +27,9 @@ from textual.pilot import Pilot
 from tiercode.tui.app import TiercodeApp
 from tiercode.tui.approval_screen import ApprovalScreen
 
-TWO_STEPS = plan(("create util with f", ["util.py"]), ("add g to util", ["util.py"]))
+TWO_STEPS = plan(("create util with f", ["util.py"]), ("create more with g", ["more.py"]))
 STEP1 = edit("util.py", "", "def f():\n    return 1\n")
-STEP2 = edit("util.py", "    return 1\n", "    return 1\n\n\ndef g():\n    return 2\n")
+STEP2 = edit("more.py", "", "def g():\n    return 2\n")
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -46,7 +46,7 @@ def test_main_screen_after_a_run(snap_compare: Any, git_repo: Path) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         app.w.table.focus()  # keys go to the task field while it has focus
         await pilot.press("c")
-        await submit(pilot, "add f and g to util.py")
+        await submit(pilot, "create util.py with f and more.py with g")
         await finish(pilot)
         await settle(pilot)
 
@@ -61,7 +61,7 @@ def test_main_screen_mid_run(snap_compare: Any, git_repo: Path) -> None:
     local.replies.append(held(STEP2, gate, app))
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        await submit(pilot, "add f and g to util.py")
+        await submit(pilot, "create util.py with f and more.py with g")
         await wait_for(pilot, lambda: running_step(app) == 2, "step 2 to start")
         await settle(pilot)
 
