@@ -3,9 +3,12 @@
 `localize` runs the tests once and ranks files (failing-test frames and the code their
 calls reach first); `plan` asks for steps over that ranked map and cleans them: no
 placeholder paths, no test edits while tests fail, the task's own files always in.
-Steps that all edit the same files become one step, the task itself: a small model's
-steps over one file split a change its answer would make whole (and only the last step
-meets the acceptance check), or invent work the task never asked for ("make `parse`
+Steps that all edit the same files become one step whose goal is the task itself: a
+small model's goal for a one-step plan drops what the task said ("converts snake_case
+to kebab-case" for a task whose example was `kebab_case("DeviceType")`) or turns it
+around ("add a function to convert Fahrenheit to Celsius" for a wrong conversion), and
+its steps over one file split a change its answer would make whole (only the last step
+meets the acceptance check) or invent work the task never asked for ("make `parse`
 raise ValueError" in a task about adding amounts), which broke passing tests.
 """
 
@@ -178,12 +181,12 @@ def plan(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if not steps:
         steps = [{"goal": task, "files": []}]
     _fix_plan_files(steps, task, mentioned, baseline, candidates)
+    summary = f"planned {len(steps)} step(s)" if planned else "no usable plan: one step, the task"
+    if all(s["files"] == steps[0]["files"] for s in steps):
+        summary += " on the same files: one step, the task" if len(steps) > 1 else ""
+        steps = [{"goal": task, "files": steps[0]["files"]}]
     if baseline and baseline.failing and not _ASKS_FOR_TESTS.search(task):
         _retarget_test_goals(ctx, steps, baseline)
-    summary = f"planned {len(steps)} step(s)" if planned else "no usable plan: one step, the task"
-    if len(steps) > 1 and all(s["files"] == steps[0]["files"] for s in steps):
-        summary += " on the same files: one step, the task"
-        steps = [{"goal": task, "files": steps[0]["files"]}]
     ctx.emit(Planned(run_id=run_id, steps=[dict(s) for s in steps]))
     ctx.emit(
         StepCompleted(

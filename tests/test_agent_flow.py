@@ -338,14 +338,18 @@ def test_done_says_what_was_verified(git_repo: Path) -> None:
 def test_plan_steps_that_copy_the_prompt_or_name_no_real_file_are_dropped(
     git_repo: Path,
 ) -> None:
-    commit(git_repo, {"textutils.py": "def words(text):\n    return text.split()\n"})
+    commit(
+        git_repo,
+        {"textutils.py": "def words(text):\n    return text.split()\n", "other.py": "X = 1\n"},
+    )
+    task = "add a function slugify to textutils.py"
     outcome, events, _ = run(
         git_repo,
-        "add a function slugify to textutils.py",
+        task,
         [
             plan(
                 ("Add a function slugify to textutils.py", ["textutils.py"]),
-                ("Use 1 to 4 steps; one step is best for a small task.", ["textutils.py"]),
+                ("Use 1 to 4 steps; one step is best for a small task.", ["other.py"]),
                 ("write docs", ["docs/placeholder.md"]),
             ),
             code("textutils.py", "def slugify(text):\n    return '-'.join(words(text))\n"),
@@ -353,7 +357,7 @@ def test_plan_steps_that_copy_the_prompt_or_name_no_real_file_are_dropped(
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
     steps = of_type(events, "plan")[0]["steps"]
-    assert steps == [{"goal": "Add a function slugify to textutils.py", "files": ["textutils.py"]}]
+    assert steps == [{"goal": task, "files": ["textutils.py"]}]  # one step: the task
 
 
 def test_a_failing_test_named_in_the_task_is_the_symptom_not_the_file_to_edit(
@@ -496,7 +500,11 @@ def test_a_goal_naming_a_test_helper_is_retargeted_at_the_code_under_test(git_re
     outcome, events, model = run(
         git_repo,
         "the test suite fails, please fix the bug in calc/ops.py or calc/__init__.py",
-        [plan(("rewrite test_sub to pass", ["calc/ops.py"])), code("calc/ops.py", FIXED_SUB)],
+        [
+            plan(("rewrite test_sub to pass", ["calc/ops.py"]), ("export", ["calc/__init__.py"])),
+            code("calc/ops.py", FIXED_SUB),
+            code("calc/__init__.py", "from calc.ops import add, sub\n"),
+        ],
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
     goal = of_type(events, "plan")[0]["steps"][0]["goal"]

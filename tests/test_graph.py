@@ -308,4 +308,4 @@ def test_a_run_on_a_detached_head_commits_there_or_on_the_branch_it_names(
         ["git", "branch", "--show-current"], cwd=git_repo, capture_output=True, text=True
     ).stdout.strip()
     assert where == branch and git_head(git_repo) != start
-    assert git_log(git_repo)[0] == "tiercode: create util"
+    assert git_log(git_repo)[0] == "tiercode: add util.py"  # a one-step plan's goal: the task
