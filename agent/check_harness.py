@@ -4,7 +4,8 @@ next to the check and run in the sandbox, so it imports nothing from tiercode).
 Every assert is run even when an earlier one failed, and for a failed `assert call ==
 literal` the value the call gave is reported: the agent can then tell a wrong answer
 from a check that predicted the wrong value. The report is one marked JSON line on
-stdout; the exit code is 1 when any statement failed.
+stdout; the exit code is 1 when any statement failed. A failed comparison's traceback
+is followed by what each of its non-literal sides was (evaluated again to say so).
 """
 
 import ast
