@@ -42,14 +42,23 @@ def _dispute(test: ast.expr, source: str, path: str, names: dict[str, object]) -
     ):
         return {}  # only a call on literals can be worked out again from the task alone
     try:
-        got = repr(eval(compile(ast.Expression(call), path, "eval"), names))
+        got = _value(call, path, names)
     except Exception:  # the call failing is reported as the assert's error
         return {}
     return {
-        "call": ast.get_source_segment(source, call) or ast.unparse(call),
-        "got": got[:300],
+        "call": _source(source, call),
+        "got": got,
         "expected": repr(ast.literal_eval(expected)),
     }
+
+
+def _value(node: ast.expr, path: str, names: dict[str, object]) -> str:
+    """The expression evaluated again in the check's names, as a short repr."""
+    return repr(eval(compile(ast.Expression(node), path, "eval"), names))[:300]
+
+
+def _source(source: str, node: ast.expr) -> str:
+    return ast.get_source_segment(source, node) or ast.unparse(node)
 
 
 def _values(test: ast.expr, source: str, path: str, names: dict[str, object]) -> str:
@@ -62,11 +71,10 @@ def _values(test: ast.expr, source: str, path: str, names: dict[str, object]) ->
         if _literal(side):
             continue
         try:
-            value = repr(eval(compile(ast.Expression(side), path, "eval"), names))
+            value = _value(side, path, names)
         except Exception as exc:  # the side itself failing is worth saying too
-            value = f"raised {type(exc).__name__}: {exc}"
-        text = ast.get_source_segment(source, side) or ast.unparse(side)
-        shown.append(f"  where {text} is {value[:300]}")
+            value = f"raised {type(exc).__name__}: {exc}"[:300]
+        shown.append(f"  where {_source(source, side)} is {value}")
     return "\n".join(shown)
 
 
