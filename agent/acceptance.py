@@ -59,12 +59,14 @@ def messages(task: str, plan: list[Step], root: Path, touched: list[str]) -> lis
 
 def extract(reply: str, cut: bool = False) -> str:
     """The check's code; ValueError when the reply holds none or it does not parse. A
-    reply `cut` by the token limit keeps its whole top-level statements (a 1.5B wrote
-    40 lines of asserts and was cut inside a string in the last)."""
+    reply `cut` by the token limit inside its block loses the top-level statement the cut
+    fell in and keeps the ones before (a 1.5B wrote 40 lines of asserts and was cut inside
+    a string in the last); the last is dropped even when it parses, since `assert f(x)`
+    may be what is left of `assert f(x) == 3`."""
     found = _BLOCK.search(reply)
     code = (found[1] if found else reply).strip()
-    if cut:
-        code = _whole_statements(code)
+    if cut and not (found and found[0].endswith("```")):
+        code = _before_last_statement(code)
     if "assert" not in code:
         raise ValueError("the acceptance check asserts nothing")
     try:
@@ -74,18 +76,19 @@ def extract(reply: str, cut: bool = False) -> str:
     return code + "\n"
 
 
-def _whole_statements(code: str) -> str:
-    """The longest run of leading lines, ending before a top-level statement, that parses."""
+def _before_last_statement(code: str) -> str:
+    """The longest run of leading lines that parses and ends before the last top-level
+    statement begins."""
     lines = code.splitlines()
     starts = [i for i, line in enumerate(lines) if line[:1].strip() and i > 0]
-    for end in [len(lines), *reversed(starts)]:
+    for end in reversed(starts):
         head = "\n".join(lines[:end]).rstrip()
         try:
             compile(head, "acceptance_check.py", "exec")
         except SyntaxError:
             continue
         return head
-    return code
+    return ""
 
 
 def symbol_changes(root: Path, start: str, paths: list[str]) -> tuple[set[str], set[str]]:

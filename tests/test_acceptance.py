@@ -117,6 +117,13 @@ def test_a_check_cut_by_the_token_limit_keeps_its_whole_statements() -> None:
         acceptance.extract("```python\nimport m\nassert m.f('ab", cut=True)
 
 
+def test_a_cut_check_drops_the_statement_it_was_cut_in_even_when_that_parses() -> None:
+    whole = "import m\n\nassert m.f(1) == 2\n"
+    assert acceptance.extract(f"```python\n{whole}assert m.f(2)", cut=True) == whole
+    closed = f"```python\n{whole}assert m.f(2) == 4\n```\nThis checks"
+    assert acceptance.extract(closed, cut=True) == f"{whole}assert m.f(2) == 4\n"
+
+
 def test_a_check_that_passes_before_the_change_proves_nothing(git_repo: Path) -> None:
     code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
     weak = "```python\nfrom textutils import words\n\nassert words('a b') == ['a', 'b']\n```\n"
