@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tiercode.agent import acceptance, prompts
+from tiercode.agent import acceptance, asked_names, prompts
 from tiercode.agent.context import CallKey, RunContext
 from tiercode.agent.state import AgentState, is_last_step
 from tiercode.tools import checks
@@ -164,8 +164,8 @@ def _leftover_references(
 def judge(
     ctx: RunContext, state: AgentState, touched: list[str], before: dict[str, bytes | None]
 ) -> StepCheck:
-    """Verify an applied step: compile, import, the tests, and on the last step an
-    acceptance check where no test shows the change."""
+    """Verify an applied step: compile, import, the tests, and on the last step the names
+    the task calls and an acceptance check where no test shows the change."""
     texts = {
         rel: None if data is None else data.decode("utf-8", "replace")
         for rel, data in before.items()
@@ -174,6 +174,10 @@ def judge(
     last = is_last_step(state)
     files = ctx.files.list()
     verdict = check_step(ctx.root, files, touched, texts, baseline, last_step=last)
+    names = asked_names.missing(state["task"], ctx.root, files) if last else []
+    if names and not verdict.failure:  # no check can pass without them
+        verdict.failure = asked_names.failure(names)
+        verdict.more_files = _files_of(ctx.root, files, {n.rpartition(".")[0] for n in names})
     code = changed_code(state, touched)
     # A test now passing that failed shows the change; so does a touched test file, when
     # more tests pass than before or the step renamed or removed a definition (the tests

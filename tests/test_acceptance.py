@@ -30,7 +30,12 @@ WORDS_TEST = (
 )
 
 
-def run(repo: Path, replies: list[str]) -> tuple[object, list[Event], ScriptedModel]:
+TASK = "add a function slugify to textutils.py that joins the lowercased words with -"
+
+
+def run(
+    repo: Path, replies: list[str], task: str = TASK
+) -> tuple[object, list[Event], ScriptedModel]:
     (repo / "textutils.py").write_text("def words(text):\n    return text.split()\n")
     GitRepo.open(repo).repo.git.execute(["git", "add", "-A"])
     GitRepo.open(repo).repo.git.execute(["git", "commit", "-qm", "textutils"])
@@ -38,9 +43,7 @@ def run(repo: Path, replies: list[str]) -> tuple[object, list[Event], ScriptedMo
     settings, _ = config.load(repo, {"policy": "local", "acceptance_check": True, "samples": 1})
     events: list[Event] = []
     tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
-    outcome = Runner(settings, repo, emit=events.append, tiers=tiers).start(
-        "add a function slugify to textutils.py that joins the lowercased words with -"
-    )
+    outcome = Runner(settings, repo, emit=events.append, tiers=tiers).start(task)
     return outcome, events, model
 
 
@@ -58,6 +61,23 @@ def test_a_wrong_answer_fails_the_check_and_the_retry_passes_the_same_one(git_re
     assert "acceptance check (2 assert(s), written by the local tier)" in done["verified"]
     check_prompt = model.calls[2][-1]["content"]
     assert "def slugify(text)" in check_prompt and "text.lower()" not in check_prompt
+
+
+def test_an_answer_that_misnames_the_function_the_task_calls_is_told_before_any_check(
+    git_repo: Path,
+) -> None:
+    code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
+    misnamed = RIGHT.replace("def slugify", "def textutils_slugify")
+    task = "add `textutils.slugify(text)` that joins the lowercased words with -"
+    outcome, events, model = run(git_repo, [PLAN, code(misnamed), code(RIGHT), CHECK], task)
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
+    assert details[0] == (
+        "the task calls `textutils.slugify`, but no file in the repository defines "
+        "`slugify`: define it with exactly that name, where the task imports it from"
+    )
+    assert len(model.calls) == 4, "no check is written for the misnamed answer"
+    assert details[0] in model.calls[2][1]["content"]
 
 
 def test_under_auto_the_cloud_writes_the_check_that_judges_local_answers(git_repo: Path) -> None:

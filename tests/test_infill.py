@@ -181,13 +181,13 @@ def test_a_dropped_branch_is_written_into_the_place_before_the_suspect_return(
     git_repo: Path,
 ) -> None:
     commit(git_repo, DROPPED)
-    branch = "if x == 0:\n        return 0\n    "
+    branch = "x == 0:\n        return 0\n    "  # after the `if ` written for the model
     model = ScriptedModel([*[""] * 6, branch], can_infill=True)
     outcome, events = run(git_repo, model, infill_lines=1)
     assert outcome.exit_code == ExitCode.OK, outcome.message
     # the 7th call is the place before `return 1`: its code is after the hole
     before, after = (m["content"] for m in model.calls[6])
-    assert (before, after) == (SIGN.rsplit("return", 1)[0], "return 1\n")
+    assert (before, after) == (SIGN.rsplit("return", 1)[0] + "if ", "return 1\n")
     fixed = SIGN.replace("    return 1", "    if x == 0:\n        return 0\n    return 1")
     assert (git_repo / "calc/sign.py").read_text() == fixed
     assert completed(events)[-1]["detail"] == (

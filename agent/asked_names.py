@@ -1,0 +1,79 @@
+"""The names a task calls on the repository's own modules, and which of them nothing defines.
+
+A request such as "add `humanize.percent(value, ndigits=0)`" names the function it wants.
+The 1.5B wrote `humanize_percent` in all six answers on the dev suite's `percent` task,
+and each was judged only by an acceptance check that failed with "module 'humanize' has
+no attribute 'percent'". Saying so before any check is written costs no model call and
+names the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tiercode.tools import checks
+
+_SPAN = re.compile(r"`([^`\n]+)`")
+_CALL = re.compile(r"\b((?:[A-Za-z_]\w*\.)+)([A-Za-z_]\w*)\s*\(")
+"""A qualified call in a code span: `pkg.module.name(` as ("pkg.module.", "name")."""
+_METHOD = re.compile(r"\b([A-Za-z_]\w*)\([^()]*\)\.([A-Za-z_]\w*)\s*\(")
+"""A method called on a new instance: `Money(1).add(` as ("Money", "add")."""
+
+
+def missing(task: str, root: Path, files: list[str]) -> list[str]:
+    """The qualified calls in the task's code spans (`humanize.percent`, `Money(1).add`)
+    whose qualifier is one of the repository's modules or classes and whose name no
+    Python file defines, assigns or imports. Calls on anything else (`json.dumps`, a
+    variable) are not judged."""
+    sources = {rel: _read(root / rel) for rel in files if rel.endswith(".py")}
+    modules = {m for rel in sources if (m := checks.module_name(rel, root))}
+    spans = _SPAN.findall(task)
+    asked = {(q.rstrip("."), name) for span in spans for q, name in _CALL.findall(span)}
+    asked |= {(q, name) for span in spans for q, name in _METHOD.findall(span)}
+    text = "\n".join(sources.values())
+    return sorted(
+        f"{qualifier}.{name}"
+        for qualifier, name in asked
+        if _is_repo_module(qualifier, modules) or _is_class(text, qualifier.rpartition(".")[2])
+        if not _defines(text, name)
+    )
+
+
+def failure(names: list[str]) -> str:
+    """What the next answer is told."""
+    calls = ", ".join(f"`{n}`" for n in names)
+    new = ", ".join(f"`{n.rpartition('.')[2]}`" for n in names)
+    return (
+        f"the task calls {calls}, but no file in the repository defines {new}: "
+        f"define it with exactly that name, where the task imports it from"
+    )
+
+
+def _is_repo_module(dotted: str, modules: set[str]) -> bool:
+    return any(m == dotted or m.endswith("." + dotted) for m in modules)
+
+
+def _is_class(text: str, name: str) -> bool:
+    return bool(re.search(rf"^[ \t]*class[ \t]+{re.escape(name)}\b", text, re.MULTILINE))
+
+
+def _defines(text: str, name: str) -> bool:
+    """Whether the code defines, assigns or imports `name` (at any depth)."""
+    n = re.escape(name)
+    return bool(
+        re.search(
+            rf"^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+{n}\b"
+            rf"|^[ \t]*(?:self\.)?{n}[ \t]*(?::[^=\n]*)?=(?!=)"
+            rf"|^[ \t]*(?:from[ \t]+\S+[ \t]+)?import\b[^\n]*\b{n}\b",
+            text,
+            re.MULTILINE,
+        )
+    )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

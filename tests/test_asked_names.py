@@ -1,0 +1,47 @@
+from pathlib import Path
+
+from tiercode.agent import asked_names
+
+FILES = {
+    "shop/__init__.py": "from shop.money import Money\nfrom shop.number import (\n    cents,\n)\n",
+    "shop/number.py": "def cents(x):\n    return x * 100\n\n\ndef shop_percent(x):\n    return x\n",
+    "shop/money.py": "class Money:\n    def __init__(self, cents):\n        self.cents = cents\n",
+    "tools.py": "RATE = 3\n",
+}
+
+
+def write(root: Path, files: dict[str, str]) -> list[str]:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return list(files)
+
+
+def test_a_call_on_a_repo_module_or_class_whose_name_nothing_defines_is_missing(
+    tmp_path: Path,
+) -> None:
+    files = write(tmp_path, FILES)
+    task = (
+        "Add `shop.percent(value, ndigits=0)` so that `shop.percent(0.5)` is '50%'; "
+        "`Money(1).add(Money(2))` should work, like `shop.number.cents(2)` and "
+        "`json.dumps(x)` and `rows.append(1)` and `shop.tools.RATE` do."
+    )
+    assert asked_names.missing(task, tmp_path, files) == ["Money.add", "shop.percent"]
+    said = asked_names.failure(["shop.percent"])
+    assert "`shop.percent`" in said and "defines `percent`" in said
+
+
+def test_a_name_defined_assigned_or_imported_anywhere_is_not_missing(tmp_path: Path) -> None:
+    files = write(
+        tmp_path,
+        {
+            **FILES,
+            "shop/number.py": "def percent(x):\n    return x\n",
+            "shop/money.py": "class Money:\n    def add(self, other):\n        return self\n",
+            "shop/extra.py": "from os.path import join as total\nsplit = str.split\n",
+        },
+    )
+    task = "`shop.percent(1)`, `Money(1).add(2)`, `shop.extra.total(1)`, `shop.extra.split('a')`"
+    assert asked_names.missing(task, tmp_path, files) == []
+    # outside a code span a call is prose, not a name the task asks for
+    assert asked_names.missing("call shop.nothing(1) please", tmp_path, files) == []
