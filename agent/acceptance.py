@@ -32,6 +32,10 @@ MARK = "@@tiercode-asserts@@"
 
 TIMEOUT_S = 60.0
 MAP_CHARS = 2500
+CHECK_CHARS = 800
+"""Where a check is cut (it keeps its whole statements before): on the dev suite the
+checks that ended by themselves ran 157-496 characters; the 1.5B's `Money` checks ran
+3,000 to the token cap, past the task's two examples into error messages it made up."""
 _HARNESS_FRAME = re.compile(r'^  File "harness\.py", line \d+, in .*\n(?:    .*\n)*', re.MULTILINE)
 """A traceback frame of the harness, with its source and marker lines."""
 _BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)

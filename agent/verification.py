@@ -263,7 +263,7 @@ def _write_acceptance(
     key = CallKey.of(state, "check")
     messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
     decision = ctx.route(key, messages, code)
-    reply = ctx.call_model(key, decision, messages, None, code)
+    reply = ctx.call_model(key, decision, messages, None, code, acceptance.CHECK_CHARS)
     try:
         script = acceptance.extract(reply.text, cut=reply.incomplete)
     except ValueError as exc:

@@ -80,6 +80,21 @@ def test_an_answer_that_misnames_the_function_the_task_calls_is_told_before_any_
     assert details[0] in model.calls[2][1]["content"]
 
 
+def test_a_check_that_runs_on_is_cut_short_and_keeps_its_first_whole_statements(
+    git_repo: Path,
+) -> None:
+    code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
+    sure = "assert slugify('a b') == 'a-b'\n" * 40
+    made_up = "assert slugify('x') == 'an error message it made up'\n"
+    long_check = CHECK[: -len("```\n")] + sure + made_up + "```\n"
+    assert long_check.index(made_up) > acceptance.CHECK_CHARS
+    outcome, events, _ = run(git_repo, [PLAN, code, long_check])
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    done = next(e.to_dict() for e in events if e.type == "run.completed")
+    kept = 2 + (acceptance.CHECK_CHARS - len(CHECK)) // len(sure.splitlines()[0])
+    assert f"acceptance check ({kept} assert(s)" in " ".join(done["verified"])
+
+
 def test_under_auto_the_cloud_writes_the_check_that_judges_local_answers(git_repo: Path) -> None:
     """A 0.5B check once asserted that "Hello world this is a test" has 4 words and threw
     a right local answer away: the check judges every answer, so the stronger tier writes it."""
