@@ -10,6 +10,7 @@ names the fix.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 from tiercode.tools import checks
@@ -21,10 +22,11 @@ _METHOD = re.compile(r"\b([A-Za-z_]\w*)\([^()]*\)\.([A-Za-z_]\w*)\s*\(")
 """A method called on a new instance: `Money(1).add(` as ("Money", "add")."""
 
 
-def missing(task: str, root: Path, files: list[str]) -> list[str]:
+def missing(task: str, root: Path, files: list[str], start: str) -> list[str]:
     """The qualified calls in the task's code spans (`humanize.percent`, `Money(1).add`)
     whose qualifier is one of the repository's modules or classes and whose name no
-    Python file defines, assigns or imports. Calls on anything else (`json.dumps`, a
+    Python file defines, assigns or imports, and none did at commit `start` (a name the
+    run renamed away is the rename's concern). Calls on anything else (`json.dumps`, a
     variable) are not judged."""
     sources = {rel: _read(root / rel) for rel in files if rel.endswith(".py")}
     modules = {m for rel in sources if (m := checks.module_name(rel, root))}
@@ -36,7 +38,7 @@ def missing(task: str, root: Path, files: list[str]) -> list[str]:
         f"{qualifier}.{name}"
         for qualifier, name in asked
         if _is_repo_module(qualifier, modules) or _is_class(text, qualifier.rpartition(".")[2])
-        if not _defines(text, name)
+        if not _defines(text, name) and not _defined_at(root, start, name)
     )
 
 
@@ -70,6 +72,22 @@ def _defines(text: str, name: str) -> bool:
             re.MULTILINE,
         )
     )
+
+
+def _defined_at(root: Path, commit: str, name: str) -> bool:
+    """Whether a Python file at `commit` defined, assigned or imported `name`."""
+    git = ["git", "-c", "core.hooksPath=/dev/null"]
+    found = subprocess.run(
+        [*git, "grep", "-l", "-w", "-F", name, commit, "--", "*.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    for hit in found.stdout.splitlines():  # "<commit>:<path>"
+        shown = subprocess.run([*git, "show", hit], cwd=root, capture_output=True, text=True)
+        if _defines(shown.stdout, name):
+            return True
+    return False
 
 
 def _read(path: Path) -> str:

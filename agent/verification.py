@@ -174,7 +174,7 @@ def judge(
     last = is_last_step(state)
     files = ctx.files.list()
     verdict = check_step(ctx.root, files, touched, texts, baseline, last_step=last)
-    names = asked_names.missing(state["task"], ctx.root, files) if last else []
+    names = asked_names.missing(state["task"], ctx.root, files, state["start_head"]) if last else []
     if names and not verdict.failure:  # no check can pass without them
         verdict.failure = asked_names.failure(names)
         verdict.more_files = _files_of(ctx.root, files, {n.rpartition(".")[0] for n in names})

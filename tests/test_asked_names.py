@@ -1,3 +1,4 @@
+import subprocess
 from pathlib import Path
 
 from tiercode.agent import asked_names
@@ -10,30 +11,33 @@ FILES = {
 }
 
 
-def write(root: Path, files: dict[str, str]) -> list[str]:
+def commit(root: Path, files: dict[str, str]) -> list[str]:
+    """Write `files` and commit them; the commit's hash is `HEAD`."""
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    return list(files)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-qm", "files"], cwd=root, check=True)
+    return [*files, "README.md"]
 
 
 def test_a_call_on_a_repo_module_or_class_whose_name_nothing_defines_is_missing(
-    tmp_path: Path,
+    git_repo: Path,
 ) -> None:
-    files = write(tmp_path, FILES)
+    files = commit(git_repo, FILES)
     task = (
         "Add `shop.percent(value, ndigits=0)` so that `shop.percent(0.5)` is '50%'; "
         "`Money(1).add(Money(2))` should work, like `shop.number.cents(2)` and "
         "`json.dumps(x)` and `rows.append(1)` and `shop.tools.RATE` do."
     )
-    assert asked_names.missing(task, tmp_path, files) == ["Money.add", "shop.percent"]
+    assert asked_names.missing(task, git_repo, files, "HEAD") == ["Money.add", "shop.percent"]
     said = asked_names.failure(["shop.percent"])
     assert "`shop.percent`" in said and "defines `percent`" in said
 
 
-def test_a_name_defined_assigned_or_imported_anywhere_is_not_missing(tmp_path: Path) -> None:
-    files = write(
-        tmp_path,
+def test_a_name_defined_assigned_or_imported_anywhere_is_not_missing(git_repo: Path) -> None:
+    files = commit(
+        git_repo,
         {
             **FILES,
             "shop/number.py": "def percent(x):\n    return x\n",
@@ -42,6 +46,18 @@ def test_a_name_defined_assigned_or_imported_anywhere_is_not_missing(tmp_path: P
         },
     )
     task = "`shop.percent(1)`, `Money(1).add(2)`, `shop.extra.total(1)`, `shop.extra.split('a')`"
-    assert asked_names.missing(task, tmp_path, files) == []
+    assert asked_names.missing(task, git_repo, files, "HEAD") == []
     # outside a code span a call is prose, not a name the task asks for
-    assert asked_names.missing("call shop.nothing(1) please", tmp_path, files) == []
+    assert asked_names.missing("call shop.nothing(1) please", git_repo, files, "HEAD") == []
+
+
+def test_a_name_the_run_renamed_away_is_not_asked_for(git_repo: Path) -> None:
+    files = commit(git_repo, {**FILES, "shop/number.py": "def calc_tax(x):\n    return x\n"})
+    start = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=git_repo, capture_output=True, text=True
+    ).stdout.strip()
+    (git_repo / "shop/number.py").write_text("def compute_tax(x):\n    return x\n")
+    task = "Rename `shop.number.calc_tax(x)` to `shop.number.compute_tax(x)`."
+    assert asked_names.missing(task, git_repo, files, start) == []
+    (git_repo / "shop/number.py").write_text("def tax(x):\n    return x\n")
+    assert asked_names.missing(task, git_repo, files, start) == ["shop.number.compute_tax"]
