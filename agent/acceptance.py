@@ -250,6 +250,9 @@ def readable(output: str, folder: Path, root: Path) -> str:
     return _HARNESS_FRAME.sub("", output)
 
 
+WORKED_CHARS = 1000
+"""Room for each disputed call's reasoning: the 1.5B wrote its answer to the first call in
+about 400 characters, then made up calls of its own for a minute, to the token cap."""
 WORKED_RULES = (
     "For each call below, work out step by step, from the task's words alone, what it "
     "must return. Then end with one line per call: `Answer <n>: <Python literal>`."

@@ -299,7 +299,9 @@ def _run_acceptance(
         if asked := [d for d in disputed if str(d["call"]) not in check.worked]:
             key = CallKey.of(state, "judge")
             messages = acceptance.worked_messages(state["task"], asked)
-            reply = ctx.call_model(key, ctx.route(key, messages, code), messages, None, code)
+            room = acceptance.WORKED_CHARS * len(asked)
+            decision = ctx.route(key, messages, code)
+            reply = ctx.call_model(key, decision, messages, None, code, room)
             worked = {**check.worked, **acceptance.worked_answers(reply.text, asked)}
             check = replace(check, worked=worked)
         if acceptance.overruled(check.worked, disputed):

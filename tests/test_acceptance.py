@@ -63,6 +63,21 @@ def test_a_wrong_answer_fails_the_check_and_the_retry_passes_the_same_one(git_re
     assert "def slugify(text)" in check_prompt and "text.lower()" not in check_prompt
 
 
+def test_a_worked_out_answer_is_read_only_from_the_reasoning_for_the_asked_calls(
+    git_repo: Path,
+) -> None:
+    """Past its room the 1.5B makes up calls of its own and answers them again."""
+    code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
+    made_up = (
+        "Call 2: `slugify('x')` is worked out at length. " * 30 + "\nAnswer 1: 'hello world'\n"
+    )
+    judge = SIDES_WITH_CHECK + made_up
+    assert judge.index(made_up) < acceptance.WORKED_CHARS < len(judge)
+    outcome, _, model = run(git_repo, [PLAN, code(WRONG), CHECK, judge, code(RIGHT)])
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    assert len(model.calls) == 5, "the wrong answer was not let through"
+
+
 def test_an_answer_that_misnames_the_function_the_task_calls_is_told_before_any_check(
     git_repo: Path,
 ) -> None:
