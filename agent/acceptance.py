@@ -145,6 +145,33 @@ def _sources(rel: str, source: str) -> dict[str, str]:
     return {s.name: "\n".join(lines[s.start - 1 : s.end]) for s in symbols(rel, source)}
 
 
+def without_made_up_messages(code: str, task: str) -> str:
+    """The check with `pass` for each assert, in an `except ... as e:` block, that compares
+    `e` with a string the task does not quote: the 1.5B asserted error messages it made up
+    ("Cannot add money from different currencies") and threw right answers away."""
+    lines = code.splitlines(keepends=True)
+    for handler in ast.walk(ast.parse(code)):
+        if not isinstance(handler, ast.ExceptHandler) or not handler.name:
+            continue
+        for node in ast.walk(handler):
+            if isinstance(node, ast.Assert) and _made_up(node.test, handler.name, task):
+                first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+                if not lines[first].lstrip().startswith("assert"):
+                    continue  # on the `except` line itself: left as written
+                pad = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+                lines[first : last + 1] = [f"{pad}pass\n", *[""] * (last - first)]
+    return "".join(lines)
+
+
+def _made_up(test: ast.expr, error: str, task: str) -> bool:
+    """Whether `test` names the caught error and a string literal the task does not hold."""
+    names = {n.id for n in ast.walk(test) if isinstance(n, ast.Name)}
+    texts = [
+        n.value for n in ast.walk(test) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    ]
+    return error in names and any(t.strip() and t not in task for t in texts)
+
+
 def relevant(code: str, changed: set[str], unchanged: set[str]) -> str:
     """The check without its top-level asserts that reach code the run left as it was and
     none that it changed (directly or through a variable set from it): they say nothing

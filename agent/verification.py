@@ -266,6 +266,7 @@ def _write_acceptance(
     reply = ctx.call_model(key, decision, messages, None, code, acceptance.CHECK_CHARS)
     try:
         script = acceptance.extract(reply.text, cut=reply.incomplete)
+        script = acceptance.extract(acceptance.without_made_up_messages(script, state["task"]))
     except ValueError as exc:
         return None, f"no usable acceptance check: {exc}"
     if acceptance.passes_before(ctx.root, state["start_head"], script):

@@ -167,6 +167,21 @@ def test_a_check_cut_by_the_token_limit_keeps_its_whole_statements() -> None:
         acceptance.extract("```python\nimport m\nassert m.f('ab", cut=True)
 
 
+def test_an_assert_on_an_error_message_the_task_does_not_quote_is_left_out() -> None:
+    task = "adding different currencies should raise ValueError('currencies differ')"
+    check = (
+        "from money import Money\n\nassert Money(1) == Money(1)\ntry:\n"
+        "    Money(1) + Money(2, 'USD')\nexcept ValueError as e:\n"
+        "    assert str(e) == 'Cannot add money\\n'\n"
+        "    assert (\n        'currencies differ' in str(e)\n    )\n"
+        "    assert str(Money(1)) == '0.01 EUR'\n"
+        "except TypeError as e: assert str(e) == 'made up'\n"
+    )
+    kept = acceptance.without_made_up_messages(check, task)
+    assert kept == check.replace("    assert str(e) == 'Cannot add money\\n'\n", "    pass\n")
+    compile(kept, "check.py", "exec")
+
+
 def test_a_cut_check_drops_the_statement_it_was_cut_in_even_when_that_parses() -> None:
     whole = "import m\n\nassert m.f(1) == 2\n"
     assert acceptance.extract(f"```python\n{whole}assert m.f(2)", cut=True) == whole
