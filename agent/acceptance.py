@@ -44,9 +44,7 @@ RULES = (
     "Write a short Python script that checks whether the task above is done: import the "
     "code from the repository (it is on the import path), call it with two or three "
     "inputs taken from the task, and `assert` each result the task asks for. Check only "
-    "what the task asks for, with short inputs whose results you are sure of. Where the task "
-    "states a rule rather than an example result (a length, an order, a type), assert the "
-    "rule instead of a value you would have to work out. Use only the "
+    "what the task asks for, with short inputs whose results you are sure of. Use only the "
     "standard library and the repository. Reply with one ```python code block, nothing else."
 )
 
