@@ -2,9 +2,9 @@
 
 A request such as "add `humanize.percent(value, ndigits=0)`" names the function it wants.
 The 1.5B wrote `humanize_percent` in all six answers on the dev suite's `percent` task,
-and each was judged only by an acceptance check that failed with "module 'humanize' has
-no attribute 'percent'". Saying so before any check is written costs no model call and
-names the fix.
+and each was judged by an acceptance check that failed with "module 'humanize' has no
+attribute 'percent'". Saying so before any check is written costs no model call and names
+the fix (told so, the 1.5B still wrote `humanize_percent`; a stronger model need not).
 """
 
 from __future__ import annotations
