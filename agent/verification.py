@@ -174,8 +174,11 @@ def judge(
     last = is_last_step(state)
     files = ctx.files.list()
     verdict = check_step(ctx.root, files, touched, texts, baseline, last_step=last)
-    names = asked_names.missing(state["task"], ctx.root, files, state["start_head"]) if last else []
-    if names and not verdict.failure:  # no check can pass without them
+    task, start = state["task"], state["start_head"]
+    names = (
+        asked_names.missing(task, ctx.root, files, start) if last and not verdict.failure else []
+    )
+    if names:  # no check can pass without them
         verdict.failure = asked_names.failure(names)
         verdict.more_files = _files_of(ctx.root, files, {n.rpartition(".")[0] for n in names})
     code = changed_code(state, touched)
