@@ -32,10 +32,6 @@ MARK = "@@tiercode-asserts@@"
 
 TIMEOUT_S = 60.0
 MAP_CHARS = 2500
-CHECK_CHARS = 800
-"""Where a check is cut (it keeps its whole statements before): on the dev suite the
-checks that ended by themselves ran 157-496 characters; the 1.5B's `Money` checks ran
-3,000 to the token cap, past the task's two examples into error messages it made up."""
 _HARNESS_FRAME = re.compile(r'^  File "harness\.py", line \d+, in .*\n(?:    .*\n)*', re.MULTILINE)
 """A traceback frame of the harness, with its source and marker lines."""
 _BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
@@ -141,33 +137,6 @@ def _names_in(node: ast.AST) -> set[str]:
 def _sources(rel: str, source: str) -> dict[str, str]:
     lines = source.splitlines()
     return {s.name: "\n".join(lines[s.start - 1 : s.end]) for s in symbols(rel, source)}
-
-
-def without_made_up_messages(code: str, task: str) -> str:
-    """The check with `pass` for each assert, in an `except ... as e:` block, that compares
-    `e` with a string the task does not quote: the 1.5B asserted error messages it made up
-    ("Cannot add money from different currencies") and threw right answers away."""
-    lines = code.splitlines(keepends=True)
-    for handler in ast.walk(ast.parse(code)):
-        if not isinstance(handler, ast.ExceptHandler) or not handler.name:
-            continue
-        for node in ast.walk(handler):
-            if isinstance(node, ast.Assert) and _made_up(node.test, handler.name, task):
-                first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-                if not lines[first].lstrip().startswith("assert"):
-                    continue  # on the `except` line itself: left as written
-                pad = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
-                lines[first : last + 1] = [f"{pad}pass\n", *[""] * (last - first)]
-    return "".join(lines)
-
-
-def _made_up(test: ast.expr, error: str, task: str) -> bool:
-    """Whether `test` names the caught error and a string literal the task does not hold."""
-    names = {n.id for n in ast.walk(test) if isinstance(n, ast.Name)}
-    texts = [
-        n.value for n in ast.walk(test) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-    ]
-    return error in names and any(t.strip() and t not in task for t in texts)
 
 
 def relevant(code: str, changed: set[str], unchanged: set[str]) -> str:

@@ -266,10 +266,9 @@ def _write_acceptance(
     key = CallKey.of(state, "check")
     messages = acceptance.messages(state["task"], state["plan"], ctx.root, code)
     decision = ctx.route(key, messages, code)
-    reply = ctx.call_model(key, decision, messages, None, code, acceptance.CHECK_CHARS)
+    reply = ctx.call_model(key, decision, messages, None, code)
     try:
         script = acceptance.extract(reply.text, cut=reply.incomplete)
-        script = acceptance.extract(acceptance.without_made_up_messages(script, state["task"]))
     except ValueError as exc:
         return None, f"no usable acceptance check: {exc}"
     if acceptance.passes_before(ctx.root, state["start_head"], script):

@@ -95,21 +95,6 @@ def test_an_answer_that_misnames_the_function_the_task_calls_is_told_before_any_
     assert details[0] in model.calls[2][1]["content"]
 
 
-def test_a_check_that_runs_on_is_cut_short_and_keeps_its_first_whole_statements(
-    git_repo: Path,
-) -> None:
-    code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
-    sure = "assert slugify('a b') == 'a-b'\n" * 40
-    made_up = "assert slugify('x') == 'an error message it made up'\n"
-    long_check = CHECK[: -len("```\n")] + sure + made_up + "```\n"
-    assert long_check.index(made_up) > acceptance.CHECK_CHARS
-    outcome, events, _ = run(git_repo, [PLAN, code, long_check])
-    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
-    done = next(e.to_dict() for e in events if e.type == "run.completed")
-    kept = 2 + (acceptance.CHECK_CHARS - len(CHECK)) // len(sure.splitlines()[0])
-    assert f"acceptance check ({kept} assert(s)" in " ".join(done["verified"])
-
-
 def test_under_auto_the_cloud_writes_the_check_that_judges_local_answers(git_repo: Path) -> None:
     """A 0.5B check once asserted that "Hello world this is a test" has 4 words and threw
     a right local answer away: the check judges every answer, so the stronger tier writes it."""
@@ -165,21 +150,6 @@ def test_a_check_cut_by_the_token_limit_keeps_its_whole_statements() -> None:
     assert acceptance.extract(reply, cut=True) == kept
     with pytest.raises(ValueError, match="asserts nothing"):
         acceptance.extract("```python\nimport m\nassert m.f('ab", cut=True)
-
-
-def test_an_assert_on_an_error_message_the_task_does_not_quote_is_left_out() -> None:
-    task = "adding different currencies should raise ValueError('currencies differ')"
-    check = (
-        "from money import Money\n\nassert Money(1) == Money(1)\ntry:\n"
-        "    Money(1) + Money(2, 'USD')\nexcept ValueError as e:\n"
-        "    assert str(e) == 'Cannot add money\\n'\n"
-        "    assert (\n        'currencies differ' in str(e)\n    )\n"
-        "    assert str(Money(1)) == '0.01 EUR'\n"
-        "except TypeError as e: assert str(e) == 'made up'\n"
-    )
-    kept = acceptance.without_made_up_messages(check, task)
-    assert kept == check.replace("    assert str(e) == 'Cannot add money\\n'\n", "    pass\n")
-    compile(kept, "check.py", "exec")
 
 
 def test_a_cut_check_drops_the_statement_it_was_cut_in_even_when_that_parses() -> None:
