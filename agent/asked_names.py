@@ -28,11 +28,13 @@ def missing(task: str, root: Path, files: list[str], start: str) -> list[str]:
     Python file defines, assigns or imports, and none did at commit `start` (a name the
     run renamed away is the rename's concern). Calls on anything else (`json.dumps`, a
     variable) are not judged."""
-    sources = {rel: _read(root / rel) for rel in files if rel.endswith(".py")}
-    modules = {m for rel in sources if (m := checks.module_name(rel, root))}
     spans = _SPAN.findall(task)
     asked = {(q.rstrip("."), name) for span in spans for q, name in _CALL.findall(span)}
     asked |= {(q, name) for span in spans for q, name in _METHOD.findall(span)}
+    if not asked:  # most tasks: no file need be read on every answer
+        return []
+    sources = {rel: _read(root / rel) for rel in files if rel.endswith(".py")}
+    modules = {m for rel in sources if (m := checks.module_name(rel, root))}
     text = "\n".join(sources.values())
     return sorted(
         f"{qualifier}.{name}"
