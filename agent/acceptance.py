@@ -213,18 +213,23 @@ class CheckRun:
         return failed if self.asserts and all("got" in a for a in failed) else []
 
 
-def run(root: Path, code: str) -> CheckRun:
-    """Run the check from a private folder, with the repository on the import path."""
+def run(root: Path, code: str, trace: Path | None = None) -> CheckRun:
+    """Run the check from a private folder, with the repository on the import path; with
+    `trace`, under coverage.py, which records the lines it ran in that file."""
     with tempfile.TemporaryDirectory(prefix="tiercode-check-") as tmp:
         script = Path(tmp) / "acceptance_check.py"
         script.write_text(code)
         shutil.copy(HARNESS, Path(tmp) / "harness.py")
         paths = [str(root), *([str(root / "src")] if (root / "src").is_dir() else [])]
+        python = [sys.executable]
+        if trace is not None:
+            python += ["-m", "coverage", "run", f"--data-file={trace}"]
         result = shell.run(
-            [sys.executable, str(Path(tmp) / "harness.py"), str(script)],
+            [*python, str(Path(tmp) / "harness.py"), str(script)],
             root,
             timeout_s=TIMEOUT_S,
             env_extra={"PYTHONPATH": ":".join(paths), "PYTHONDONTWRITEBYTECODE": "1"},
+            writable=[trace.parent] if trace is not None else (),
         )
     asserts: list[dict[str, object]] = []
     shown = []
@@ -275,6 +280,16 @@ def worked_answers(reply: str, disputed: list[dict[str, object]]) -> dict[str, s
 def overruled(answers: dict[str, str], disputed: list[dict[str, object]]) -> bool:
     """Whether the worked-out answers give the code's value for every disputed call."""
     return all(_same(answers.get(str(d["call"]), ""), str(d["got"])) for d in disputed)
+
+
+def confirmed(answers: dict[str, str], disputed: list[dict[str, object]]) -> bool:
+    """Whether the worked-out answers give the check's expected value, not the code's,
+    for every disputed call: two predictions agree that the code is wrong."""
+    return all(
+        _same(answers.get(str(d["call"]), ""), str(d["expected"]))
+        and not _same(answers.get(str(d["call"]), ""), str(d["got"]))
+        for d in disputed
+    )
 
 
 def _same(answer: str, got: str) -> bool:

@@ -1,4 +1,4 @@
-"""Wiring only: localize → plan → route → infill → act → verify →
+"""Wiring only: localize → plan → reproduce → route → infill → act → verify →
 advance | resample | escalate | finish (infill may end a step itself)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from tiercode.agent import infill, nodes, planning
+from tiercode.agent import infill, nodes, planning, reproduction
 from tiercode.agent.context import RunContext
 from tiercode.agent.state import AgentState
 
@@ -16,6 +16,7 @@ def build(checkpointer: Any = None) -> Any:
     graph = StateGraph(AgentState, context_schema=RunContext)
     graph.add_node("localize", planning.localize)
     graph.add_node("plan", planning.plan)
+    graph.add_node("reproduce", reproduction.reproduce)
     graph.add_node("route", nodes.route)
     graph.add_node("infill", infill.infill)
     graph.add_node("act", nodes.act)
@@ -26,7 +27,8 @@ def build(checkpointer: Any = None) -> Any:
     graph.add_node("finish", nodes.finish)
     graph.add_edge(START, "localize")
     graph.add_edge("localize", "plan")
-    graph.add_edge("plan", "route")
+    graph.add_edge("plan", "reproduce")
+    graph.add_edge("reproduce", "route")
     graph.add_edge("route", "infill")
     graph.add_conditional_edges("infill", infill.after_infill, ["act", "advance", "finish"])
     graph.add_edge("act", "verify")

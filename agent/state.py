@@ -106,8 +106,10 @@ class AgentState(TypedDict, total=False):
     no spectrum ranks them, so `infill` tries them last."""
     infilled: int
     """The last step `infill` has tried (it tries each step once)."""
-    acceptance: dict[str, str] | None
+    acceptance: dict[str, Any] | None
     """The acceptance check written for this run (`verification.AcceptanceCheck`), once."""
+    reproduced: bool
+    """Set once `reproduction` has run: whether its check showed the reported failure."""
     start_head: str
     """HEAD when the run began: a failed run puts the branch back here."""
     evidence: Annotated[list[str], operator.add]

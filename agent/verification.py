@@ -248,13 +248,24 @@ class AcceptanceCheck:
     script: str
     tier: str
     worked: dict[str, str] = field(default_factory=dict)
+    reproduced: bool = False
+    """Written before any change, it failed on the code as found, and a worked-out second
+    prediction gave the values it expects (`reproduction`): no later answer may overrule it."""
 
     def to_state(self) -> dict[str, Any]:
-        return {"script": self.script, "tier": self.tier, "worked": dict(self.worked)}
+        return {
+            "script": self.script,
+            "tier": self.tier,
+            "worked": dict(self.worked),
+            "reproduced": self.reproduced,
+        }
 
     @classmethod
     def from_state(cls, data: dict[str, Any] | None) -> AcceptanceCheck | None:
-        return cls(data["script"], data["tier"], dict(data.get("worked", {}))) if data else None
+        if not data:
+            return None
+        worked = dict(data.get("worked", {}))
+        return cls(data["script"], data["tier"], worked, bool(data.get("reproduced")))
 
 
 def _write_acceptance(
@@ -295,18 +306,13 @@ def _run_acceptance(
     result = acceptance.run(ctx.root, script)
     asserts = len(result.asserts) or script.count("assert ")  # asserts inside functions too
     what = f"acceptance check ({asserts} assert(s), written by the {check.tier} tier"
+    if check.reproduced:
+        what += ", before the change; it failed on the code as found"
     if result.passed:
         return check, "", what + ")"
     disputed = result.disputed
-    if 0 < len(disputed) <= MAX_DISPUTED:
-        if asked := [d for d in disputed if str(d["call"]) not in check.worked]:
-            key = CallKey.of(state, "judge")
-            messages = acceptance.worked_messages(state["task"], asked)
-            room = acceptance.WORKED_CHARS * len(asked)
-            decision = ctx.route(key, messages, code)
-            reply = ctx.call_model(key, decision, messages, None, code, room)
-            worked = {**check.worked, **acceptance.worked_answers(reply.text, asked)}
-            check = replace(check, worked=worked)
+    if 0 < len(disputed) <= MAX_DISPUTED and not check.reproduced:
+        check = work_out(ctx, CallKey.of(state, "judge"), state["task"], check, disputed, code)
         if acceptance.overruled(check.worked, disputed):
             said = "; ".join(f"{d['call']} == {d['got']}" for d in disputed)
             return (
@@ -318,3 +324,23 @@ def _run_acceptance(
         result.output.strip(), prompts.OUTPUT_CHARS
     )
     return check, failure, ""
+
+
+def work_out(
+    ctx: RunContext,
+    key: CallKey,
+    task: str,
+    check: AcceptanceCheck,
+    disputed: list[dict[str, object]],
+    files: list[str],
+) -> AcceptanceCheck:
+    """The check with a worked-out second prediction of each disputed call it has none
+    for (one model call for all of them; none when every one was worked out before)."""
+    asked = [d for d in disputed if str(d["call"]) not in check.worked]
+    if not asked:
+        return check
+    messages = acceptance.worked_messages(task, asked)
+    decision = ctx.route(key, messages, files)
+    room = acceptance.WORKED_CHARS * len(asked)
+    reply = ctx.call_model(key, decision, messages, None, files, room)
+    return replace(check, worked={**check.worked, **acceptance.worked_answers(reply.text, asked)})

@@ -24,6 +24,8 @@ WRONG = "def slugify(text):\n    return text.lower()\n"
 SIDES_WITH_CHECK = (
     "slugify('Hello World') drops nothing and joins with '-'.\nAnswer 1: 'hello-world'\n"
 )
+FIRST = CHECK
+"""The check written before any change (`reproduction`): dropped, slugify does not exist yet."""
 RIGHT = "def slugify(text):\n    return '-'.join(text.lower().split())\n"
 WORDS_TEST = (
     "from textutils import words\n\n\ndef test_words():\n    assert words('a b') == ['a', 'b']\n"
@@ -50,16 +52,16 @@ def run(
 def test_a_wrong_answer_fails_the_check_and_the_retry_passes_the_same_one(git_repo: Path) -> None:
     code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
     outcome, events, model = run(
-        git_repo, [PLAN, code(WRONG), CHECK, SIDES_WITH_CHECK, code(RIGHT)]
+        git_repo, [PLAN, FIRST, code(WRONG), CHECK, SIDES_WITH_CHECK, code(RIGHT)]
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
-    assert len(model.calls) == 5, "the check is written once and judges both answers"
+    assert len(model.calls) == 6, "the check is written once and judges both answers"
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details[0].startswith("the acceptance check fails:")
     assert "AssertionError" in details[0]
     done = next(e.to_dict() for e in events if e.type == "run.completed")
     assert "acceptance check (2 assert(s), written by the local tier)" in done["verified"]
-    check_prompt = model.calls[2][-1]["content"]
+    check_prompt = model.calls[3][-1]["content"]
     assert "def slugify(text)" in check_prompt and "text.lower()" not in check_prompt
 
 
@@ -73,9 +75,9 @@ def test_a_worked_out_answer_is_read_only_from_the_reasoning_for_the_asked_calls
     )
     judge = SIDES_WITH_CHECK + made_up
     assert judge.index(made_up) < acceptance.WORKED_CHARS < len(judge)
-    outcome, _, model = run(git_repo, [PLAN, code(WRONG), CHECK, judge, code(RIGHT)])
+    outcome, _, model = run(git_repo, [PLAN, FIRST, code(WRONG), CHECK, judge, code(RIGHT)])
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
-    assert len(model.calls) == 5, "the wrong answer was not let through"
+    assert len(model.calls) == 6, "the wrong answer was not let through"
 
 
 def test_an_answer_that_misnames_the_function_the_task_calls_is_told_before_any_check(
@@ -84,15 +86,15 @@ def test_an_answer_that_misnames_the_function_the_task_calls_is_told_before_any_
     code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
     misnamed = RIGHT.replace("def slugify", "def textutils_slugify")
     task = "add `textutils.slugify(text)` that joins the lowercased words with -"
-    outcome, events, model = run(git_repo, [PLAN, code(misnamed), code(RIGHT), CHECK], task)
+    outcome, events, model = run(git_repo, [PLAN, FIRST, code(misnamed), code(RIGHT), CHECK], task)
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details[0] == (
         "the task calls `textutils.slugify`, but no file in the repository defines "
         "`slugify`: define it with exactly that name, where the task imports it from"
     )
-    assert len(model.calls) == 4, "no check is written for the misnamed answer"
-    assert details[0] in model.calls[2][1]["content"]
+    assert len(model.calls) == 5, "no check is written for the misnamed answer"
+    assert details[0] in model.calls[3][1]["content"]
 
 
 def test_under_auto_the_cloud_writes_the_check_that_judges_local_answers(git_repo: Path) -> None:
@@ -102,7 +104,7 @@ def test_under_auto_the_cloud_writes_the_check_that_judges_local_answers(git_rep
     GitRepo.open(git_repo).repo.git.execute(["git", "add", "-A"])
     GitRepo.open(git_repo).repo.git.execute(["git", "commit", "-qm", "textutils"])
     code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}], confidence=90)
-    local, cloud = ScriptedModel([PLAN, code]), ScriptedModel([CHECK], tier="cloud")
+    local, cloud = ScriptedModel([PLAN, code]), ScriptedModel([FIRST, CHECK], tier="cloud")
     settings, _ = config.load(git_repo, {"policy": "auto", "acceptance_check": True})
     events: list[Event] = []
     tiers = Tiers(lambda: local, lambda: cloud, "gpt-4.1-mini", simulated=True)
@@ -110,7 +112,7 @@ def test_under_auto_the_cloud_writes_the_check_that_judges_local_answers(git_rep
         "add a function slugify to textutils.py that joins the lowercased words with -"
     )
     assert outcome.exit_code == ExitCode.OK, outcome.message
-    assert (len(local.calls), len(cloud.calls)) == (2, 1)
+    assert (len(local.calls), len(cloud.calls)) == (2, 2)
     done = next(e.to_dict() for e in events if e.type == "run.completed")
     assert "acceptance check (2 assert(s), written by the cloud tier)" in done["verified"]
 
@@ -118,7 +120,7 @@ def test_under_auto_the_cloud_writes_the_check_that_judges_local_answers(git_rep
 def test_a_check_that_asserts_nothing_is_no_evidence(git_repo: Path) -> None:
     code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
     nothing = "```python\nimport textutils\nprint('ok')\n```\n"
-    outcome, events, _ = run(git_repo, [PLAN, *[code, nothing] * 2])
+    outcome, events, _ = run(git_repo, [PLAN, FIRST, *[code, nothing] * 2])
     assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details == ["no usable acceptance check: the acceptance check asserts nothing"] * 2
@@ -162,7 +164,7 @@ def test_a_cut_check_drops_the_statement_it_was_cut_in_even_when_that_parses() -
 def test_a_check_that_passes_before_the_change_proves_nothing(git_repo: Path) -> None:
     code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
     weak = "```python\nfrom textutils import words\n\nassert words('a b') == ['a', 'b']\n```\n"
-    outcome, events, _ = run(git_repo, [PLAN, *[code, weak] * 2])
+    outcome, events, _ = run(git_repo, [PLAN, FIRST, *[code, weak] * 2])
     assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details[0] == (
@@ -278,7 +280,7 @@ def test_asserts_on_code_the_run_did_not_change_are_left_out(git_repo: Path) -> 
         "assert textutils.words('a b') == ['nonsense']\n"
         "assert textutils.slugify('Hello World') == 'hello-world'\n```\n"
     )
-    outcome, events, _ = run(git_repo, [PLAN, code, check])
+    outcome, events, _ = run(git_repo, [PLAN, FIRST, code, check])
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
     done = next(e.to_dict() for e in events if e.type == "run.completed")
     assert "acceptance check (1 assert(s), written by the local tier)" in done["verified"]
@@ -298,15 +300,15 @@ def test_a_value_the_check_got_wrong_is_overruled_only_by_a_worked_out_predictio
     worked = (
         "Big Red Dog lower-cased is big red dog; joined: big-red-dog.\nAnswer 1: 'big-red-dog'\n"
     )
-    outcome, events, model = run(git_repo, [PLAN, code, wrong_check, worked])
+    outcome, events, model = run(git_repo, [PLAN, FIRST, code, wrong_check, worked])
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
     done = next(e.to_dict() for e in events if e.type == "run.completed")
     assert any("slugify('Big Red Dog') == 'big-red-dog'" in v for v in done["verified"])
-    judge_prompt = model.calls[3][-1]["content"]
+    judge_prompt = model.calls[4][-1]["content"]
     assert "slugify('Big Red Dog')" in judge_prompt
     assert "big-red'" not in judge_prompt and "big-red-dog" not in judge_prompt  # blind to both
     purposes = [e.to_dict()["purpose"] for e in events if e.type == "model.call"]
-    assert purposes == ["plan", "act", "check", "judge"]
+    assert purposes == ["plan", "check", "act", "check", "judge"]
 
 
 def test_the_harness_runs_every_assert_and_reports_what_a_failed_call_gave(tmp_path: Path) -> None:
@@ -420,7 +422,8 @@ def test_what_is_left_of_a_check_must_still_fail_before_the_change(git_repo: Pat
         "```python\nimport textutils\n\nassert textutils.shout('a') == 'wrong'\n"
         "assert textutils.words('a b') == ['a', 'b']\n```\n"
     )
-    model = ScriptedModel([PLAN, code, check, code])
+    first_judge = "shout('a') upper-cases it.\nAnswer 1: 'A'\n"  # the code's value: dropped
+    model = ScriptedModel([PLAN, check, first_judge, code, check, code])
     settings, _ = config.load(git_repo, {"policy": "local", "acceptance_check": True, "samples": 1})
     events: list[Event] = []
     tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
@@ -454,7 +457,7 @@ def test_a_name_the_package_lacks_shows_the_retry_its_init(git_repo: Path) -> No
             {"path": "pkg/__init__.py", "search": init, "replace": init[:-1] + ", slugify\n"},
         ]
     )
-    model = ScriptedModel([plan, only_text, check, both])
+    model = ScriptedModel([plan, check, only_text, check, both])
     settings, _ = config.load(git_repo, {"policy": "local", "acceptance_check": True, "samples": 1})
     events: list[Event] = []
     tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
@@ -464,5 +467,5 @@ def test_a_name_the_package_lacks_shows_the_retry_its_init(git_repo: Path) -> No
     assert outcome.exit_code == ExitCode.OK, outcome.message
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert "module 'pkg' has no attribute 'slugify'" in details[0]
-    assert "pkg/__init__.py" not in model.calls[1][-1]["content"]
-    assert "pkg/__init__.py\n```python\nfrom pkg.text import words" in model.calls[3][-1]["content"]
+    assert "pkg/__init__.py" not in model.calls[2][-1]["content"]
+    assert "pkg/__init__.py\n```python\nfrom pkg.text import words" in model.calls[4][-1]["content"]

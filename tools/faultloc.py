@@ -10,6 +10,9 @@ command can run under coverage; for any other the ranking is the traceback's lin
 Code that ran outside every test function has no spectrum: a function called while the
 tests imported the code (one that fills a table of rules) ran for all of them and for none.
 Its lines are reported apart (`Ranking.setup`), to be tried after the ranked ones.
+
+A repository without tests has one failing run, of the check that reproduced the
+failure (`rank_run`): no spectrum, so its traceback's lines come first, then the nearest.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import math
 import os
 import shlex
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -61,18 +64,38 @@ def rank(
 ) -> Ranking:
     """The code lines the failing tests run, most suspect first, and the setup lines (see
     the module doc)."""
-    traced = [(f.path, f.line) for f in frames if not is_test_file(f.path)]
+    traced = _traced(frames)
     spectra = _spectra(root, command, timeout_s) if failing else {}
     scores = _ochiai(spectra, failing) or dict.fromkeys(traced, 1.0)
-    first = {at: traced.index(at) for at in traced}  # each traced line's first place
-
-    def order(item: tuple[tuple[str, int], float]) -> tuple[float, int, int, str, int]:
-        (path, line), score = item
-        near = min((abs(line - n) for p, n in traced if p == path), default=1 << 30)
-        return (-score, first.get((path, line), len(traced)), near, path, line)
-
-    suspects = [Suspect(p, n, round(s, 4)) for (p, n), s in sorted(scores.items(), key=order)]
+    order = _order(traced)
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], *order(item[0])))
+    suspects = [Suspect(p, n, round(s, 4)) for (p, n), s in ranked]
     return Ranking(suspects, _setup(root, spectra))
+
+
+def rank_run(root: Path, data_file: Path, frames: Sequence[Frame]) -> list[Suspect]:
+    """The lines inside functions that one failing run of a script (an acceptance check)
+    recorded in `data_file` ran: its traceback's lines first, then the lines nearest them.
+    One run has no spectrum to score by, so every line it ran is equally suspect."""
+    ran = _setup(root, measured(root, data_file))
+    return [Suspect(p, n, 1.0) for p, n in sorted(ran, key=_order(_traced(frames)))]
+
+
+def _traced(frames: Sequence[Frame]) -> list[tuple[str, int]]:
+    return [(f.path, f.line) for f in frames if not is_test_file(f.path)]
+
+
+def _order(traced: list[tuple[str, int]]) -> Callable[[tuple[str, int]], tuple[int, int, str, int]]:
+    """A sort key for code lines: a traced line by its first place in the traceback,
+    then the others by their distance to the nearest traced line of their file."""
+    first = {at: traced.index(at) for at in traced}
+
+    def key(at: tuple[str, int]) -> tuple[int, int, str, int]:
+        path, line = at
+        near = min((abs(line - n) for p, n in traced if p == path), default=1 << 30)
+        return (first.get(at, len(traced)), near, path, line)
+
+    return key
 
 
 def coverage_command(command: str, rcfile: Path) -> str | None:
@@ -103,22 +126,28 @@ def _spectra(root: Path, command: str, timeout_s: float) -> Spectra:
             env_extra={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": _with_coverage(Path(tmp))},
             writable=[Path(tmp)],
         )
-        if not data_file.is_file():
-            return {}
-        data = coverage.CoverageData(basename=str(data_file))
-        data.read()
-        spectra: Spectra = {}
-        base = root.resolve()
-        for measured in data.measured_files():
-            try:
-                rel = Path(measured).resolve().relative_to(base).as_posix()
-            except ValueError:
-                continue  # a library outside the repository
-            if is_test_file(rel):
-                continue
-            for line, contexts in (data.contexts_by_lineno(measured) or {}).items():
-                spectra[(rel, line)] = set(contexts)
-        return spectra
+        return measured(root, data_file)
+
+
+def measured(root: Path, data_file: Path) -> Spectra:
+    """The repository's code lines (not its tests') that coverage data recorded, with
+    the contexts that ran each ({} when there is no data)."""
+    if not data_file.is_file():
+        return {}
+    data = coverage.CoverageData(basename=str(data_file))
+    data.read()
+    spectra: Spectra = {}
+    base = root.resolve()
+    for path in data.measured_files():
+        try:
+            rel = Path(path).resolve().relative_to(base).as_posix()
+        except ValueError:
+            continue  # a library outside the repository
+        if is_test_file(rel):
+            continue
+        for line, contexts in (data.contexts_by_lineno(path) or {}).items():
+            spectra[(rel, line)] = set(contexts)
+    return spectra
 
 
 def _ochiai(spectra: Spectra, failing: Sequence[str]) -> dict[tuple[str, int], float]:
