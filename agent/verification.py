@@ -242,8 +242,9 @@ def _acceptance_due(ctx: RunContext, state: AgentState, code: list[str]) -> bool
 @dataclass(frozen=True)
 class AcceptanceCheck:
     """A check script, the tier that wrote it, and the values worked out again for calls
-    it disputed. Written once per run, when the first answer needs it: every later answer
-    meets the same bar, and no model call is spent on the same question twice."""
+    it disputed. Written once per run, before any change when it reproduces the failure
+    (`reproduction`), else when the first answer needs it: every later answer meets the
+    same bar, and no model call is spent on the same question twice."""
 
     script: str
     tier: str
@@ -295,7 +296,8 @@ def _run_acceptance(
     """Run the check on the applied answer: the check (with any values worked out anew),
     the failure, if any, and the evidence. Asserts that reach only code the run left as
     it was are left out; when every failure is a value the code contradicts, a worked-out
-    second prediction may side with the code."""
+    second prediction may side with the code, unless the check reproduced the failure
+    (two predictions already agreed on its values)."""
     try:
         changed, same = acceptance.symbol_changes(ctx.root, state["start_head"], code)
         script = acceptance.relevant(check.script, changed, same)
