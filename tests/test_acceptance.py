@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from scripted_agent import run_agent
 
 from tiercode.agent import acceptance, config
 from tiercode.agent.events import Event
@@ -42,10 +43,7 @@ def run(
     GitRepo.open(repo).repo.git.execute(["git", "add", "-A"])
     GitRepo.open(repo).repo.git.execute(["git", "commit", "-qm", "textutils"])
     model = ScriptedModel(replies)
-    settings, _ = config.load(repo, {"policy": "local", "acceptance_check": True, "samples": 1})
-    events: list[Event] = []
-    tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
-    outcome = Runner(settings, repo, emit=events.append, tiers=tiers).start(task)
+    outcome, events = run_agent(repo, model, task, acceptance_check=True)
     return outcome, events, model
 
 
@@ -260,12 +258,8 @@ def test_a_rename_carried_into_the_tests_needs_no_check(git_repo: Path) -> None:
         ]
     )
     model = ScriptedModel([plan, renamed])
-    settings, _ = config.load(git_repo, {"policy": "local", "acceptance_check": True, "samples": 1})
-    events: list[Event] = []
-    tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
-    outcome = Runner(settings, git_repo, emit=events.append, tiers=tiers).start(
-        "Rename the function calc_tax to compute_tax everywhere, tests included"
-    )
+    task = "Rename the function calc_tax to compute_tax everywhere, tests included"
+    outcome, _ = run_agent(git_repo, model, task, acceptance_check=True)
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
     assert "compute_tax" in (git_repo / "tests/test_shop.py").read_text()
     assert len(model.calls) == 2  # the plan and the answer: no check was asked for
@@ -424,10 +418,7 @@ def test_what_is_left_of_a_check_must_still_fail_before_the_change(git_repo: Pat
     )
     first_judge = "shout('a') upper-cases it.\nAnswer 1: 'A'\n"  # the code's value: dropped
     model = ScriptedModel([PLAN, check, first_judge, code, check, code])
-    settings, _ = config.load(git_repo, {"policy": "local", "acceptance_check": True, "samples": 1})
-    events: list[Event] = []
-    tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
-    outcome = Runner(settings, git_repo, emit=events.append, tiers=tiers).start("document words")
+    outcome, events = run_agent(git_repo, model, "document words", acceptance_check=True)
     assert outcome.exit_code == ExitCode.TASK_FAILED
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert details == ["the acceptance check's asserts on the changed code pass before it too"] * 2
@@ -458,12 +449,8 @@ def test_a_name_the_package_lacks_shows_the_retry_its_init(git_repo: Path) -> No
         ]
     )
     model = ScriptedModel([plan, check, only_text, check, both])
-    settings, _ = config.load(git_repo, {"policy": "local", "acceptance_check": True, "samples": 1})
-    events: list[Event] = []
-    tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
-    outcome = Runner(settings, git_repo, emit=events.append, tiers=tiers).start(
-        "add slugify(text) to pkg, joining the lowercased words with -"
-    )
+    task = "add slugify(text) to pkg, joining the lowercased words with -"
+    outcome, events = run_agent(git_repo, model, task, acceptance_check=True)
     assert outcome.exit_code == ExitCode.OK, outcome.message
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed" and e.step]
     assert "module 'pkg' has no attribute 'slugify'" in details[0]

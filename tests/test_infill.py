@@ -9,13 +9,13 @@ from pathlib import Path
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from scripted_agent import run_agent
 
-from tiercode.agent import config
 from tiercode.agent.events import Event
 from tiercode.agent.infill import Hole, code, defaults, edit, value, window
 from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
-from tiercode.agent.runner import Outcome, Runner, Tiers
+from tiercode.agent.runner import Outcome
 from tiercode.tools.edits import Edit, new_text
 from tiercode.tools.errors import ExitCode
 
@@ -42,10 +42,7 @@ def commit(repo: Path, files: dict[str, str]) -> None:
 
 
 def run(repo: Path, model: ScriptedModel, **flags: object) -> tuple[Outcome, list[Event]]:
-    settings, _ = config.load(repo, {"policy": "local", "samples": 1, **flags})
-    events: list[Event] = []
-    tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
-    return Runner(settings, repo, emit=events.append, tiers=tiers).start(TASK), events
+    return run_agent(repo, model, TASK, **flags)
 
 
 def completed(events: list[Event]) -> list[dict]:

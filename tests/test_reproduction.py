@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from scripted_agent import run_agent
 
-from tiercode.agent import acceptance, config
+from tiercode.agent import acceptance
 from tiercode.agent.events import Event
 from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
-from tiercode.agent.runner import Runner, Tiers
 from tiercode.tools import faultloc, tracebacks
 from tiercode.tools.errors import ExitCode
 from tiercode.tools.git import GitRepo
@@ -39,10 +39,7 @@ def run(
     GitRepo.open(repo).repo.git.execute(["git", "add", "-A"])
     GitRepo.open(repo).repo.git.execute(["git", "commit", "-qm", "tempconv"])
     model = ScriptedModel(replies)
-    settings, _ = config.load(repo, {"policy": "local", "acceptance_check": True, "samples": 1})
-    events: list[Event] = []
-    tiers = Tiers(lambda: model, lambda: model, "gpt-4.1-mini", simulated=True)
-    outcome = Runner(settings, repo, emit=events.append, tiers=tiers).start(TASK)
+    outcome, events = run_agent(repo, model, TASK, acceptance_check=True)
     return outcome, events, model
 
 
