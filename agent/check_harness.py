@@ -2,9 +2,10 @@
 next to the check and run in the sandbox, so it imports nothing from tiercode).
 
 Every assert is run even when an earlier one failed, and for a failed `assert call ==
-literal` the value the call gave is reported: the agent can then tell a wrong answer
-from a check that predicted the wrong value. The report is one marked JSON line on
-stdout; the exit code is 1 when any statement failed. A failed comparison's traceback
+literal` the value the call gave is reported, and, when it calls a plain function, the
+call as a reference implementation of that function would be called: the agent can then
+tell a wrong answer from a check that predicted the wrong value. The report is one marked
+JSON line on stdout; the exit code is 1 when any statement failed. A failed comparison's traceback
 is followed by what each of its non-literal sides was (evaluated again to say so).
 """
 
@@ -12,6 +13,7 @@ import ast
 import json
 import sys
 import traceback
+import types
 
 MARK = "@@tiercode-asserts@@"
 
@@ -25,7 +27,8 @@ def _literal(node: ast.expr) -> bool:
 
 
 def _dispute(test: ast.expr, source: str, path: str, names: dict[str, object]) -> dict[str, str]:
-    """For `call == literal` (either side): the call's source, what it gave, what was expected."""
+    """For `call == literal` (either side): the call's source, what it gave, what was
+    expected, and for a plain function the call by the function's bare name."""
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
         return {}
     if not isinstance(test.ops[0], ast.Eq):
@@ -45,11 +48,19 @@ def _dispute(test: ast.expr, source: str, path: str, names: dict[str, object]) -
         got = _value(call, path, names)
     except Exception:  # the call failing is reported as the assert's error
         return {}
-    return {
+    found = {
         "call": _source(source, call),
         "got": got,
         "expected": repr(ast.literal_eval(expected)),
     }
+    try:
+        function = eval(compile(ast.Expression(call.func), path, "eval"), names)
+    except Exception:
+        return found
+    if isinstance(function, types.FunctionType) and function.__name__.isidentifier():
+        bare = ast.Call(ast.Name(function.__name__, ast.Load()), call.args, call.keywords)
+        found["reference_call"] = ast.unparse(bare)
+    return found
 
 
 def _value(node: ast.expr, path: str, names: dict[str, object]) -> str:

@@ -336,13 +336,16 @@ def work_out(
     disputed: list[dict[str, object]],
     files: list[str],
 ) -> AcceptanceCheck:
-    """The check with a worked-out second prediction of each disputed call it has none
-    for (one model call for all of them; none when every one was worked out before)."""
+    """The check with a second prediction of each disputed call it has none for: the
+    values a reference implementation gives, written by a model from the task alone (one
+    call for all of them; none when every one was predicted before, or none calls a plain
+    function)."""
     asked = [d for d in disputed if str(d["call"]) not in check.worked]
-    if not asked:
+    names = acceptance.reference_names(asked)
+    if not names:
         return check
-    messages = acceptance.worked_messages(task, asked)
+    messages = acceptance.worked_messages(names, task)
     decision = ctx.route(key, messages, files)
-    room = acceptance.WORKED_CHARS * len(asked)
+    room = acceptance.WORKED_CHARS * len(names)
     reply = ctx.call_model(key, decision, messages, None, files, room)
     return replace(check, worked={**check.worked, **acceptance.worked_answers(reply.text, asked)})

@@ -22,9 +22,8 @@ CHECK = (
     "assert slugify('Hello World') == 'hello-world'\nassert slugify('a') == 'a'\n```\n"
 )
 WRONG = "def slugify(text):\n    return text.lower()\n"
-SIDES_WITH_CHECK = (
-    "slugify('Hello World') drops nothing and joins with '-'.\nAnswer 1: 'hello-world'\n"
-)
+SIDES_WITH_CHECK = "```python\ndef slugify(s):\n    return '-'.join(s.lower().split())\n```\n"
+"""A reference implementation written from the task: its value is the check's."""
 FIRST = CHECK
 """The check written before any change (`reproduction`): dropped, slugify does not exist yet."""
 RIGHT = "def slugify(text):\n    return '-'.join(text.lower().split())\n"
@@ -63,17 +62,14 @@ def test_a_wrong_answer_fails_the_check_and_the_retry_passes_the_same_one(git_re
     assert "def slugify(text)" in check_prompt and "text.lower()" not in check_prompt
 
 
-def test_a_worked_out_answer_is_read_only_from_the_reasoning_for_the_asked_calls(
+def test_a_reference_that_imports_the_repository_is_no_second_prediction(
     git_repo: Path,
 ) -> None:
-    """Past its room the 1.5B makes up calls of its own and answers them again."""
+    """A reference that calls the repository's own code would side with the answer it
+    judges: it gives no value, so the wrong answer is not let through."""
     code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
-    made_up = (
-        "Call 2: `slugify('x')` is worked out at length. " * 30 + "\nAnswer 1: 'hello world'\n"
-    )
-    judge = SIDES_WITH_CHECK + made_up
-    assert judge.index(made_up) < acceptance.WORKED_CHARS < len(judge)
-    outcome, _, model = run(git_repo, [PLAN, FIRST, code(WRONG), CHECK, judge, code(RIGHT)])
+    borrowed = "```python\nfrom textutils import slugify\n```\n"
+    outcome, _, model = run(git_repo, [PLAN, FIRST, code(WRONG), CHECK, borrowed, code(RIGHT)])
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
     assert len(model.calls) == 6, "the wrong answer was not let through"
 
@@ -283,24 +279,23 @@ def test_asserts_on_code_the_run_did_not_change_are_left_out(git_repo: Path) -> 
 def test_a_value_the_check_got_wrong_is_overruled_only_by_a_worked_out_prediction(
     git_repo: Path,
 ) -> None:
-    """A check predicted a wrong value for a right answer: worked out again from the task
-    alone, the value is the code's, so the answer stands; the evidence says so."""
+    """A check predicted a wrong value for a right answer: a reference implementation
+    written from the task alone gives the code's value, so the answer stands; the evidence
+    says so."""
     code = reply_from([{"path": "textutils.py", "search": "", "replace": RIGHT}])
     wrong_check = (
         "```python\nfrom textutils import slugify\n\n"
         "assert slugify('Hello World') == 'hello-world'\n"
         "assert slugify('Big Red Dog') == 'big-red'\n```\n"
     )
-    worked = (
-        "Big Red Dog lower-cased is big red dog; joined: big-red-dog.\nAnswer 1: 'big-red-dog'\n"
-    )
+    worked = "```python\ndef slugify(text):\n    return '-'.join(text.lower().split())\n```\n"
     outcome, events, model = run(git_repo, [PLAN, FIRST, code, wrong_check, worked])
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
     done = next(e.to_dict() for e in events if e.type == "run.completed")
     assert any("slugify('Big Red Dog') == 'big-red-dog'" in v for v in done["verified"])
     judge_prompt = model.calls[4][-1]["content"]
-    assert "slugify('Big Red Dog')" in judge_prompt
-    assert "big-red'" not in judge_prompt and "big-red-dog" not in judge_prompt  # blind to both
+    assert "function `slugify`" in judge_prompt
+    assert "Big Red" not in judge_prompt and "big-red" not in judge_prompt  # blind to both
     purposes = [e.to_dict()["purpose"] for e in events if e.type == "model.call"]
     assert purposes == ["plan", "check", "act", "check", "judge"]
 
@@ -323,6 +318,7 @@ def test_the_harness_runs_every_assert_and_reports_what_a_failed_call_gave(tmp_p
         False,
     ]
     assert (result.asserts[0]["call"], result.asserts[0]["got"]) == ("double(2)", "4")
+    assert result.asserts[0]["reference_call"] == "double(2)"
     assert result.asserts[1]["expected"] == "3"
     assert "got" not in result.asserts[3] and result.disputed == []
     assert "AssertionError" in result.output and "@@tiercode" not in result.output
@@ -388,16 +384,22 @@ def test_a_definition_that_calls_changed_code_counts_as_changed(git_repo: Path) 
 @pytest.mark.parametrize(
     ("reply", "overruled"),
     [
-        ("Answer 1: 'a-b'\nAnswer 2: 3", True),
-        ("**Answer 1:** `'a-b'`\nAnswer 2: 3.0", True),
-        ("Answer 1: 'a-b'", False),  # no answer for the second call
-        ("Answer 1: 'a b'\nAnswer 2: 3", False),
+        (
+            "```python\ndef f(s):\n    return s.lower().replace(' ', '-')\n\ng = lambda: 3\n```",
+            True,
+        ),
+        ("```python\ndef f(s):\n    return s.lower().replace(' ', '-')\n```", False),  # no g
+        ("```python\ndef f(s):\n    return s.lower()\n\ndef g():\n    return 3\n```", False),
+        ("```python\nimport textutils\n\ndef f(s):\n    return 'a-b'\n```", False),
+        ("```python\ndef f(s):\n    while True:\n        pass\n```", False),
+        ("def f(s):\n    return 'a-b'\n", False),  # no code block
     ],
 )
-def test_a_worked_out_prediction_must_give_every_disputed_value(
-    reply: str, overruled: bool
-) -> None:
-    disputed = [{"call": "f('A B')", "got": "'a-b'"}, {"call": "g()", "got": "3"}]
+def test_a_reference_must_give_every_disputed_value(reply: str, overruled: bool) -> None:
+    disputed: list[dict[str, object]] = [
+        {"call": "m.f('A B')", "got": "'a-b'", "reference_call": "f('A B')"},
+        {"call": "m.g()", "got": "3", "reference_call": "g()"},
+    ]
     answers = acceptance.worked_answers(reply, disputed)
     assert acceptance.overruled(answers, disputed) is overruled
 
@@ -416,7 +418,7 @@ def test_what_is_left_of_a_check_must_still_fail_before_the_change(git_repo: Pat
         "```python\nimport textutils\n\nassert textutils.shout('a') == 'wrong'\n"
         "assert textutils.words('a b') == ['a', 'b']\n```\n"
     )
-    first_judge = "shout('a') upper-cases it.\nAnswer 1: 'A'\n"  # the code's value: dropped
+    first_judge = "```python\ndef shout(text):\n    return text.upper()\n```\n"  # the code's
     model = ScriptedModel([PLAN, check, first_judge, code, check, code])
     outcome, events = run_agent(git_repo, model, "document words", acceptance_check=True)
     assert outcome.exit_code == ExitCode.TASK_FAILED

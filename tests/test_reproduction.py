@@ -30,6 +30,8 @@ def to_celsius(fahrenheit):
 TASK = "to_celsius(212) gives 135.6, but water boils at 100 C. Fahrenheit looks right."
 PLAN = json.dumps({"steps": [{"goal": "fix to_celsius", "files": ["tempconv.py"]}]})
 CHECK = "```python\nimport tempconv\n\nassert tempconv.to_celsius(212) == 100\n```\n"
+AGREES = "```python\ndef to_celsius(f):\n    return (f - 32) * 5 / 9\n```\n"
+"""The second prediction: a reference implementation, whose value is the check's."""
 
 
 def run(
@@ -47,8 +49,7 @@ def test_a_reproduced_failure_leads_the_repair_to_the_lines_it_ran(git_repo: Pat
     """The check fails on the code as found and a second prediction gives its value: the
     one-token changes of the lines it ran are tried against it, with no model call (the
     wrong ones give other values, which nothing may overrule), and the fix passes."""
-    agrees = "212 F minus 32 is 180, times 5/9 is 100.\nAnswer 1: 100.0\n"
-    outcome, events, _ = run(git_repo, [PLAN, CHECK, agrees])
+    outcome, events, _ = run(git_repo, [PLAN, CHECK, AGREES])
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
     assert "return (fahrenheit - 32) * 5 / 9" in (git_repo / "tempconv.py").read_text()
     purposes = [e.to_dict()["purpose"] for e in events if e.type == "model.call"]
@@ -74,7 +75,7 @@ def test_the_answer_reads_the_reproduced_failure_as_a_failing_tests_output(
             }
         ]
     )
-    outcome, events, model = run(git_repo, [PLAN, CHECK, "Answer 1: 100\n", fixed], source)
+    outcome, events, model = run(git_repo, [PLAN, CHECK, AGREES, fixed], source)
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
     assert "where tempconv.to_celsius(212) is 194.22" in model.calls[3][-1]["content"]
     purposes = [e.to_dict()["purpose"] for e in events if e.type == "model.call"]
@@ -84,7 +85,7 @@ def test_the_answer_reads_the_reproduced_failure_as_a_failing_tests_output(
 def test_a_check_the_second_prediction_does_not_back_is_dropped(git_repo: Path) -> None:
     """The worked-out value is the code's: the check may be what is wrong, so it is not
     kept, and no line is searched against it; the check is written after the answer."""
-    sides_with_code = "Answer 1: 135.55555555555554\n"
+    sides_with_code = "```python\ndef to_celsius(f):\n    return (f + 32) * 5 / 9\n```\n"
     outcome, events, _ = run(git_repo, [PLAN, CHECK, sides_with_code, *["no code"] * 8])
     assert outcome.exit_code == ExitCode.TASK_FAILED  # type: ignore[attr-defined]
     details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
