@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tiercode.agent import asked_names
 from tiercode.agent.context import RunContext
 from tiercode.agent.events import ApprovalNeeded
 from tiercode.agent.state import AgentState, Step, current_step
 from tiercode.agent.step_view import FILE_CHARS
-from tiercode.tools import command_policy, rename, shell
+from tiercode.tools import checks, command_policy, rename, shell
 from tiercode.tools.edits import Edit, Unchanged
 from tiercode.tools.errors import TiercodeError
 
@@ -67,18 +68,86 @@ def follow_renames(
             texts = rename.follow(ctx.root, found)
         except ValueError:
             continue  # the checks that follow say which references are left
-        for path, text in texts.items():
-            if path in ctx.user_dirty:
-                return (
-                    f"renaming {found.old} would change {path}, which has your uncommitted changes"
-                )
-            _keep(ctx, before, path)
-            try:
-                ctx.files.write(path, text)
-            except TiercodeError as exc:
-                return str(exc)
-            if path not in touched:
-                touched.append(path)
+        if failure := _write_all(ctx, texts, touched, before, f"renaming {found.old}"):
+            return failure
+    return ""
+
+
+def name_as_asked(
+    ctx: RunContext, state: AgentState, touched: list[str], before: dict[str, bytes | None]
+) -> str:
+    """Give the answer's code the names the task calls it by (`asked_names`): a new
+    definition named `prefix_<name>` for a missing `pkg.name` is renamed, references too
+    (rope), and a name the task calls on a package that one of its modules now defines is
+    imported into the package's `__init__.py`. The files changed join the step. Returns a
+    failure."""
+    task, files = state["task"], ctx.files.list()
+    code = [t for t in touched if t.endswith(".py")]
+    if not code or not asked_names.calls(task):
+        return ""
+    missing = asked_names.missing(task, ctx.root, files, state["start_head"])
+    added = {rel: _added(ctx, before.get(rel), rel) for rel in code}
+    pair = asked_names.flattened(missing, [name for names in added.values() for name in names])
+    if pair is not None:
+        flat, name = pair
+        rel = next(r for r, names in added.items() if flat in names)
+        source = ctx.files.read(rel)
+        definition = re.compile(rf"^((?:async\s+)?(?:def|class)\s+){re.escape(flat)}\b", re.M)
+        ctx.files.write(rel, definition.sub(rf"\g<1>{name}", source, count=1))
+        try:
+            texts = rename.follow(ctx.root, rename.Renamed(rel, flat, name))
+        except ValueError:
+            ctx.files.write(rel, source)  # the checks that follow say the name is missing
+            texts = {}
+        if failure := _write_all(ctx, texts, touched, before, f"renaming {flat}"):
+            return failure
+    for rel in code:
+        module = checks.module_name(rel, ctx.root) or ""
+        package = module.rpartition(".")[0]
+        init = next((f for f in files if f.endswith("__init__.py") and package and
+                     checks.module_name(f, ctx.root) == package), None)  # fmt: skip
+        if init is None:
+            continue
+        try:
+            names = list(rename.top_level(ctx.files.read(rel)))
+        except SyntaxError:
+            continue
+        text = asked_names.exported(task, ctx.files.read(init), package, module, names)
+        if text and (
+            failure := _write_all(ctx, {init: text}, touched, before, f"exporting {module}")
+        ):
+            return failure
+    return ""
+
+
+def _added(ctx: RunContext, data: bytes | None, rel: str) -> list[str]:
+    """The top-level definitions of `rel` that it lacked before the step (`data`)."""
+    try:
+        now = rename.top_level(ctx.files.read(rel))
+        then = rename.top_level(data.decode("utf-8", "replace")) if data else {}
+    except SyntaxError:
+        return []
+    return [name for name in now if name not in then]
+
+
+def _write_all(
+    ctx: RunContext,
+    texts: dict[str, str],
+    touched: list[str],
+    before: dict[str, bytes | None],
+    doing: str,
+) -> str:
+    """Write files the step changes beyond its edits; they join it. Returns a failure."""
+    for path, text in texts.items():
+        if path in ctx.user_dirty:
+            return f"{doing} would change {path}, which has your uncommitted changes"
+        _keep(ctx, before, path)
+        try:
+            ctx.files.write(path, text)
+        except TiercodeError as exc:
+            return str(exc)
+        if path not in touched:
+            touched.append(path)
     return ""
 
 

@@ -1,14 +1,18 @@
-"""The names a task calls on the repository's own modules, and which of them nothing defines.
+"""The names a task calls on the repository's own modules: which of them nothing defines,
+and the small edits that give an answer's code those names.
 
 A request such as "add `humanize.percent(value, ndigits=0)`" names the function it wants.
 The 1.5B wrote `humanize_percent` in all six answers on the dev suite's `percent` task,
 and each was judged by an acceptance check that failed with "module 'humanize' has no
 attribute 'percent'". Saying so before any check is written costs no model call and names
-the fix (told so, the 1.5B still wrote `humanize_percent`; a stronger model need not).
+the fix; told so, the 1.5B still wrote `humanize_percent`, so a new definition named like
+that (`prefix_percent`) is given the asked name (`flattened`), and one defined in a
+package's module is imported into the package the task calls it from (`exported`).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from pathlib import Path
@@ -28,9 +32,7 @@ def missing(task: str, root: Path, files: list[str], start: str) -> list[str]:
     Python file defines, assigns or imports, and none did at commit `start` (a name the
     run renamed away is the rename's concern). Calls on anything else (`json.dumps`, a
     variable) are not judged."""
-    spans = _SPAN.findall(task)
-    asked = {(q.rstrip("."), name) for span in spans for q, name in _CALL.findall(span)}
-    asked |= {(q, name) for span in spans for q, name in _METHOD.findall(span)}
+    asked = calls(task)
     if not asked:  # most tasks: no file need be read on every answer
         return []
     sources = {rel: _read(root / rel) for rel in files if rel.endswith(".py")}
@@ -42,6 +44,85 @@ def missing(task: str, root: Path, files: list[str], start: str) -> list[str]:
         if _is_repo_module(qualifier, modules) or _is_class(text, qualifier.rpartition(".")[2])
         if not _defines(text, name) and not _defined_at(root, start, name)
     )
+
+
+def calls(task: str) -> set[tuple[str, str]]:
+    """The qualified calls in the task's code spans, as (qualifier, name)."""
+    spans = _SPAN.findall(task)
+    asked = {(q.rstrip("."), name) for span in spans for q, name in _CALL.findall(span)}
+    return asked | {(q, name) for span in spans for q, name in _METHOD.findall(span)}
+
+
+def flattened(missing: list[str], added: list[str]) -> tuple[str, str] | None:
+    """(the added definition, the asked name) when exactly one of the names an answer
+    added ends in `_<name>` for a missing asked call (`humanize_percent` for
+    `humanize.percent`), else None."""
+    found = [
+        (new, asked.rpartition(".")[2])
+        for asked in missing
+        for new in added
+        if new.lower().endswith("_" + asked.rpartition(".")[2].lower())
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def exported(task: str, init: str, package: str, module: str, names: list[str]) -> str | None:
+    """The text of `package`'s `__init__.py` (`init`) importing the names the task calls
+    on the package (`humanize.percent`) that its module `module` defines (`names`) and it
+    does not, in the style of its other imports; each goes into `__all__` too when that is
+    a list of strings written one per line. None when there is none to import."""
+    wanted = sorted(
+        name
+        for qualifier, name in calls(task)
+        if qualifier == package and name in names and not _defines(init, name)
+    )
+    try:
+        tree = ast.parse(init)
+    except SyntaxError:
+        return None
+    if not wanted:
+        return None
+    lines = init.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    relative = any(isinstance(n, ast.ImportFrom) and n.level for n in imports)
+    source = "." + module.removeprefix(package + ".") if relative else module
+    after = max((n.end_lineno or n.lineno for n in imports), default=_after_docstring(tree))
+    rows = [(after, "".join(f"from {source} import {name}\n" for name in wanted))]
+    rows += [row for name in wanted if (row := _into_all(tree, lines, name))]
+    for row, text in sorted(rows, reverse=True):
+        lines.insert(row, text)
+    return "".join(lines)
+
+
+def _after_docstring(tree: ast.Module) -> int:
+    """The number of lines the module's docstring takes (0 when it has none)."""
+    first = tree.body[0] if tree.body else None
+    is_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    return (first.end_lineno or 0) if first is not None and is_doc else 0
+
+
+def _into_all(tree: ast.Module, lines: list[str], name: str) -> tuple[int, str] | None:
+    """Where `name` goes in `__all__` (the index of the line it is inserted before, and
+    the line), before the first entry that sorts after it, when `__all__` is a list of
+    strings written one per line."""
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if [getattr(t, "id", None) for t in targets] != ["__all__"]:
+            continue
+        items = node.value.elts if isinstance(node.value, ast.List) else []
+        rows = [item.lineno for item in items]
+        if not items or len(set(rows)) != len(rows) or rows[0] == node.lineno:
+            return None
+        if not all(isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items):
+            return None
+        later = [i for i in items if isinstance(i, ast.Constant) and str(i.value) > name]
+        row = later[0].lineno - 1 if later else items[-1].lineno
+        first = lines[items[0].lineno - 1]
+        pad, quote = first[: items[0].col_offset], first[items[0].col_offset]
+        return row, f"{pad}{quote}{name}{quote},\n"
+    return None
 
 
 def failure(names: list[str]) -> str:

@@ -166,8 +166,9 @@ class Outcome:
 
 
 def apply_and_check(ctx: RunContext, state: AgentState) -> Outcome:
-    """Apply the answer's edits, follow renames, check, run its command and commit; put
-    every touched file back byte for byte when any of it fails."""
+    """Apply the answer's edits, follow renames, give the code the names the task calls,
+    check, run its command and commit; put every touched file back byte for byte when any
+    of it fails."""
     action, step = state.get("action", {}), current_step(state)
     before: dict[str, bytes | None] = {}
     out = Outcome(failure=action.get("error", ""))
@@ -176,6 +177,8 @@ def apply_and_check(ctx: RunContext, state: AgentState) -> Outcome:
         out.touched, out.failure = applying.apply_edits(ctx, step, action.get("edits", []), before)
     if not out.failure:
         out.failure = applying.follow_renames(ctx, state, out.touched, before)
+    if not out.failure:
+        out.failure = applying.name_as_asked(ctx, state, out.touched, before)
     if not out.failure:
         verdict = verification.judge(ctx, state, out.touched, before)
         out.failure, out.evidence, out.more_files, out.acceptance = (

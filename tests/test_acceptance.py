@@ -78,7 +78,7 @@ def test_an_answer_that_misnames_the_function_the_task_calls_is_told_before_any_
     git_repo: Path,
 ) -> None:
     code = lambda text: reply_from([{"path": "textutils.py", "search": "", "replace": text}])  # noqa: E731
-    misnamed = RIGHT.replace("def slugify", "def textutils_slugify")
+    misnamed = RIGHT.replace("def slugify", "def make_slug")
     task = "add `textutils.slugify(text)` that joins the lowercased words with -"
     outcome, events, model = run(git_repo, [PLAN, FIRST, code(misnamed), code(RIGHT), CHECK], task)
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
@@ -89,6 +89,48 @@ def test_an_answer_that_misnames_the_function_the_task_calls_is_told_before_any_
     )
     assert len(model.calls) == 5, "no check is written for the misnamed answer"
     assert details[0] in model.calls[3][1]["content"]
+
+
+def test_a_new_function_named_after_the_module_gets_the_name_the_task_calls(
+    git_repo: Path,
+) -> None:
+    """The 1.5B wrote `humanize_percent` for `humanize.percent` in six answers of six,
+    told the name each time: it is renamed, its callers too, and the first answer passes."""
+    flat = RIGHT.replace("slugify", "textutils_slugify") + (
+        "\n\ndef slugs(texts):\n    return [textutils_slugify(t) for t in texts]\n"
+    )
+    task = "add `textutils.slugify(text)` that joins the lowercased words with -"
+    reply = reply_from([{"path": "textutils.py", "search": "", "replace": flat}])
+    outcome, _, model = run(git_repo, [PLAN, FIRST, reply, CHECK], task)
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    source = (git_repo / "textutils.py").read_text()
+    assert "def slugify(text)" in source and "[slugify(t) for t in texts]" in source
+    assert "textutils_slugify" not in source
+    assert len(model.calls) == 4
+
+
+def test_a_function_the_task_calls_on_a_package_is_exported_from_it(git_repo: Path) -> None:
+    (git_repo / "text").mkdir()
+    (git_repo / "text" / "__init__.py").write_text(
+        'from text.words import words\n\n__all__ = [\n    "words",\n]\n'
+    )
+    (git_repo / "text" / "words.py").write_text("def words(text):\n    return text.split()\n")
+    GitRepo.open(git_repo).repo.git.execute(["git", "add", "-A"])
+    GitRepo.open(git_repo).repo.git.execute(["git", "commit", "-qm", "text"])
+    plan = json.dumps({"steps": [{"goal": "add slugify", "files": ["text/words.py"]}]})
+    reply = reply_from([{"path": "text/words.py", "search": "", "replace": RIGHT}])
+    check = "```python\nimport text\n\nassert text.slugify('Hello World') == 'hello-world'\n```\n"
+    task = "add `text.slugify(s)` that joins the lowercased words with -, importable from text"
+    model = ScriptedModel([plan, check, reply, check])
+    outcome, _ = run_agent(git_repo, model, task, acceptance_check=True)
+    assert outcome.exit_code == ExitCode.OK, outcome.message
+    init = (git_repo / "text" / "__init__.py").read_text()
+    assert init == (
+        "from text.words import words\nfrom text.words import slugify\n\n"
+        '__all__ = [\n    "slugify",\n    "words",\n]\n'
+    )
+    committed = GitRepo.open(git_repo).repo.git.execute(["git", "show", "--stat", "HEAD"])
+    assert "text/__init__.py" in committed and "text/words.py" in committed
 
 
 def test_under_auto_the_cloud_writes_the_check_that_judges_local_answers(git_repo: Path) -> None:

@@ -61,3 +61,34 @@ def test_a_name_the_run_renamed_away_is_not_asked_for(git_repo: Path) -> None:
     assert asked_names.missing(task, git_repo, files, start) == []
     (git_repo / "shop/number.py").write_text("def tax(x):\n    return x\n")
     assert asked_names.missing(task, git_repo, files, start) == ["shop.number.compute_tax"]
+
+
+def test_only_one_added_name_that_ends_in_the_missing_name_is_taken_for_it() -> None:
+    assert asked_names.flattened(["shop.percent"], ["shop_percent", "helper"]) == (
+        "shop_percent",
+        "percent",
+    )
+    assert asked_names.flattened(["shop.percent"], ["percent_of", "percentage"]) is None
+    assert asked_names.flattened(["shop.percent"], ["a_percent", "b_percent"]) is None
+    assert asked_names.flattened([], ["shop_percent"]) is None
+
+
+INIT = '"""The shop."""\n\nfrom .money import Money\n\n__all__ = [\n    "Money",\n    "tax",\n]\n'
+
+
+def test_a_name_the_task_calls_on_a_package_is_imported_into_it_in_its_style() -> None:
+    task = "Add `shop.percent(value)` and `shop.cents(x)`; `shop.tax` stays."
+    text = asked_names.exported(task, INIT, "shop", "shop.number", ["percent", "cents", "tax"])
+    assert text == (
+        '"""The shop."""\n\nfrom .money import Money\n'
+        "from .number import cents\nfrom .number import percent\n\n"
+        '__all__ = [\n    "Money",\n    "cents",\n    "percent",\n    "tax",\n]\n'
+    )
+    assert asked_names.exported(task, text, "shop", "shop.number", ["percent", "cents"]) is None
+    absolute = asked_names.exported(task, "", "shop", "shop.number", ["percent"])
+    assert absolute == "from shop.number import percent\n"
+    one_line = '__all__ = ["Money"]\n'  # left as written: it is not one name per line
+    assert asked_names.exported(task, one_line, "shop", "shop.number", ["percent"]) == (
+        'from shop.number import percent\n__all__ = ["Money"]\n'
+    )
+    assert asked_names.exported(task, INIT, "other", "other.number", ["percent"]) is None

@@ -31,7 +31,7 @@ def detect(path: str, before: str, after: str) -> Renamed | None:
     """The one top-level definition that disappeared while one of the same kind appeared,
     or None (no rename, several, or a file that does not parse)."""
     try:
-        old_defs, new_defs = _top_level(before), _top_level(after)
+        old_defs, new_defs = top_level(before), top_level(after)
     except SyntaxError:
         return None
     gone = {n: k for n, k in old_defs.items() if n not in new_defs}
@@ -77,7 +77,9 @@ def follow(root: Path, renamed: Renamed) -> dict[str, str]:
     return dict(sorted(texts.items()))
 
 
-def _top_level(source: str) -> dict[str, str]:
+def top_level(source: str) -> dict[str, str]:
+    """The module's top-level functions and classes: name -> "FunctionDef" or "ClassDef"
+    (SyntaxError when it does not parse)."""
     return {
         node.name: type(node).__name__.replace("Async", "")
         for node in ast.parse(source).body
