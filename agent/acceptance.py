@@ -253,8 +253,8 @@ def readable(output: str, folder: Path, root: Path) -> str:
 WORKED_CHARS = 1500
 """Room for each reference function: the 1.5B wrote one in 300 to 900 characters."""
 WORKED_RULES = (
-    "Write, from the task's words alone, {what} that does what the task asks, using only "
-    "the standard library. Reply with one ```python code block, nothing else."
+    "Write, from the task's words alone, {what} what the task asks, using only the "
+    "standard library. Reply with one ```python code block, nothing else."
 )
 REFERENCE_HARNESS = Path(__file__).with_name("reference_harness.py")
 VALUES_MARK = "@@tiercode-values@@"
@@ -275,9 +275,9 @@ def worked_messages(names: list[str], task: str) -> list[dict[str, str]]:
     (it counts "Hello, world!"[:7] right, and in prose it does not)."""
     shown = ", ".join(f"`{name}`" for name in names)
     what = (
-        f"a standalone Python function {shown}"
+        f"a standalone Python function {shown} that does"
         if len(names) == 1
-        else f"standalone Python functions {shown}"
+        else f"standalone Python functions {shown} that do"
     )
     rules = WORKED_RULES.format(what=what)
     return [

@@ -89,10 +89,10 @@ def exported(task: str, init: str, package: str, module: str, names: list[str]) 
     relative = any(isinstance(n, ast.ImportFrom) and n.level for n in imports)
     source = "." + module.removeprefix(package + ".") if relative else module
     after = max((n.end_lineno or n.lineno for n in imports), default=_after_docstring(tree))
-    rows = [(after, "".join(f"from {source} import {name}\n" for name in wanted))]
-    rows += [row for name in wanted if (row := _into_all(tree, lines, name))]
-    for row, text in sorted(rows, reverse=True):
-        lines.insert(row, text)
+    inserts = [(after, "".join(f"from {source} import {name}\n" for name in wanted))]
+    inserts += [place for name in wanted if (place := _into_all(tree, lines, name))]
+    for at, text in sorted(inserts, reverse=True):
+        lines.insert(at, text)
     return "".join(lines)
 
 
@@ -108,8 +108,9 @@ def _into_all(tree: ast.Module, lines: list[str], name: str) -> tuple[int, str] 
     the line), before the first entry that sorts after it, when `__all__` is a list of
     strings written one per line."""
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else []
-        if [getattr(t, "id", None) for t in targets] != ["__all__"]:
+        if not isinstance(node, ast.Assign):
+            continue
+        if [getattr(t, "id", None) for t in node.targets] != ["__all__"]:
             continue
         items = node.value.elts if isinstance(node.value, ast.List) else []
         rows = [item.lineno for item in items]
