@@ -272,9 +272,10 @@ def reference_names(disputed: list[dict[str, object]]) -> list[str]:
 
 def worked_messages(names: list[str], task: str) -> list[dict[str, str]]:
     """Ask for a second prediction as code: a reference implementation written from the
-    task alone, blind to the check and to the answer. Worked out as prose, the 1.5B gave
-    the right value for 4 of 9 disputed calls on dev tasks; as code run on them, 7 of 9
-    (it counts "Hello, world!"[:7] right, and in prose it does not)."""
+    task alone, blind to the check and to the answer. On the dev tasks' hidden calls the
+    1.5B's reference gave the right value for 10 of 14, its values worked out in prose
+    for 4 (`bench/second_prediction.py`; in prose it said `percent(0.256)` gives "26.0%"
+    where the task says 0.256 becomes "26%")."""
     shown = ", ".join(f"`{name}`" for name in names)
     what = (
         f"a standalone Python function {shown} that does"

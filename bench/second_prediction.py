@@ -39,7 +39,9 @@ PROSE_RULES = (
     "must return. Then end with one line per call: `Answer <n>: <Python literal>`."
 )
 """The judge's prompt before the reference implementation replaced it (commit bb38b26)."""
-PROSE_CHARS = 1000
+PROSE_CHARS = 3000
+"""Three times the room the agent gave prose (1,000 characters a call), so that no prose
+answer is lost to the cap: the comparison favours prose, if anything."""
 
 
 def cases() -> list[dict[str, str]]:
@@ -94,7 +96,8 @@ def chat(llm: Llama, messages: list[dict[str, str]], max_chars: int) -> str:
     return str(reply["choices"][0]["message"]["content"] or "")
 
 
-def prose(llm: Llama, case: dict[str, str]) -> str:
+def prose(llm: Llama, case: dict[str, str]) -> tuple[str, str]:
+    """The answer worked out in prose, and the reply's last 300 characters."""
     messages = [
         {"role": "system", "content": "You work out exactly what code must return."},
         {
@@ -102,8 +105,9 @@ def prose(llm: Llama, case: dict[str, str]) -> str:
             "content": f"Task: {case['request']}\n\nCalls:\n1. {case['call']}\n\n{PROSE_RULES}",
         },
     ]
-    found = re.findall(r"^\W*Answer 1\W*:\s*(.+?)\s*$", chat(llm, messages, PROSE_CHARS), re.M)
-    return found[-1].strip("`* ") if found else ""
+    reply = chat(llm, messages, PROSE_CHARS)
+    found = re.findall(r"^\W*Answer 1\W*:\s*(.+?)\s*$", reply, re.M)
+    return (found[-1].strip("`* ") if found else ""), reply[-300:]
 
 
 def references(llm: Llama, group: list[dict[str, str]]) -> dict[str, str]:
@@ -145,11 +149,12 @@ def main() -> int:
         group = [c for c in found if c["task"] == task]
         by_reference = references(llm, group)
         for case in group:
-            said = prose(llm, case)
+            said, tail = prose(llm, case)
             rows.append({
                 **{k: case[k] for k in ("task", "call", "right")},
                 "prose": said,
                 "prose_right": right(said, case),
+                "prose_reply_end": tail,
                 "reference": by_reference[case["call"]],
                 "reference_right": right(by_reference[case["call"]], case),
             })  # fmt: skip
