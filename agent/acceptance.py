@@ -41,10 +41,8 @@ RULES = (
     "Write a short Python script that checks whether the task above is done: import the "
     "code from the repository (it is on the import path), call it with two or three "
     "inputs taken from the task, and `assert` each result the task asks for. Check only "
-    "what the task asks for, with short inputs whose results you are sure of; do not check "
-    "the wording of an error message the task does not give. If the code reads a file, "
-    "the script writes it first, in a temporary folder. Use only the standard library and "
-    "the repository. Reply with one ```python code block, nothing else."
+    "what the task asks for, with short inputs whose results you are sure of. Use only the "
+    "standard library and the repository. Reply with one ```python code block, nothing else."
 )
 
 
