@@ -76,11 +76,11 @@ def exported(task: str, init: str, package: str, module: str, names: list[str]) 
         for qualifier, name in calls(task)
         if qualifier == package and name in names and not _defines(init, name)
     )
+    if not wanted:
+        return None
     try:
         tree = ast.parse(init)
     except SyntaxError:
-        return None
-    if not wanted:
         return None
     lines = init.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):

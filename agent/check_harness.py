@@ -5,8 +5,9 @@ Every assert is run even when an earlier one failed, and for a failed `assert ca
 literal` the value the call gave is reported, and, when it calls a plain function, the
 call as a reference implementation of that function would be called: the agent can then
 tell a wrong answer from a check that predicted the wrong value. The report is one marked
-JSON line on stdout; the exit code is 1 when any statement failed. A failed comparison's traceback
-is followed by what each of its non-literal sides was (evaluated again to say so).
+JSON line on stdout; the exit code is 1 when any statement failed. A failed comparison's
+traceback is followed by what each of its non-literal sides was (evaluated again to say
+so).
 """
 
 import ast
