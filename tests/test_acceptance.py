@@ -318,7 +318,7 @@ def test_asserts_on_code_the_run_did_not_change_are_left_out(git_repo: Path) -> 
     assert "acceptance check (1 assert(s), written by the local tier)" in done["verified"]
 
 
-def test_a_value_the_check_got_wrong_is_overruled_only_by_a_worked_out_prediction(
+def test_a_value_the_check_got_wrong_is_overruled_only_by_a_second_prediction(
     git_repo: Path,
 ) -> None:
     """A check predicted a wrong value for a right answer: a reference implementation
@@ -343,14 +343,17 @@ def test_a_value_the_check_got_wrong_is_overruled_only_by_a_worked_out_predictio
 
 
 def test_the_harness_runs_every_assert_and_reports_what_a_failed_call_gave(tmp_path: Path) -> None:
-    (tmp_path / "mod.py").write_text("def double(x):\n    return x * 2\n")
+    (tmp_path / "mod.py").write_text(
+        "def double(x):\n    return x * 2\n\n\nclass Box:\n    def size(self):\n        return 1\n"
+    )
     script = (
-        "from mod import double\n"
+        "from mod import Box, double\n"
         "assert double(2) == 5\n"
         "assert 3 == double(1)\n"
         "assert double(1) == 2\n"
         "n = 4\n"
         "assert double(n) == 9\n"  # not a call on literals: not worked out again
+        "assert Box().size() == 2\n"
     )
     result = acceptance.run(tmp_path, script)
     assert not result.passed and [a["passed"] for a in result.asserts] == [
@@ -358,9 +361,12 @@ def test_the_harness_runs_every_assert_and_reports_what_a_failed_call_gave(tmp_p
         False,
         True,
         False,
+        False,
     ]
     assert (result.asserts[0]["call"], result.asserts[0]["got"]) == ("double(2)", "4")
     assert result.asserts[0]["reference_call"] == "double(2)"
+    assert result.asserts[4]["got"] == "1"  # a method: no reference can be written for it
+    assert "reference_call" not in result.asserts[4]
     assert result.asserts[1]["expected"] == "3"
     assert "got" not in result.asserts[3] and result.disputed == []
     assert "AssertionError" in result.output and "@@tiercode" not in result.output

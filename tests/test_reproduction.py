@@ -83,7 +83,7 @@ def test_the_answer_reads_the_reproduced_failure_as_a_failing_tests_output(
 
 
 def test_a_check_the_second_prediction_does_not_back_is_dropped(git_repo: Path) -> None:
-    """The worked-out value is the code's: the check may be what is wrong, so it is not
+    """The reference's value is the code's: the check may be what is wrong, so it is not
     kept, and no line is searched against it; the check is written after the answer."""
     sides_with_code = "```python\ndef to_celsius(f):\n    return (f + 32) * 5 / 9\n```\n"
     outcome, events, _ = run(git_repo, [PLAN, CHECK, sides_with_code, *["no code"] * 8])
