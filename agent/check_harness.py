@@ -44,7 +44,7 @@ def _dispute(test: ast.expr, source: str, path: str, names: dict[str, object]) -
     if not isinstance(call, ast.Call) or not all(
         map(_literal, [*call.args, *(k.value for k in call.keywords)])
     ):
-        return {}  # only a call on literals can be worked out again from the task alone
+        return {}  # only a call on literals can be predicted again from the task alone
     try:
         got = _value(call, path, names)
     except Exception:  # the call failing is reported as the assert's error

@@ -4,11 +4,11 @@ Agentless writes a reproduction test before it repairs; here the acceptance chec
 that part. It is written from the task and the planned files' signatures, and run on the
 code as found, under coverage. It is kept only when it shows the failure two predictions
 agree on: its asserts that fail are `call == value` asserts (nothing else failed), and a
-second, worked-out prediction from the task alone gives the check's values, not the
-code's. Such a check is the bug's failing test: the lines it ran become the fault lines
-where `infill` writes code again (one run has no spectrum: the lines of its traceback
-first), its output is shown to the answer as a failing test's is, and it judges every
-answer with no overruling.
+second prediction, a reference implementation written from the task alone and run, gives
+the check's values, not the code's. Such a check is the bug's failing test: the lines it
+ran become the fault lines where `infill` writes code again (one run has no spectrum: the
+lines of its traceback first), its output is shown to the answer as a failing test's is,
+and it judges every answer with no overruling.
 
 Any other check is dropped, and the check is written after the first answer as before: one
 that passes on the code as found proves nothing; one that fails on a missing name or

@@ -24,7 +24,7 @@ from tiercode.tools.repomap import RepoMap, is_test_file, symbols
 from tiercode.tools.text import truncate_middle
 
 MAX_DISPUTED = 3
-"""Most asserts a worked-out prediction may overrule at once; more failures than that
+"""Most asserts a second prediction may overrule at once; more failures than that
 say the answer is wrong, not the check."""
 
 _LACKS = re.compile(
@@ -241,8 +241,8 @@ def _acceptance_due(ctx: RunContext, state: AgentState, code: list[str]) -> bool
 
 @dataclass(frozen=True)
 class AcceptanceCheck:
-    """A check script, the tier that wrote it, and the values worked out again for calls
-    it disputed. Written once per run, before any change when it reproduces the failure
+    """A check script, the tier that wrote it, and the values a second prediction gave for
+    calls it disputed. Written once per run, before any change when it reproduces the failure
     (`reproduction`), else when the first answer needs it: every later answer meets the
     same bar, and no model call is spent on the same question twice."""
 
@@ -250,8 +250,9 @@ class AcceptanceCheck:
     tier: str
     worked: dict[str, str] = field(default_factory=dict)
     reproduced: bool = False
-    """Written before any change, it failed on the code as found, and a worked-out second
-    prediction gave the values it expects (`reproduction`): no later answer may overrule it."""
+    """Written before any change, it failed on the code as found, and a second prediction
+    (a reference implementation) gave the values it expects (`reproduction`): no later
+    answer may overrule it."""
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -293,11 +294,11 @@ def _write_acceptance(
 def _run_acceptance(
     ctx: RunContext, state: AgentState, check: AcceptanceCheck, code: list[str]
 ) -> tuple[AcceptanceCheck, str, str]:
-    """Run the check on the applied answer: the check (with any values worked out anew),
+    """Run the check on the applied answer: the check (with any values predicted anew),
     the failure, if any, and the evidence. Asserts that reach only code the run left as
-    it was are left out; when every failure is a value the code contradicts, a worked-out
-    second prediction may side with the code, unless the check reproduced the failure
-    (two predictions already agreed on its values)."""
+    it was are left out; when every failure is a value the code contradicts, a second
+    prediction (a reference implementation, run) may side with the code, unless the check
+    reproduced the failure (two predictions already agreed on its values)."""
     try:
         changed, same = acceptance.symbol_changes(ctx.root, state["start_head"], code)
         script = acceptance.relevant(check.script, changed, same)
@@ -320,7 +321,7 @@ def _run_acceptance(
             return (
                 check,
                 "",
-                f"{what}; worked out again, the task asks for what the code gives: {said})",
+                f"{what}; a reference written from the task gives the code's values: {said})",
             )
     failure = "the acceptance check fails:\n" + truncate_middle(
         result.output.strip(), prompts.OUTPUT_CHARS

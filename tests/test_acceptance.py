@@ -352,7 +352,7 @@ def test_the_harness_runs_every_assert_and_reports_what_a_failed_call_gave(tmp_p
         "assert 3 == double(1)\n"
         "assert double(1) == 2\n"
         "n = 4\n"
-        "assert double(n) == 9\n"  # not a call on literals: not worked out again
+        "assert double(n) == 9\n"  # not a call on literals: not predicted again
         "assert Box().size() == 2\n"
     )
     result = acceptance.run(tmp_path, script)
