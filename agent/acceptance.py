@@ -319,11 +319,12 @@ def _standard_library_only(code: str) -> bool:
     except SyntaxError:
         return False
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.level or not node.module):
-            return False
-        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-        if isinstance(node, ast.ImportFrom):
-            modules = [node.module or ""]
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [""] if node.level else [node.module or ""]  # relative: not stdlib
+        else:
+            continue
         if any(m.partition(".")[0] not in sys.stdlib_module_names for m in modules):
             return False
     return True
@@ -331,20 +332,22 @@ def _standard_library_only(code: str) -> bool:
 
 def overruled(answers: dict[str, str], disputed: list[dict[str, object]]) -> bool:
     """Whether the second prediction's answers give the code's value for every disputed call."""
-    return all(_same(answers.get(str(d["call"]), ""), str(d["got"])) for d in disputed)
+    return all(same_value(answers.get(str(d["call"]), ""), str(d["got"])) for d in disputed)
 
 
 def confirmed(answers: dict[str, str], disputed: list[dict[str, object]]) -> bool:
     """Whether the second prediction's answers give the check's expected value, not the code's,
     for every disputed call: two predictions agree that the code is wrong."""
     return all(
-        _same(answers.get(str(d["call"]), ""), str(d["expected"]))
-        and not _same(answers.get(str(d["call"]), ""), str(d["got"]))
+        same_value(answers.get(str(d["call"]), ""), str(d["expected"]))
+        and not same_value(answers.get(str(d["call"]), ""), str(d["got"]))
         for d in disputed
     )
 
 
-def _same(answer: str, got: str) -> bool:
+def same_value(answer: str, got: str) -> bool:
+    """Whether two values written as Python literals are equal (as text when either is
+    no literal); an empty answer is no value."""
     if not answer:
         return False
     try:

@@ -85,20 +85,16 @@ def name_as_asked(
     code = [t for t in touched if t.endswith(".py")]
     if not code or not asked_names.calls(task):
         return ""
-    missing = asked_names.missing(task, ctx.root, files, state["start_head"])
     added = {rel: _added(ctx, before.get(rel), rel) for rel in code}
-    pair = asked_names.flattened(missing, [name for names in added.values() for name in names])
-    if pair is not None:
+    new = [name for names in added.values() for name in names]
+    missing = asked_names.missing(task, ctx.root, files, state["start_head"]) if new else []
+    if pair := asked_names.flattened(missing, new):
         flat, name = pair
         rel = next(r for r, names in added.items() if flat in names)
-        source = ctx.files.read(rel)
-        definition = re.compile(rf"^((?:async\s+)?(?:def|class)\s+){re.escape(flat)}\b", re.M)
-        ctx.files.write(rel, definition.sub(rf"\g<1>{name}", source, count=1))
         try:
-            texts = rename.follow(ctx.root, rename.Renamed(rel, flat, name))
+            texts = rename.definition(ctx.root, rename.Renamed(rel, flat, name))
         except ValueError:
-            ctx.files.write(rel, source)  # the checks that follow say the name is missing
-            texts = {}
+            texts = {}  # the checks that follow say the name is missing
         if failure := _write_all(ctx, texts, touched, before, f"renaming {flat}"):
             return failure
     for rel in code:

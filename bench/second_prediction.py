@@ -118,14 +118,6 @@ def references(llm: Llama, group: list[dict[str, str]]) -> dict[str, str]:
     return acceptance.worked_answers(reply, group)  # type: ignore[arg-type]
 
 
-def right(answer: str, case: dict[str, str]) -> bool:
-    """Whether the answer is the hidden test's value (as a literal, or else as written)."""
-    try:
-        return bool(ast.literal_eval(answer) == ast.literal_eval(case["right"]))
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return answer == case["right"]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
@@ -153,10 +145,10 @@ def main() -> int:
             rows.append({
                 **{k: case[k] for k in ("task", "call", "right")},
                 "prose": said,
-                "prose_right": right(said, case),
+                "prose_right": acceptance.same_value(said, case["right"]),
                 "prose_reply_end": tail,
                 "reference": by_reference[case["call"]],
-                "reference_right": right(by_reference[case["call"]], case),
+                "reference_right": acceptance.same_value(by_reference[case["call"]], case["right"]),
             })  # fmt: skip
             print(json.dumps(rows[-1]), flush=True)
     summary = {

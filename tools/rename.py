@@ -55,11 +55,25 @@ def follow(root: Path, renamed: Renamed) -> dict[str, str]:
     restored, count = pattern.subn(rf"\g<1>{renamed.old}", source, count=1)
     if count != 1:
         raise ValueError(f"cannot find the definition of {renamed.new} in {renamed.path}")
-    offset = _name_offset(restored, renamed.old)
+    return _rope_rename(root, renamed, restored, source)
+
+
+def definition(root: Path, renamed: Renamed) -> dict[str, str]:
+    """Rename the top-level definition `renamed.old` of `renamed.path`, as the file is
+    now, and every reference to it, to `renamed.new`: the new text of each file rope
+    changed; nothing is written. Raises ValueError when rope cannot do it."""
+    source = (root / renamed.path).read_text(encoding="utf-8")
+    return _rope_rename(root, renamed, source, source)
+
+
+def _rope_rename(root: Path, renamed: Renamed, text: str, source: str) -> dict[str, str]:
+    """Rope's rename of `renamed.old` (defined at top level in `text`, read as the file's
+    text) to `renamed.new`; the file is left holding `source`."""
+    offset = _name_offset(text, renamed.old)
     project = Project(str(root), ropefolder=None)
     try:
         resource = project.get_resource(renamed.path)
-        resource.write(restored)
+        resource.write(text)
         try:
             changes = Rename(project, resource, offset).get_changes(renamed.new)
             texts = {
