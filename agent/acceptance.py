@@ -335,14 +335,43 @@ def overruled(answers: dict[str, str], disputed: list[dict[str, object]]) -> boo
     return all(same_value(answers.get(str(d["call"]), ""), str(d["got"])) for d in disputed)
 
 
-def confirmed(answers: dict[str, str], disputed: list[dict[str, object]]) -> bool:
-    """Whether the second prediction's answers give the check's expected value, not the code's,
-    for every disputed call: two predictions agree that the code is wrong."""
-    return all(
-        same_value(answers.get(str(d["call"]), ""), str(d["expected"]))
-        and not same_value(answers.get(str(d["call"]), ""), str(d["got"]))
-        for d in disputed
-    )
+def reproducing(
+    code: str, disputed: list[dict[str, object]], answers: dict[str, str]
+) -> tuple[str, list[dict[str, object]]]:
+    """The check as a reproduction of a reported bug, and the disputed calls it keeps
+    (expecting the reference's values). A disputed assert stays only where the reference's
+    value is not the code's (two predictions agree the code is wrong there), and then
+    expects the reference's value, computed by running code, where the check's was
+    guessed (a check asserted `to_celsius(100) == 100` where the reference computed 37.8);
+    an assert the reference gives the code's value or none for is taken out. No script
+    when no disputed assert is left."""
+    lines = code.splitlines(keepends=True)
+    at = {int(str(d["line"])): d for d in disputed}
+    kept = []
+    for node in ast.parse(code).body:
+        if not isinstance(node, ast.Assert) or node.lineno not in at:
+            continue
+        found, first, last = at[node.lineno], node.lineno - 1, node.end_lineno or node.lineno
+        answer = answers.get(str(found["call"]), "")
+        expected = "" if same_value(answer, str(found["got"])) else _expectation(found, answer)
+        if expected:
+            kept.append({**found, "expected": answer})
+        pad = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+        lines[first:last] = [pad + expected + "\n" if expected else "", *[""] * (last - first - 1)]
+    return ("".join(lines) if kept else ""), kept
+
+
+def _expectation(disputed: dict[str, object], answer: str) -> str:
+    """`assert call == answer`; a float compared to 9 decimals, as another spelling of the
+    same formula may differ in the last digit. "" when the answer is no whole literal."""
+    try:
+        value = ast.literal_eval(answer)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return ""
+    call = disputed["call"]
+    if isinstance(value, float):
+        return f"assert round({call}, 9) == {round(value, 9)!r}"
+    return f"assert {call} == {answer}"
 
 
 def same_value(answer: str, got: str) -> bool:

@@ -2,10 +2,12 @@
 
 Agentless writes a reproduction test before it repairs; here the acceptance check plays
 that part. It is written from the task and the planned files' signatures, and run on the
-code as found, under coverage. It is kept only when it shows the failure two predictions
+code as found, under coverage. It is kept only when it shows a failure two predictions
 agree on: its asserts that fail are `call == value` asserts (nothing else failed), and a
 second prediction, a reference implementation written from the task alone and run, gives
-the check's values, not the code's. Such a check is the bug's failing test: the lines it
+other values than the code's for some of them; those asserts stay, expecting the
+reference's values (computed, where the check's were guessed), the others are taken out
+(`acceptance.reproducing`). Such a check is the bug's failing test: the lines it
 ran become the fault lines where `infill` writes code again (one run has no spectrum: the
 lines of its traceback first), its output is shown to the answer as a failing test's is,
 and it judges every answer with no overruling.
@@ -13,7 +15,7 @@ and it judges every answer with no overruling.
 Any other check is dropped, and the check is written after the first answer as before: one
 that passes on the code as found proves nothing; one that fails on a missing name or
 a wrong call is about a feature, whose names the answer chooses; one whose values the
-second prediction does not give is a guess that a search over candidate lines could fit.
+second prediction gives as the code's is a guess that a search over candidate lines could fit.
 """
 
 from __future__ import annotations
@@ -62,17 +64,20 @@ def reproduce(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]
         check = verification.AcceptanceCheck(script, reply.tier.value)
         judge = CallKey(run_id, step=0, purpose="judge")
         check = verification.work_out(ctx, judge, task, check, disputed, code)
-        if not acceptance.confirmed(check.worked, disputed):
+        reproducing, kept = acceptance.reproducing(script, disputed, check.worked)
+        if reproducing and reproducing != script:  # its lines and output are the failure's
+            result = acceptance.run(ctx.root, reproducing, trace)
+        if not reproducing or result.passed:
             said = "; ".join(f"{d['call']} == {d['got']}" for d in disputed)
-            why = f"a second prediction does not give its values ({said})"
+            why = f"a second prediction gives the code's values or none ({said})"
             return _dropped(ctx, state, reply.tier, why)
         frames = tracebacks.suspects(result.output, ctx.root)
         ran = faultloc.rank_run(ctx.root, trace, frames)
-    said = "; ".join(f"{d['call']} gives {d['got']}, not {d['expected']}" for d in disputed)
+    said = "; ".join(f"{d['call']} gives {d['got']}, not {d['expected']}" for d in kept)
     _tell(ctx, state, reply.tier, f"reproduced before any change: {said}")
     return {  # read as a failing test's are: its output and frames shown to the answer
         "reproduced": True,
-        "acceptance": replace(check, reproduced=True).to_state(),
+        "acceptance": replace(check, script=reproducing, reproduced=True).to_state(),
         "fault_lines": [f"{s.path}:{s.line}" for s in ran[:FAULT_LINES]],
         "suspects": [f"{f.path}:{f.line}:{f.function}" for f in frames[:6]],
         "test_output": result.output,

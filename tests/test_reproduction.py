@@ -77,7 +77,7 @@ def test_the_answer_reads_the_reproduced_failure_as_a_failing_tests_output(
     )
     outcome, events, model = run(git_repo, [PLAN, CHECK, AGREES, fixed], source)
     assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
-    assert "where tempconv.to_celsius(212) is 194.22" in model.calls[3][-1]["content"]
+    assert "where round(tempconv.to_celsius(212), 9) is 194.22" in model.calls[3][-1]["content"]
     purposes = [e.to_dict()["purpose"] for e in events if e.type == "model.call"]
     assert purposes == ["plan", "check", "judge", "act"]
 
@@ -92,6 +92,18 @@ def test_a_check_the_second_prediction_does_not_back_is_dropped(git_repo: Path) 
     assert details[1].startswith("the check written first is dropped: a second prediction")
     purposes = [e.to_dict()["purpose"] for e in events if e.type == "model.call"]
     assert purposes[:4] == ["plan", "check", "judge", "act"]
+
+
+def test_a_guessed_value_is_corrected_by_the_reference(git_repo: Path) -> None:
+    """The check guessed a wrong value (101) and the reference computes another (100.0),
+    and neither is the code's: the code is wrong there by two predictions, and the check
+    expects the reference's value; the one-token fix passes it."""
+    guessed = CHECK.replace("== 100", "== 101")
+    outcome, events, _ = run(git_repo, [PLAN, guessed, AGREES])
+    assert outcome.exit_code == ExitCode.OK, outcome.message  # type: ignore[attr-defined]
+    assert "return (fahrenheit - 32) * 5 / 9" in (git_repo / "tempconv.py").read_text()
+    details = [e.to_dict()["detail"] for e in events if e.type == "step.completed"]
+    assert "tempconv.to_celsius(212) gives 135.55555555555554, not 100.0" in details[1]
 
 
 def _run_traced(root: Path, code: str, tmp: Path) -> list[faultloc.Suspect]:
@@ -126,13 +138,43 @@ def test_the_lines_a_check_ran_are_ranked_from_its_traceback(
 
 
 @pytest.mark.parametrize(
-    ("answer", "confirmed"),
-    [("100.0", True), ("100", True), ("136.66666666666666", False), ("", False), ("99", False)],
+    ("answer", "kept"),
+    [
+        ("100.0", "assert round(tempconv.to_celsius(212), 9) == 100.0\n"),
+        ("100", "assert tempconv.to_celsius(212) == 100\n"),
+        ("[1, 'a']", "assert tempconv.to_celsius(212) == [1, 'a']\n"),
+        ("136.66666666666666", ""),
+        ("", ""),
+        ("'cut sh", ""),
+    ],
 )
-def test_a_reproduction_needs_the_second_prediction_to_give_the_checks_value(
-    answer: str, confirmed: bool
+def test_a_reproduction_keeps_the_asserts_the_second_prediction_disputes(
+    answer: str, kept: str
 ) -> None:
+    """An assert stays when the reference's value is not the code's, expecting the
+    reference's value (a float to 9 decimals); one it gives the code's value for, none, or
+    no whole literal for is taken out, and a check with no disputed assert left is none."""
+    code, call = (
+        "import tempconv\n\nassert tempconv.to_celsius(212) == 100\n",
+        "tempconv.to_celsius(212)",
+    )
     disputed: list[dict[str, object]] = [
-        {"call": "to_celsius(212)", "got": "136.66666666666666", "expected": "100"}
+        {"line": 3, "call": call, "got": "136.66666666666666", "expected": "100"}
     ]
-    assert acceptance.confirmed({"to_celsius(212)": answer}, disputed) is confirmed
+    script, kept_calls = acceptance.reproducing(code, disputed, {call: answer})
+    assert script == ("import tempconv\n\n" + kept if kept else "")
+    assert [d["expected"] for d in kept_calls] == ([answer] if kept else [])
+
+
+def test_a_reproduction_takes_out_the_asserts_the_second_prediction_backs_the_code_on() -> None:
+    """Of two disputed asserts, one (a multi-line one) the reference gives the code's
+    value for: it goes, the other is rewritten to the reference's value, the rest stays."""
+    code = "import t\nassert t.f(1) == 1\nassert t.g(\n    2\n) == 9\nassert t.h(3) == 4\nx = 1\n"
+    disputed: list[dict[str, object]] = [
+        {"line": 3, "call": "t.g(\n    2\n)", "got": "5", "expected": "9"},
+        {"line": 6, "call": "t.h(3)", "got": "7", "expected": "4"},
+    ]
+    answers = {"t.g(\n    2\n)": "5", "t.h(3)": "6"}
+    script, kept = acceptance.reproducing(code, disputed, answers)
+    assert script == "import t\nassert t.f(1) == 1\nassert t.h(3) == 6\nx = 1\n"
+    assert kept == [{"line": 6, "call": "t.h(3)", "got": "7", "expected": "6"}]
