@@ -220,21 +220,50 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
     replaced = [Hole(path, number, True) for path, number in suspects[:lines]]
     reach = [Hole(path, number, True, model=False) for path, number in suspects[lines:REACH]]
     texts = {path: _lines(ctx, path) for path in files}
-    returns = [
-        Hole(path, number, False)
-        for path, number in suspects
-        if 0 < number <= len(texts[path]) and _RETURN.match(texts[path][number - 1])
-    ]
     setup = [
         Hole(path, number, True) for path, number in _located(state.get("setup_lines", []), files)
     ]
     return [
         *replaced,
-        *returns[:PLACES],
+        *places(texts, suspects)[:PLACES],
         *defaults(texts, suspects)[:DEFAULTS],
         *setup[:SETUP_LINES],
         *reach,
     ]
+
+
+def places(texts: dict[str, list[str]], suspects: list[tuple[str, int]]) -> list[Hole]:
+    """The empty places before suspect lines where a dropped branch most often sat, most
+    suspect first: before a `return` (the return that now gives the wrong value) and
+    before the first statement of a block (a guard or a case the block lacks). Of the
+    `if` statements that could be dropped from the real-code suite's projects, 18 % stood
+    before a return and 38 % opened a block (bench/README.md, `branch_places.py`)."""
+    opening = {path: block_starts("".join(lines)) for path, lines in texts.items()}
+    return [
+        Hole(path, number, False)
+        for path, number in suspects
+        if 0 < number <= len(texts[path])
+        and (_RETURN.match(texts[path][number - 1]) or number in opening[path])
+    ]
+
+
+def block_starts(source: str) -> set[int]:
+    """The lines of the statements that open a block's body (a function's after its
+    docstring): none when the source does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, ast.Module | ast.ClassDef) or not isinstance(body, list):
+            continue
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and ast.get_docstring(node):
+            body = body[1:]
+        if body:
+            found.add(body[0].lineno)
+    return found
 
 
 def defaults(texts: dict[str, list[str]], suspects: list[tuple[str, int]]) -> list[Hole]:

@@ -1,6 +1,7 @@
 """How far the no-model repair reaches: on fresh injected bugs, where the bug's line ranks
 among the suspects `faultloc` gives `infill`, and whether a one-token change of that line
-(`tools/mutants.py`) puts it back.
+(`tools/mutants.py`) puts it back; for a dropped branch, where it sat and how its place
+ranks among `infill`'s empty places, where the model writes an `if`.
 
 The bugs are made the way the real-code suite's were (evals/realcode/build.py: one
 mutation of one function of a real project, kept when 1 to 10 of the project's tests
@@ -11,6 +12,7 @@ localization: the tests run (`checks.run_tests`), the traceback is read
 No model is called.
 
     .venv/bin/python bench/repair_reach.py   # --per-project 20 --seed 1 [--other faultloc.py]
+    .venv/bin/python bench/repair_reach.py --dropped-branches   # only dropped branches
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+from tiercode.agent import infill
+from tiercode.agent.planning import FAULT_LINES
 from tiercode.evals.pinning import source_commit
 from tiercode.evals.repo import RepoTask, apply_solution, load
 from tiercode.tools import checks, faultloc, shell, tracebacks
 from tiercode.tools.mutants import changes
+from tiercode.tools.search_replace import indent
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "evals" / "realcode"
@@ -40,6 +45,8 @@ import build  # noqa: E402  (the suite's own bug injector)
 
 ONE_TOKEN = {"comparison", "operator", "boolean", "dropped-not", "off-by-one", "swapped-arguments"}
 REACHES = (8, 16, 24, 40)
+PLACE_REACHES = (4, 6, 8)
+"""How many of `infill`'s empty places a dropped branch's place must rank within."""
 
 
 def clean_project(project: str, tasks: list[RepoTask], where: Path) -> Path:
@@ -99,6 +106,13 @@ def measure(root: Path, rel: str, mutant: dict, original: str, other: object = N
     line = line_of(mutant["source"], mutant["start"])
     fixed_line = original.splitlines(keepends=True)[line - 1]
     restoring = changes(mutant["source"], line)
+    if mutant["op"] == "dropped-branch":  # its place: before the next line of code
+        lines = mutant["source"].splitlines()
+        while line < len(lines) and lines[line - 1].strip()[:1] in ("", "#"):
+            line += 1
+        return {"file": rel, "function": mutant["function"], "kind": mutant["op"], "line": line,
+                "failing": len(baseline.failing), **_placed(ranking, rel, line, ""),
+                **_branch_place(ranking, rel, mutant["source"], line, fixed_line)}  # fmt: skip
     return {
         "file": rel,
         "function": mutant["function"],
@@ -125,6 +139,41 @@ def _placed(ranking: faultloc.Ranking, rel: str, line: int, prefix: str) -> dict
     }
 
 
+def _branch_place(
+    ranking: faultloc.Ranking, rel: str, source: str, line: int, dropped: str
+) -> dict:
+    """Where the dropped `if` sat (`return`: before a return; `block start`: before the
+    first statement of a block; `block end`: after a block's last, where no place before a
+    line can put it back; else `middle`), and its rank among `infill`'s empty places
+    (`places_rank`) and among those before a return alone (`returns_rank`)."""
+    lines = source.splitlines(keepends=True)
+    at = lines[line - 1] if line <= len(lines) else ""
+    suspects = [(s.path, s.line) for s in ranking.suspects[:FAULT_LINES] if s.path == rel]
+    holes = infill.places({rel: lines}, suspects)
+    returns = [h for h in holes if at_return(lines[h.number - 1])]
+    same_block = indent(at) == indent(dropped)
+    if not same_block:
+        kind = "block end"
+    elif at_return(at):
+        kind = "return"
+    else:
+        kind = "block start" if line in infill.block_starts(source) else "middle"
+    numbers = [h.number for h in holes]
+    return {
+        "place": kind,
+        "places_rank": numbers.index(line) + 1 if same_block and line in numbers else None,
+        "returns_rank": (
+            [h.number for h in returns].index(line) + 1
+            if same_block and line in [h.number for h in returns]
+            else None
+        ),
+    }
+
+
+def at_return(line: str) -> bool:
+    return line.lstrip().startswith("return")
+
+
 def _module(path: Path) -> object:
     spec = importlib.util.spec_from_file_location("faultloc_other", path)
     assert spec and spec.loader
@@ -139,6 +188,9 @@ def main() -> int:
     parser.add_argument("--per-project", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--dropped-branches", action="store_true", help="only dropped branches: where they sat"
+    )
+    parser.add_argument(
         "--other", type=Path, help="a second faultloc.py (e.g. a branch's) to rank beside it"
     )
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
@@ -149,6 +201,7 @@ def main() -> int:
     excluded = held_out_functions(tasks)
     other = _module(args.other) if args.other else None
     rng = random.Random(args.seed)
+    kinds = () if args.dropped_branches else ONE_TOKEN
     bugs: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="tiercode-reach-") as tmp:
         for project, spec in build.PROJECTS.items():
@@ -160,7 +213,7 @@ def main() -> int:
                     (rel, m, original)
                     for m in build.candidates(original)
                     if (rel, m["function"]) not in excluded
-                    and (m["op"] in ONE_TOKEN or m["op"] == "dropped-branch")
+                    and (m["op"] == "dropped-branch" or m["op"] in kinds)
                 ]
             rng.shuffle(pool)
             kept = 0
@@ -212,6 +265,14 @@ def summarize(bugs: list[dict]) -> dict[str, dict]:
                 if one_token:
                     row[f"{p}fixed<={reach}"] = _share(
                         group, lambda b, w=within: w(b) and b["restored_by_one_token"]
+                    )
+        if not one_token:
+            for place in ("return", "block start", "middle", "block end"):
+                row[f"at {place}"] = sum(b["place"] == place for b in group)
+            for k in PLACE_REACHES:
+                for rule in ("returns", "places"):
+                    row[f"{rule}<={k}"] = _share(
+                        group, lambda b, r=rule, k=k: (b[f"{r}_rank"] or k + 1) <= k
                     )
         out[kind] = row
     return out

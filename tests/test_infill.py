@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scripted_agent import run_agent
 
 from tiercode.agent.events import Event
-from tiercode.agent.infill import Hole, code, defaults, edit, value, window
+from tiercode.agent.infill import Hole, block_starts, code, defaults, edit, places, value, window
 from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Outcome
@@ -307,3 +307,22 @@ def test_with_a_seed_set_each_sampled_call_has_its_own_seed_the_same_every_run(
     assert first[0] is None and None not in first[1:6]  # greedy needs none
     assert len(set(first[1:6])) == 5
     assert set(unset) == {None}
+
+
+def test_places_are_before_suspect_returns_and_the_statements_that_open_a_block() -> None:
+    """A dropped branch most often sat before a return or opened a block (a guard, a
+    case the loop lacks); a function's docstring is not its first statement."""
+    source = (
+        "def f(x):\n"  # 1
+        '    """Doc."""\n'  # 2
+        "    y = list(x)\n"  # 3: opens the body, after the docstring
+        "    for i in y:\n"  # 4
+        "        z = i\n"  # 5: opens the loop's body
+        "        w = z\n"  # 6
+        "    return y\n"  # 7
+    )
+    assert block_starts(source) == {3, 5}
+    assert block_starts("def f(:\n") == set()
+    suspects = [("f.py", n) for n in (6, 5, 4, 7, 3, 2)]
+    held = places({"f.py": source.splitlines(keepends=True)}, suspects)
+    assert [(h.number, h.replaces) for h in held] == [(5, False), (7, False), (3, False)]
