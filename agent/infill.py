@@ -57,7 +57,8 @@ TEMPERATURES = (0.0, *[0.8] * 5)
 """Tries per line: the likeliest line, then samples, each nearly free (same prompt)."""
 LINE_TOKENS = 96
 PLACES = 4
-"""Empty places tried, before the most suspect `return` lines of the step's files."""
+"""Empty places tried before the most suspect lines, and again before the most suspect
+`return` lines (`places`)."""
 BRANCH = "if "
 """How the code written into an empty place begins: a missing branch."""
 BLOCK_TOKENS = 128
@@ -71,6 +72,7 @@ REACH = 24
 """The suspect lines whose one-token changes are tried, the model's lines among them."""
 UNROUTED = Decision(Tier.LOCAL, "one-token changes only, no model call")
 _RETURN = re.compile(r"\s*return\b")
+_CLAUSE = re.compile(r"\s*(elif|else|except|finally|case)\b")
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
     ]
     return [
         *replaced,
-        *places(texts, suspects)[:PLACES],
+        *places(texts, suspects),
         *defaults(texts, suspects)[:DEFAULTS],
         *setup[:SETUP_LINES],
         *reach,
@@ -233,37 +235,18 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
 
 
 def places(texts: dict[str, list[str]], suspects: list[tuple[str, int]]) -> list[Hole]:
-    """The empty places before suspect lines where a dropped branch most often sat, most
-    suspect first: before a `return` (the return that now gives the wrong value) and
-    before the first statement of a block (a guard or a case the block lacks). Of the
-    `if` statements that could be dropped from the real-code suite's projects, 18 % stood
-    before a return and 38 % opened a block (bench/README.md, `branch_places.py`)."""
-    opening = {path: block_starts("".join(lines)) for path, lines in texts.items()}
+    """The empty places where a dropped branch is looked for: before each of the PLACES
+    most suspect lines (a branch dropped from the middle of a block leaves the line after
+    it run by the failing tests), then before each of the PLACES most suspect `return`
+    lines (the return that now gives the wrong value). Never before a clause (`elif`,
+    `except`, ...), which a new `if` would take over. On dropped branches in the suite's
+    projects, this holds the place of 12 in 33, the returns alone 5 (bench/README.md)."""
+    lines = [(path, n) for path, n in suspects if 0 < n <= len(texts[path])]
+    placeable = [(path, n) for path, n in lines if not _CLAUSE.match(texts[path][n - 1])]
+    returns = [(path, n) for path, n in placeable if _RETURN.match(texts[path][n - 1])]
     return [
-        Hole(path, number, False)
-        for path, number in suspects
-        if 0 < number <= len(texts[path])
-        and (_RETURN.match(texts[path][number - 1]) or number in opening[path])
+        Hole(path, n, False) for path, n in dict.fromkeys([*placeable[:PLACES], *returns[:PLACES]])
     ]
-
-
-def block_starts(source: str) -> set[int]:
-    """The lines of the statements that open a block's body (a function's after its
-    docstring): none when the source does not parse."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    found = set()
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(node, ast.Module | ast.ClassDef) or not isinstance(body, list):
-            continue
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and ast.get_docstring(node):
-            body = body[1:]
-        if body:
-            found.add(body[0].lineno)
-    return found
 
 
 def defaults(texts: dict[str, list[str]], suspects: list[tuple[str, int]]) -> list[Hole]:

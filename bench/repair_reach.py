@@ -1,7 +1,7 @@
 """How far the no-model repair reaches: on fresh injected bugs, where the bug's line ranks
 among the suspects `faultloc` gives `infill`, and whether a one-token change of that line
 (`tools/mutants.py`) puts it back; for a dropped branch, where it sat and how its place
-ranks among `infill`'s empty places, where the model writes an `if`.
+is among `infill`'s empty places, where the model writes an `if`.
 
 The bugs are made the way the real-code suite's were (evals/realcode/build.py: one
 mutation of one function of a real project, kept when 1 to 10 of the project's tests
@@ -18,6 +18,7 @@ No model is called.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import json
 import os
@@ -45,8 +46,6 @@ import build  # noqa: E402  (the suite's own bug injector)
 
 ONE_TOKEN = {"comparison", "operator", "boolean", "dropped-not", "off-by-one", "swapped-arguments"}
 REACHES = (8, 16, 24, 40)
-PLACE_REACHES = (4, 6, 8)
-"""How many of `infill`'s empty places a dropped branch's place must rank within."""
 
 
 def clean_project(project: str, tasks: list[RepoTask], where: Path) -> Path:
@@ -144,34 +143,41 @@ def _branch_place(
 ) -> dict:
     """Where the dropped `if` sat (`return`: before a return; `block start`: before the
     first statement of a block; `block end`: after a block's last, where no place before a
-    line can put it back; else `middle`), and its rank among `infill`'s empty places
-    (`places_rank`) and among those before a return alone (`returns_rank`)."""
+    line can put it back; else `middle`); whether it is among `infill`'s empty places
+    (`placed`), and whether it was among those of the rule before it, the places before
+    the 4 most suspect returns (`placed_before_returns`)."""
     lines = source.splitlines(keepends=True)
     at = lines[line - 1] if line <= len(lines) else ""
     suspects = [(s.path, s.line) for s in ranking.suspects[:FAULT_LINES] if s.path == rel]
-    holes = infill.places({rel: lines}, suspects)
-    returns = [h for h in holes if at_return(lines[h.number - 1])]
     same_block = indent(at) == indent(dropped)
+    returns = [n for _, n in suspects if lines[n - 1].lstrip().startswith("return")]
     if not same_block:
         kind = "block end"
-    elif at_return(at):
+    elif at.lstrip().startswith("return"):
         kind = "return"
     else:
-        kind = "block start" if line in infill.block_starts(source) else "middle"
-    numbers = [h.number for h in holes]
+        kind = "block start" if line in block_starts(source) else "middle"
+    held = [h.number for h in infill.places({rel: lines}, suspects)]
     return {
         "place": kind,
-        "places_rank": numbers.index(line) + 1 if same_block and line in numbers else None,
-        "returns_rank": (
-            [h.number for h in returns].index(line) + 1
-            if same_block and line in [h.number for h in returns]
-            else None
-        ),
+        "placed": same_block and line in held,
+        "placed_before_returns": same_block and line in returns[: infill.PLACES],
     }
 
 
-def at_return(line: str) -> bool:
-    return line.lstrip().startswith("return")
+def block_starts(source: str) -> set[int]:
+    """The lines of the statements that open a block's body (a function's after its
+    docstring)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(node, ast.Module | ast.ClassDef) or not isinstance(body, list):
+            continue
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and ast.get_docstring(node):
+            body = body[1:]
+        if body:
+            found.add(body[0].lineno)
+    return found
 
 
 def _module(path: Path) -> object:
@@ -269,11 +275,8 @@ def summarize(bugs: list[dict]) -> dict[str, dict]:
         if not one_token:
             for place in ("return", "block start", "middle", "block end"):
                 row[f"at {place}"] = sum(b["place"] == place for b in group)
-            for k in PLACE_REACHES:
-                for rule in ("returns", "places"):
-                    row[f"{rule}<={k}"] = _share(
-                        group, lambda b, r=rule, k=k: (b[f"{r}_rank"] or k + 1) <= k
-                    )
+            row["placed"] = _share(group, lambda b: b["placed"])
+            row["placed before returns"] = _share(group, lambda b: b["placed_before_returns"])
         out[kind] = row
     return out
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scripted_agent import run_agent
 
 from tiercode.agent.events import Event
-from tiercode.agent.infill import Hole, block_starts, code, defaults, edit, places, value, window
+from tiercode.agent.infill import Hole, code, defaults, edit, places, value, window
 from tiercode.agent.llm.models import ScriptedModel
 from tiercode.agent.replies import reply_from
 from tiercode.agent.runner import Outcome
@@ -309,20 +309,21 @@ def test_with_a_seed_set_each_sampled_call_has_its_own_seed_the_same_every_run(
     assert set(unset) == {None}
 
 
-def test_places_are_before_suspect_returns_and_the_statements_that_open_a_block() -> None:
-    """A dropped branch most often sat before a return or opened a block (a guard, a
-    case the loop lacks); a function's docstring is not its first statement."""
+def test_places_are_before_the_most_suspect_lines_then_the_most_suspect_returns() -> None:
+    """Never before a clause, which a new `if` would take over; each place once."""
     source = (
         "def f(x):\n"  # 1
-        '    """Doc."""\n'  # 2
-        "    y = list(x)\n"  # 3: opens the body, after the docstring
-        "    for i in y:\n"  # 4
-        "        z = i\n"  # 5: opens the loop's body
-        "        w = z\n"  # 6
-        "    return y\n"  # 7
+        "    y = list(x)\n"  # 2
+        "    if y:\n"  # 3
+        "        return 1\n"  # 4
+        "    elif x:\n"  # 5
+        "        return 2\n"  # 6
+        "    z = 3\n"  # 7
+        "    w = 4\n"  # 8
+        "    return 5\n"  # 9
     )
-    assert block_starts(source) == {3, 5}
-    assert block_starts("def f(:\n") == set()
-    suspects = [("f.py", n) for n in (6, 5, 4, 7, 3, 2)]
+    suspects = [("f.py", n) for n in (5, 8, 4, 2, 7, 3, 9, 6, 12)]
     held = places({"f.py": source.splitlines(keepends=True)}, suspects)
-    assert [(h.number, h.replaces) for h in held] == [(5, False), (7, False), (3, False)]
+    assert [(h.number, h.replaces) for h in held] == [
+        (8, False), (4, False), (2, False), (7, False), (9, False), (6, False)
+    ]  # fmt: skip
