@@ -11,22 +11,24 @@ whole prompt; a tier whose model cannot fill in skips the writing.
 
 After the model's tries at a line (or in their place) come the line's one-token changes
 (`tools/mutants.py`), with no model call: the commonest one-line fixes, which a small
-model rarely writes.
-
-A removed branch (an `if` block the code lacks) cannot come back one line at a time.
-After the lines, the model writes an `if` into an empty place before each of the few
-most suspect `return` lines, where a missing branch most often sat: the return that now
-gives the wrong value. The `if` is written for it: left free, the 1.5B mostly wrote
-nothing there (an empty reply) on the dev suite's dropped branches.
-
-Two kinds of code run when the module is imported, so no test's coverage ranks them:
-a default value of a suspect function's parameter (written again alone, the rest of its
-line shown), and the lines of a function the module calls at import (`setup_lines`).
-
-Last, the one-token changes reach further down the ranking than the model's tries, with
-no model call: a line ranks low when many lines tie with it (every line that only the
+model rarely writes. Then the one-token changes reach further down the ranking than the
+model's tries: a line ranks low when many lines tie with it (every line that only the
 failing tests run ties), and on injected one-token bugs a reach of REACH lines holds the
 bug's line far more often than the model's eight (bench/README.md, `repair_reach.py`).
+They come before any new code the model writes: they cost test runs and no model call,
+and the smallest change that passes is the likeliest right (an `if` written before a
+suspect line can be fitted to the tests).
+
+A removed branch (an `if` block the code lacks) cannot come back one line at a time.
+Next, the model writes an `if` into the empty place before each of the few most suspect
+lines, and before each of the few most suspect `return` lines (`places`). The `if` is
+written for it: left free, the 1.5B mostly wrote nothing there (an empty reply) on the
+dev suite's dropped branches.
+
+Last, two kinds of code run when the module is imported, so no test's coverage ranks
+them: a default value of a suspect function's parameter (written again alone, the rest
+of its line shown), and the lines of a function the module calls at import
+(`setup_lines`).
 """
 
 from __future__ import annotations
@@ -205,11 +207,10 @@ def after_infill(state: AgentState) -> str:
 
 
 def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
-    """The most suspect lines in the step's files, the places before its most suspect
-    returns, the default values of the functions that hold the suspect lines, the lines
-    that ran only at import, and the next suspect lines (their one-token changes only);
-    when this step is the one the failing tests judge (the last) and has not been tried
-    here yet."""
+    """The most suspect lines in the step's files, the next suspect lines (their one-token
+    changes only), the places for a dropped branch, the default values of the functions
+    that hold the suspect lines, and the lines that ran only at import; when this step is
+    the one the failing tests judge (the last) and has not been tried here yet."""
     if state.get("infilled") == state["step"] or not is_last_step(state):
         return []
     if ctx.settings.infill_lines <= 0 or state.get("attempt", 0):
@@ -227,10 +228,10 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
     ]
     return [
         *replaced,
+        *reach,
         *places(texts, suspects),
         *defaults(texts, suspects)[:DEFAULTS],
         *setup[:SETUP_LINES],
-        *reach,
     ]
 
 

@@ -117,14 +117,17 @@ def test_a_tier_that_cannot_fill_in_still_tries_the_one_token_fixes(git_repo: Pa
 
 
 def test_one_token_changes_reach_past_the_lines_the_model_writes(git_repo: Path) -> None:
-    # both lines of `sub` only the failing test runs, so they tie and rank in line order:
-    # the bug's line is second, past the one line the model may write
+    """Both lines of `sub` only the failing test runs, so they tie and rank in line order:
+    the bug's line is second, past the one line the model may write. Its one-token
+    changes come before any `if` the model would write into a place."""
     two_lines = "def sub(a, b):\n    d = b * 1\n    return a + d\n"
     commit(git_repo, {**BUGGY, "calc/ops.py": OPS.split("def sub")[0] + two_lines})
-    model = ScriptedModel([])
+    model = ScriptedModel(
+        ["d = b * 1"] * 6 + ["a > b:\n        return 2\n    "] * 12, can_infill=True
+    )
     outcome, events = run(git_repo, model, infill_lines=1)
     assert outcome.exit_code == ExitCode.OK, outcome.message
-    assert model.calls == []
+    assert len(model.calls) == 6  # the first line's tries only: no place was written into
     assert completed(events)[-1]["detail"] == (
         "calc/ops.py:7 with one token changed (no model call), verified and committed"
     )
