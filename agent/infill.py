@@ -19,16 +19,15 @@ They come before any new code the model writes: they cost test runs and no model
 and the smallest change that passes is the likeliest right (an `if` written before a
 suspect line can be fitted to the tests).
 
-A removed branch (an `if` block the code lacks) cannot come back one line at a time.
-Next, the model writes an `if` into the empty place before each of the few most suspect
-lines, and before each of the few most suspect `return` lines (`places`). The `if` is
-written for it: left free, the 1.5B mostly wrote nothing there (an empty reply) on the
-dev suite's dropped branches.
+Two kinds of code run when the module is imported, so no test's coverage ranks them:
+a default value of a suspect function's parameter (written again alone, the rest of its
+line shown), and the lines of a function the module calls at import (`setup_lines`).
 
-Last, two kinds of code run when the module is imported, so no test's coverage ranks
-them: a default value of a suspect function's parameter (written again alone, the rest
-of its line shown), and the lines of a function the module calls at import
-(`setup_lines`).
+Last, a removed branch (an `if` block the code lacks), which cannot come back one line
+at a time: the model writes an `if` into the empty place before each of the few most
+suspect lines, and before each of the few most suspect `return` lines (`places`). The
+`if` is written for it: left free, the 1.5B mostly wrote nothing there (an empty reply)
+on the dev suite's dropped branches.
 """
 
 from __future__ import annotations
@@ -208,9 +207,10 @@ def after_infill(state: AgentState) -> str:
 
 def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
     """The most suspect lines in the step's files, the next suspect lines (their one-token
-    changes only), the places for a dropped branch, the default values of the functions
-    that hold the suspect lines, and the lines that ran only at import; when this step is
-    the one the failing tests judge (the last) and has not been tried here yet."""
+    changes only), the default values of the functions that hold the suspect lines, the
+    lines that ran only at import, and the places for a dropped branch: the smallest
+    changes first. Only when this step is the one the failing tests judge (the last) and
+    has not been tried here yet."""
     if state.get("infilled") == state["step"] or not is_last_step(state):
         return []
     if ctx.settings.infill_lines <= 0 or state.get("attempt", 0):
@@ -229,9 +229,9 @@ def holes(ctx: RunContext, state: AgentState) -> list[Hole]:
     return [
         *replaced,
         *reach,
-        *places(texts, suspects),
         *defaults(texts, suspects)[:DEFAULTS],
         *setup[:SETUP_LINES],
+        *places(texts, suspects),
     ]
 
 

@@ -219,18 +219,18 @@ WRONG_DEFAULT = {
 }
 
 
-def test_a_wrong_default_is_written_again_alone_after_lines_and_places(git_repo: Path) -> None:
+def test_a_wrong_default_is_written_again_alone_after_the_lines(git_repo: Path) -> None:
     commit(git_repo, WRONG_DEFAULT)
-    model = ScriptedModel([*[""] * 12, "2):"], can_infill=True)
+    model = ScriptedModel([*[""] * 6, "2):"], can_infill=True)
     outcome, events = run(git_repo, model, infill_lines=1)
     assert outcome.exit_code == ExitCode.OK, outcome.message
-    # the 13th call: the body's line and the place before it came first; only the value
-    # is hidden, and the model's `):` (the rest of the line) is not written twice
-    assert [m["content"] for m in model.calls[12]] == [
+    # the 7th call: the body's line came first, and no place for an `if` before the value;
+    # only the value is hidden, and the model's `):` (the rest of the line) is not written twice
+    assert [m["content"] for m in model.calls[6]] == [
         "def scale(x, factor=",
         "):\n    return x * factor\n",
     ]
-    assert model.temperatures[12] == 0.0
+    assert model.temperatures[6] == 0.0
     assert (git_repo / "calc/scale.py").read_text() == SCALE.replace("=3", "=2")
     assert completed(events)[-1]["detail"] == (
         "the default value at calc/scale.py:1 written again, verified and committed"
@@ -252,13 +252,13 @@ AT_IMPORT = {
 }
 
 
-def test_a_line_run_only_at_import_is_written_again_last(git_repo: Path) -> None:
+def test_a_line_run_only_at_import_is_written_again_before_any_place(git_repo: Path) -> None:
     commit(git_repo, AT_IMPORT)
-    model = ScriptedModel([*[""] * 12, "TABLE[word] = plural"], can_infill=True)
+    model = ScriptedModel([*[""] * 6, "TABLE[word] = plural"], can_infill=True)
     outcome, events = run(git_repo, model)
     assert outcome.exit_code == ExitCode.OK, outcome.message
-    # plural's line and the place before it, then add's body, which no test ran itself
-    assert model.calls[12][0]["content"].endswith("def add(word, plural):\n    ")
+    # plural's line, then add's body, which no test ran itself (before any `if` place)
+    assert model.calls[6][0]["content"].endswith("def add(word, plural):\n    ")
     assert (git_repo / "calc/table.py").read_text() == TABLE.replace(".upper()", "")
     assert completed(events)[-1]["detail"] == (
         "calc/table.py:5 written again, verified and committed"
