@@ -1,6 +1,6 @@
 """How far the no-model repair reaches: on fresh injected bugs, where the bug's line ranks
 among the suspects `faultloc` gives `infill`, and whether a one-token change of that line
-(`tools/mutants.py`) puts it back; for a dropped branch, where it sat and how its place
+(`tools/mutants.py`) puts it back; for a dropped branch, where it sat and whether its place
 is among `infill`'s empty places, where the model writes an `if`.
 
 The bugs are made the way the real-code suite's were (evals/realcode/build.py: one
@@ -105,13 +105,12 @@ def measure(root: Path, rel: str, mutant: dict, original: str, other: object = N
     line = line_of(mutant["source"], mutant["start"])
     fixed_line = original.splitlines(keepends=True)[line - 1]
     restoring = changes(mutant["source"], line)
+    where = {}
     if mutant["op"] == "dropped-branch":  # its place: before the next line of code
         lines = mutant["source"].splitlines()
         while line < len(lines) and lines[line - 1].strip()[:1] in ("", "#"):
             line += 1
-        return {"file": rel, "function": mutant["function"], "kind": mutant["op"], "line": line,
-                "failing": len(baseline.failing), **_placed(ranking, rel, line, ""),
-                **_branch_place(ranking, rel, mutant["source"], line, fixed_line)}  # fmt: skip
+        where = _branch_place(ranking, rel, mutant["source"], line, fixed_line)
     return {
         "file": rel,
         "function": mutant["function"],
@@ -124,6 +123,7 @@ def measure(root: Path, rel: str, mutant: dict, original: str, other: object = N
         "one_token_changes": len(restoring),
         "tests_s": baseline.seconds,
         "rank_s": round(rank_s, 2),
+        **where,
     }
 
 
