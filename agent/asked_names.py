@@ -71,16 +71,17 @@ def exported(task: str, init: str, package: str, module: str, names: list[str]) 
     on the package (`humanize.percent`) that its module `module` defines (`names`) and it
     does not, in the style of its other imports; each goes into `__all__` too when that is
     a list of strings written one per line. None when there is none to import."""
-    wanted = sorted(
-        name
-        for qualifier, name in calls(task)
-        if qualifier == package and name in names and not _defines(init, name)
-    )
-    if not wanted:
-        return None
     try:
         tree = ast.parse(init)
     except SyntaxError:
+        return None
+    wanted = sorted(
+        name
+        for qualifier, name in calls(task)
+        if qualifier == package and name in names
+        if not _defines(init, name) and name not in _imported(tree)
+    )
+    if not wanted:
         return None
     lines = init.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
@@ -94,6 +95,17 @@ def exported(task: str, init: str, package: str, module: str, names: list[str]) 
     for at, text in sorted(inserts, reverse=True):
         lines.insert(at, text)
     return "".join(lines)
+
+
+def _imported(tree: ast.Module) -> set[str]:
+    """The names the module's imports bind, those of a parenthesized import over several
+    lines too (which `_defines`, reading line by line, misses)."""
+    return {
+        alias.asname or alias.name.partition(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
 
 
 def _after_docstring(tree: ast.Module) -> int:
@@ -118,6 +130,8 @@ def _into_all(tree: ast.Module, lines: list[str], name: str) -> tuple[int, str] 
             return None
         if not all(isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items):
             return None
+        if any(isinstance(i, ast.Constant) and i.value == name for i in items):
+            return None  # listed already
         later = [i for i in items if isinstance(i, ast.Constant) and str(i.value) > name]
         row = later[0].lineno - 1 if later else items[-1].lineno
         first = lines[items[0].lineno - 1]

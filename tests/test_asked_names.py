@@ -92,3 +92,18 @@ def test_a_name_the_task_calls_on_a_package_is_imported_into_it_in_its_style() -
         'from shop.number import percent\n__all__ = ["Money"]\n'
     )
     assert asked_names.exported(task, INIT, "other", "other.number", ["percent"]) is None
+
+
+def test_a_name_the_package_imports_already_is_left_alone() -> None:
+    """Imported in a parenthesized import over several lines, and listed in `__all__`:
+    a bug fix whose task calls it changes nothing in the package."""
+    init = (
+        "from .number import (\n    apnumber,\n    ordinal,\n)\n\n"
+        '__all__ = [\n    "apnumber",\n    "ordinal",\n]\n'
+    )
+    task = "`shop.apnumber(5)` gives '5', not 'five'."
+    assert asked_names.exported(task, init, "shop", "shop.number", ["apnumber"]) is None
+    listed = '__all__ = [\n    "apnumber",\n]\n'  # listed but not imported: only imported
+    assert asked_names.exported(task, listed, "shop", "shop.number", ["apnumber"]) == (
+        "from shop.number import apnumber\n" + listed
+    )
