@@ -352,8 +352,9 @@ def reproducing(
         if not isinstance(node, ast.Assert) or node.lineno not in at:
             continue
         found, first, last = at[node.lineno], node.lineno - 1, node.end_lineno or node.lineno
-        answer = answers.get(str(found["call"]), "")
-        expected = "" if same_value(answer, str(found["got"])) else _expectation(found, answer)
+        call = str(found["call"])
+        answer = answers.get(call, "")
+        expected = "" if same_value(answer, str(found["got"])) else _expectation(call, answer)
         if expected:
             kept.append({**found, "expected": answer})
         pad = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
@@ -361,14 +362,13 @@ def reproducing(
     return ("".join(lines) if kept else ""), kept
 
 
-def _expectation(disputed: dict[str, object], answer: str) -> str:
+def _expectation(call: str, answer: str) -> str:
     """`assert call == answer`; a float compared to 9 decimals, as another spelling of the
     same formula may differ in the last digit. "" when the answer is no whole literal."""
     try:
         value = ast.literal_eval(answer)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return ""
-    call = disputed["call"]
     if isinstance(value, float):
         return f"assert round({call}, 9) == {round(value, 9)!r}"
     return f"assert {call} == {answer}"

@@ -150,10 +150,10 @@ def _branch_place(
     at = lines[line - 1] if line <= len(lines) else ""
     suspects = [(s.path, s.line) for s in ranking.suspects[:FAULT_LINES] if s.path == rel]
     same_block = indent(at) == indent(dropped)
-    returns = [n for _, n in suspects if lines[n - 1].lstrip().startswith("return")]
+    returns = [n for _, n in suspects if infill._RETURN.match(lines[n - 1])]  # the old rule
     if not same_block:
         kind = "block end"
-    elif at.lstrip().startswith("return"):
+    elif infill._RETURN.match(at):
         kind = "return"
     else:
         kind = "block start" if line in block_starts(source) else "middle"
